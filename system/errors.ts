@@ -1,0 +1,77 @@
+/**
+ * The one error catalogue. Every failure the node reports — in logs, metrics,
+ * op-6 close reasons, gRPC status details and HTTP bodies — carries one of
+ * these codes. Codes are stable: never rename or reuse one.
+ */
+export const ErrorCodes = {
+  // client packet protocol (wire.md §1)
+  PACKET_TOO_SHORT: { code: 'E_PACKET_TOO_SHORT', message: 'packLen is smaller than the 16-byte header' },
+  BAD_HEADER_LEN: { code: 'E_BAD_HEADER_LEN', message: 'headerLen must be 16' },
+  BODY_TOO_LARGE: { code: 'E_BODY_TOO_LARGE', message: 'packet body exceeds the configured limit' },
+  FRAME_TRUNCATED: { code: 'E_FRAME_TRUNCATED', message: 'websocket frame is shorter than its packLen' },
+  BAD_BATCH: { code: 'E_BAD_BATCH', message: 'op-9 body does not tile into complete packets' },
+  TEXT_FRAME: { code: 'E_TEXT_FRAME', message: 'text frame could not be decoded' },
+  WS_FRAME_TOO_LARGE: { code: 'E_WS_FRAME_TOO_LARGE', message: 'websocket frame exceeds maxPayload' },
+  WS_PROTOCOL: { code: 'E_WS_PROTOCOL', message: 'websocket framing error' },
+
+  // connection lifecycle (wire.md §2)
+  OP_BEFORE_AUTH: { code: 'E_OP_BEFORE_AUTH', message: 'first packet must be op 7 (auth)' },
+  AUTH_TIMEOUT: { code: 'E_AUTH_TIMEOUT', message: 'no auth packet within the handshake timeout' },
+  AUTH_REFUSED: { code: 'E_AUTH_REFUSED', message: 'logic refused the token' },
+  LOGIC_UNAVAILABLE: { code: 'E_LOGIC_UNAVAILABLE', message: 'no logic node answered' },
+  HEARTBEAT_TIMEOUT: { code: 'E_HEARTBEAT_TIMEOUT', message: 'no heartbeat within the heartbeat timeout' },
+  UNKNOWN_OP: { code: 'E_UNKNOWN_OP', message: 'operation not allowed from a client' },
+  REPLACED: { code: 'E_REPLACED', message: 'another connection logged in with the same key' },
+  SLOW_CONSUMER: { code: 'E_SLOW_CONSUMER', message: 'client does not read fast enough; send buffer over limit' },
+  ACTOR_CRASHED: { code: 'E_ACTOR_CRASHED', message: 'internal error while handling this connection' },
+  NODE_DRAINING: { code: 'E_NODE_DRAINING', message: 'node is shutting down' },
+  SOCKET_ERROR: { code: 'E_SOCKET_ERROR', message: 'socket error' },
+
+  // websocket upgrade (seed: /sub handshake)
+  WS_BAD_PATH: { code: 'E_WS_BAD_PATH', message: 'websocket path not served' },
+  WS_BAD_KEY: { code: 'E_WS_BAD_KEY', message: 'Sec-WebSocket-Key is malformed' },
+  WS_BAD_UPGRADE: { code: 'E_WS_BAD_UPGRADE', message: 'not a valid websocket upgrade request' },
+
+  // accepting sockets
+  ACCEPT_EMFILE: { code: 'E_ACCEPT_EMFILE', message: 'out of file descriptors; accepting paused' },
+  ACCEPT_LIMIT: { code: 'E_ACCEPT_LIMIT', message: 'connection limit reached; accepting paused' },
+
+  // gRPC requests
+  GRPC_NO_KEYS: { code: 'E_GRPC_NO_KEYS', message: 'keys must not be empty' },
+  GRPC_NO_PROTO: { code: 'E_GRPC_NO_PROTO', message: 'proto is required' },
+  GRPC_BODY_TOO_LARGE: { code: 'E_GRPC_BODY_TOO_LARGE', message: 'proto body exceeds the push size limit' },
+  GRPC_BAD_ROOM: { code: 'E_GRPC_BAD_ROOM', message: 'roomID is required' },
+  GRPC_BAD_SPEED: { code: 'E_GRPC_BAD_SPEED', message: 'speed must be >= 0' },
+  GRPC_BAD_OP: { code: 'E_GRPC_BAD_OP', message: 'operation is out of range' },
+
+  // configuration
+  CONFIG_INVALID: { code: 'E_CONFIG_INVALID', message: 'configuration is invalid' },
+  CONFIG_FILE: { code: 'E_CONFIG_FILE', message: 'configuration file could not be read' },
+
+  // supervision
+  ACTOR_GAVE_UP: { code: 'E_ACTOR_GAVE_UP', message: 'actor exhausted its restart budget' },
+} as const;
+
+export type ErrorName = keyof typeof ErrorCodes;
+export type ErrorCode = (typeof ErrorCodes)[ErrorName]['code'];
+
+export class ImError extends Error {
+  readonly code: ErrorCode;
+  readonly name: ErrorName;
+
+  constructor(name: ErrorName, detail?: string) {
+    const entry = ErrorCodes[name];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.code = entry.code;
+    this.name = name;
+  }
+
+  /** The JSON reason sent to clients in op 6 and to HTTP callers. */
+  toReason(): { code: ErrorCode; reason: string } {
+    return { code: this.code, reason: this.message };
+  }
+}
+
+export function imError(name: ErrorName, detail?: string): ImError {
+  return new ImError(name, detail);
+}
