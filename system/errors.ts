@@ -57,7 +57,7 @@ export type ErrorCode = (typeof ErrorCodes)[ErrorName]['code'];
 
 export class ImError extends Error {
   readonly code: ErrorCode;
-  readonly name: ErrorName;
+  override readonly name: ErrorName;
 
   constructor(name: ErrorName, detail?: string) {
     const entry = ErrorCodes[name];

@@ -1,0 +1,162 @@
+/**
+ * Bucket actor: owns the connections whose key hashes to it (goim's Bucket).
+ * Pushes by key and broadcasts are written from here straight to each
+ * connection's handle: one shared Buffer, no hop through the connection
+ * actor's mailbox, no per-recipient allocation.
+ */
+import type { ActorKind, ActorRef } from '../system/actor-kind';
+import type { Outbound } from '../system/codec/outbound';
+import type { ClientHandle } from './ports';
+
+// ── messages ────────────────────────────────────────────────────────────────
+
+/** What a bucket tells a connection that another login took its key. */
+export interface ReplacedNotice { readonly type: 'replaced' }
+
+export interface Member {
+  readonly key: string;
+  readonly connId: number;
+  readonly handle: ClientHandle;
+  readonly accepts: ReadonlySet<number>;
+  readonly owner: ActorRef<ReplacedNotice>;
+}
+
+export type BucketMsg =
+  | { readonly type: 'put'; readonly member: Member }
+  | { readonly type: 'del'; readonly key: string; readonly connId: number }
+  | { readonly type: 'accepts'; readonly key: string; readonly connId: number; readonly accepts: ReadonlySet<number> }
+  | { readonly type: 'push'; readonly keys: readonly string[]; readonly op: number; readonly out: Outbound }
+  | { readonly type: 'broadcast'; readonly op: number; readonly out: Outbound; readonly perSecond: number }
+  | { readonly type: 'broadcastSlice'; readonly jobId: number };
+
+// ── state ───────────────────────────────────────────────────────────────────
+
+/** A rate-limited broadcast in progress: a snapshot of recipients sent a slice per tick. */
+interface BroadcastJob {
+  readonly out: Outbound;
+  /** Members that accepted the op when the broadcast began. */
+  readonly recipients: Member[];
+  /** Recipients per tick; fractional, so a node-wide speed split over many buckets is still exact. */
+  readonly perTick: number;
+  credit: number;
+  next: number;
+}
+
+export interface BucketState {
+  readonly members: Map<string, Member>;
+  readonly jobs: Map<number, BroadcastJob>;
+  nextJobId: number;
+  readonly timers: Set<NodeJS.Timeout>;
+}
+
+export interface BucketDeps {
+  /** Rate-limited broadcasts send one slice per tick. */
+  readonly sliceIntervalMs: number;
+  readonly onDelivered?: (count: number) => void;
+}
+
+// ── behaviour ───────────────────────────────────────────────────────────────
+
+function deliver(member: Member, op: number, out: Outbound): number {
+  return member.accepts.has(op) && member.handle.send(out) ? 1 : 0;
+}
+
+function sendSlice(state: BucketState, jobId: number, deps: BucketDeps, self: ActorRef<BucketMsg>): void {
+  const job = state.jobs.get(jobId);
+  if (!job) return;
+  job.credit += job.perTick;
+  const quota = Math.floor(job.credit);
+  job.credit -= quota;
+  const end = Math.min(job.recipients.length, job.next + quota);
+  let sent = 0;
+  for (let i = job.next; i < end; i++) {
+    const member = job.recipients[i];
+    // Skip members that left (or were replaced) since the snapshot was taken.
+    if (state.members.get(member.key) === member && member.handle.send(job.out)) sent++;
+  }
+  job.next = end;
+  deps.onDelivered?.(sent);
+  if (job.next >= job.recipients.length) {
+    state.jobs.delete(jobId);
+    return;
+  }
+  const timer = setTimeout(() => {
+    state.timers.delete(timer);
+    self.tell({ type: 'broadcastSlice', jobId });
+  }, deps.sliceIntervalMs);
+  state.timers.add(timer);
+}
+
+export function bucketActor(deps: BucketDeps): ActorKind<BucketState, BucketMsg, BucketDeps> {
+  return {
+    kind: 'bucket',
+    init: () => ({ members: new Map(), jobs: new Map(), nextJobId: 1, timers: new Set() }),
+
+    receive(state, msg, ctx) {
+      switch (msg.type) {
+        case 'put': {
+          const previous = state.members.get(msg.member.key);
+          if (previous && previous.connId !== msg.member.connId) previous.owner.tell({ type: 'replaced' });
+          state.members.set(msg.member.key, msg.member);
+          return state;
+        }
+        case 'del': {
+          if (state.members.get(msg.key)?.connId === msg.connId) state.members.delete(msg.key);
+          return state;
+        }
+        case 'accepts': {
+          const member = state.members.get(msg.key);
+          if (member && member.connId === msg.connId) state.members.set(msg.key, { ...member, accepts: msg.accepts });
+          return state;
+        }
+        case 'push': {
+          let sent = 0;
+          for (const key of msg.keys) {
+            const member = state.members.get(key);
+            if (member) sent += deliver(member, msg.op, msg.out);
+          }
+          deps.onDelivered?.(sent);
+          return state;
+        }
+        case 'broadcast': {
+          if (msg.perSecond <= 0) {
+            let sent = 0;
+            for (const member of state.members.values()) sent += deliver(member, msg.op, msg.out);
+            deps.onDelivered?.(sent);
+            return state;
+          }
+          const recipients: Member[] = [];
+          for (const member of state.members.values()) if (member.accepts.has(msg.op)) recipients.push(member);
+          if (recipients.length === 0) return state;
+          const jobId = state.nextJobId++;
+          const perTick = (msg.perSecond * deps.sliceIntervalMs) / 1000;
+          // Enough starting credit that the first recipient is sent to at once, even at low speeds.
+          state.jobs.set(jobId, { out: msg.out, recipients, perTick, credit: Math.max(0, 1 - perTick), next: 0 });
+          sendSlice(state, jobId, deps, ctx.self);
+          return state;
+        }
+        case 'broadcastSlice':
+          sendSlice(state, msg.jobId, deps, ctx.self);
+          return state;
+      }
+    },
+
+    supervision: {
+      // Membership cannot be rebuilt from scratch: keep it and drop the message that failed.
+      onFault: 'resume',
+      maxRestarts: 10,
+      windowMs: 60_000,
+      critical: true,
+      giveUp(state) {
+        for (const timer of state.timers) clearTimeout(timer);
+      },
+    },
+
+    onStop(state) {
+      for (const timer of state.timers) clearTimeout(timer);
+      state.jobs.clear();
+    },
+
+    inspect: (state) => ({ members: state.members.size, broadcastsInProgress: state.jobs.size }),
+  };
+}

@@ -1,0 +1,370 @@
+/**
+ * Connection actor: one per client socket, from accept to close.
+ *
+ *   awaitingAuth ──op 7──► authenticating ──Connect ok──► online ──► closed
+ *        │                      │ (socket gone: 'closing',       │
+ *        └── timeout / bad op ──┴── Disconnect once answered) ───┘
+ *
+ * Every way out (client close, protocol error, timeouts, kick, drain, crash)
+ * goes through `release`: leave bucket and room, tell logic once, close the
+ * socket, forget the deadline. Pushes never pass through here: buckets and
+ * rooms write to the handle directly.
+ */
+import type { ActorKind, ActorRef } from '../system/actor-kind';
+import { Op, Packet } from '../system/codec/packet';
+import { Outbound } from '../system/codec/outbound';
+import { ImError } from '../system/errors';
+import type { Metrics } from '../system/metrics';
+import type { BucketMsg, ReplacedNotice } from './bucket-actor';
+import type { ConnectionShardMsg, ShardNotice } from './connection-shard-actor';
+import type { GatewayMsg, Outcome } from './logic-gateway-actor';
+import type { ClientHandle, CloseReason, ConnectResult, Log } from './ports';
+import type { RoomDirectoryMsg } from './room-directory-actor';
+import type { ShardRouter } from './shard-router';
+
+// ── messages ────────────────────────────────────────────────────────────────
+
+export type ConnectionMsg =
+  | { readonly type: 'packet'; readonly packet: Packet }
+  | { readonly type: 'protocolError'; readonly error: ImError }
+  /** The edge saw the socket end (client close, socket error, slow consumer). */
+  | { readonly type: 'socketClosed'; readonly reason: CloseReason; readonly error?: ImError }
+  | { readonly type: 'authResult'; readonly outcome: Outcome<ConnectResult> }
+  | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer }
+  | ShardNotice
+  | ReplacedNotice;
+
+// ── state ───────────────────────────────────────────────────────────────────
+
+export type Phase = 'awaitingAuth' | 'authenticating' | 'online' | 'closing' | 'closed';
+
+interface Session {
+  readonly mid: string;
+  readonly key: string;
+  roomId: string;
+  accepts: ReadonlySet<number>;
+  readonly heartbeatMs: number;
+}
+
+export interface ConnectionState {
+  phase: Phase;
+  session: Session | null;
+  /** Packets that arrived while logic was deciding; replayed once online. */
+  early: Packet[] | null;
+  lastBeatAt: number;
+  nextLogicBeatAt: number;
+  readonly openedAt: number;
+  readonly deps: ConnectionDeps;
+}
+
+/** What every connection of a node shares. */
+export interface ConnectionServices {
+  readonly gateway: ActorRef<GatewayMsg>;
+  readonly buckets: ShardRouter<BucketMsg>;
+  readonly rooms: ShardRouter<RoomDirectoryMsg>;
+  readonly handshakeTimeoutMs: number;
+  readonly defaultHeartbeatMs: number;
+  readonly logicHeartbeatMinMs: number;
+  readonly logicHeartbeatMaxMs: number;
+  readonly metrics: Metrics;
+  readonly log: Log;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export interface ConnectionDeps {
+  readonly handle: ClientHandle;
+  readonly shard: ActorRef<ConnectionShardMsg>;
+  readonly services: ConnectionServices;
+}
+
+/** Packets a client may send while its auth is in flight before that counts as abuse. */
+export const MAX_EARLY_PACKETS = 16;
+
+// ── behaviour ───────────────────────────────────────────────────────────────
+
+function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body: Buffer | string): void {
+  deps.handle.send(Outbound.packet(ver, op, seq, body));
+}
+
+function logicBeatDelay(s: ConnectionServices): number {
+  return s.logicHeartbeatMinMs + Math.floor(s.random() * (s.logicHeartbeatMaxMs - s.logicHeartbeatMinMs + 1));
+}
+
+/** goim's SplitInt32s: the whole list or nothing. */
+function parseOps(body: Buffer): number[] | null {
+  const text = body.toString('utf8').trim();
+  if (text === '') return [];
+  const ops: number[] = [];
+  for (const part of text.split(',')) {
+    const n = Number(part.trim());
+    if (part.trim() === '' || !Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) return null;
+    ops.push(n);
+  }
+  return ops;
+}
+
+function authReplyBody(session: Session): string {
+  const mid = Number(session.mid);
+  const timeoutSeconds = Math.max(1, Math.round(session.heartbeatMs / 1000));
+  return JSON.stringify({
+    key: session.key,
+    mid: Number.isSafeInteger(mid) ? mid : session.mid,
+    room_id: session.roomId,
+    // goim evicts after HeartbeatMax (2) missed beats: beat at half the timeout.
+    heartbeat: Math.max(1, Math.floor(timeoutSeconds / 2)),
+    heartbeat_timeout: timeoutSeconds,
+  });
+}
+
+/**
+ * Undoes everything the connection holds. Safe to call in any phase and more
+ * than once; returns the phase the actor should be in afterwards.
+ */
+function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReason, error?: ImError): Phase {
+  if (state.phase === 'closed' || state.phase === 'closing') return state.phase;
+  const s = deps.services;
+  const { handle } = deps;
+  s.metrics.inc('im_connections_closed_total', { reason });
+  if (error) {
+    s.metrics.inc('im_connection_errors_total', { code: error.code });
+    const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' ? 'warn' : 'info';
+    s.log[level]('connection closed', {
+      component: 'connection', conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
+      reason, code: error.code, error: error.message, key: state.session?.key,
+    });
+  } else {
+    s.log.debug('connection closed', { component: 'connection', conn: handle.id, reason, key: state.session?.key });
+  }
+  const session = state.session;
+  if (session && state.phase === 'online') {
+    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id });
+    if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
+    // A replaced connection's session now belongs to its successor: Disconnect would erase it.
+    if (reason !== 'replaced') s.gateway.tell({ type: 'disconnect', mid: session.mid, key: session.key });
+  }
+  handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error);
+  deps.shard.tell({ type: 'forget', id: handle.id });
+  state.early = null;
+  // Logic may still register this connection; the answer must be undone when it arrives.
+  return state.phase === 'authenticating' ? 'closing' : 'closed';
+}
+
+function close(state: ConnectionState, deps: ConnectionDeps, stopSelf: () => void, reason: CloseReason, error?: ImError): ConnectionState {
+  state.phase = release(state, deps, reason, error);
+  if (state.phase === 'closed') stopSelf();
+  return state;
+}
+
+function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, outcome: Outcome<ConnectResult>): ConnectionState {
+  const s = deps.services;
+  if (state.phase === 'closing') {
+    if (outcome.ok) s.gateway.tell({ type: 'disconnect', mid: outcome.value.mid, key: outcome.value.key });
+    state.phase = 'closed';
+    stopSelf();
+    return state;
+  }
+  if (state.phase !== 'authenticating') return state;
+  if (!outcome.ok) {
+    s.metrics.inc('im_auth_failures_total', { code: outcome.error.code });
+    const reason: CloseReason = outcome.error.name === 'AUTH_REFUSED' ? 'auth_refused' : 'logic_unavailable';
+    return close(state, deps, stopSelf, reason, outcome.error);
+  }
+  const r = outcome.value;
+  const now = s.now();
+  const session: Session = {
+    mid: r.mid, key: r.key, roomId: r.roomId, accepts: new Set(r.accepts),
+    heartbeatMs: r.heartbeatMs > 0 ? r.heartbeatMs : s.defaultHeartbeatMs,
+  };
+  state.session = session;
+  state.phase = 'online';
+  state.lastBeatAt = now;
+  state.nextLogicBeatAt = now + logicBeatDelay(s);
+  // Registration is told before op 8 leaves, so a push sent after the client sees op 8 finds it.
+  s.buckets.forKey(session.key).tell({
+    type: 'put', member: { key: session.key, connId: deps.handle.id, handle: deps.handle, accepts: session.accepts, owner: self },
+  });
+  if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'join', roomId: session.roomId, handle: deps.handle });
+  deps.shard.tell({ type: 'watch', id: deps.handle.id, at: now + session.heartbeatMs });
+  s.metrics.inc('im_auth_ok_total');
+  const auth = state.early?.shift();
+  reply(deps, auth?.ver ?? 1, Op.AuthReply, auth?.seq ?? 0, authReplyBody(session));
+  const early = state.early ?? [];
+  state.early = null;
+  for (const packet of early) {
+    handlePacket(state, deps, self, stopSelf, packet);
+    if (state.phase !== 'online') break;
+  }
+  return state;
+}
+
+function handlePacket(state: ConnectionState, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, p: Packet): ConnectionState {
+  const s = deps.services;
+  switch (state.phase) {
+    case 'awaitingAuth': {
+      if (p.op !== Op.Auth) return close(state, deps, stopSelf, 'protocol_error', new ImError('OP_BEFORE_AUTH', `got op ${p.op}`));
+      state.phase = 'authenticating';
+      // The auth packet leads the queue: its ver and seq are echoed in op 8.
+      state.early = [p];
+      s.gateway.tell({
+        type: 'connect', cookie: deps.handle.cookie, token: p.body,
+        reply: (outcome) => self.tell({ type: 'authResult', outcome }),
+      });
+      return state;
+    }
+    case 'authenticating': {
+      const early = state.early ?? [];
+      if (early.length > MAX_EARLY_PACKETS) {
+        return close(state, deps, stopSelf, 'protocol_error', new ImError('OP_BEFORE_AUTH', `more than ${MAX_EARLY_PACKETS} packets before the auth reply`));
+      }
+      early.push(p);
+      state.early = early;
+      return state;
+    }
+    case 'online':
+      return handleOnlinePacket(state, state.session as Session, deps, self, stopSelf, p);
+    case 'closing':
+    case 'closed':
+      return state;
+  }
+}
+
+function handleOnlinePacket(state: ConnectionState, session: Session, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, p: Packet): ConnectionState {
+  const s = deps.services;
+  const connId = deps.handle.id;
+  switch (p.op) {
+    case Op.Heartbeat: {
+      const now = s.now();
+      state.lastBeatAt = now;
+      if (session.roomId !== '') {
+        s.rooms.forKey(session.roomId).tell({ type: 'heartbeat', roomId: session.roomId, handle: deps.handle, ver: p.ver, seq: p.seq });
+      } else {
+        reply(deps, p.ver, Op.HeartbeatReply, p.seq, Buffer.alloc(4));
+      }
+      if (now >= state.nextLogicBeatAt) {
+        state.nextLogicBeatAt = now + logicBeatDelay(s);
+        s.gateway.tell({ type: 'heartbeat', mid: session.mid, key: session.key });
+      }
+      return state;
+    }
+    case Op.ChangeRoom: {
+      const roomId = p.body.toString('utf8');
+      if (roomId !== session.roomId) {
+        if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId });
+        if (roomId !== '') s.rooms.forKey(roomId).tell({ type: 'join', roomId, handle: deps.handle });
+        session.roomId = roomId;
+      }
+      reply(deps, p.ver, Op.ChangeRoomReply, p.seq, p.body);
+      return state;
+    }
+    case Op.Sub:
+    case Op.Unsub: {
+      const ops = parseOps(p.body);
+      if (ops && ops.length > 0) {
+        const accepts = new Set(session.accepts);
+        for (const op of ops) {
+          if (p.op === Op.Sub) accepts.add(op);
+          else accepts.delete(op);
+        }
+        session.accepts = accepts;
+        s.buckets.forKey(session.key).tell({ type: 'accepts', key: session.key, connId, accepts });
+      }
+      reply(deps, p.ver, p.op === Op.Sub ? Op.SubReply : Op.UnsubReply, p.seq, p.body);
+      return state;
+    }
+    default: {
+      // goim forwards op 4 and any business op (>= 1000) to logic and acknowledges with op 5.
+      if (p.op !== Op.SendMsg && p.op < 1000) {
+        return close(state, deps, stopSelf, 'protocol_error', new ImError('UNKNOWN_OP', `op ${p.op}`));
+      }
+      s.gateway.tell({
+        type: 'receive', mid: session.mid, proto: { ver: p.ver, op: p.op, seq: p.seq, body: p.body },
+        reply: (outcome) => {
+          if (!outcome.ok) s.metrics.inc('im_receive_failures_total', { code: outcome.error.code });
+          self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body });
+        },
+      });
+      return state;
+    }
+  }
+}
+
+function handleDeadline(state: ConnectionState, deps: ConnectionDeps, stopSelf: () => void, now: number): ConnectionState {
+  const s = deps.services;
+  const id = deps.handle.id;
+  switch (state.phase) {
+    case 'awaitingAuth':
+      return close(state, deps, stopSelf, 'auth_timeout', new ImError('AUTH_TIMEOUT', `${s.handshakeTimeoutMs} ms`));
+    case 'authenticating':
+      // Logic's answer is bounded by the gateway's deadlines; keep waiting for it.
+      deps.shard.tell({ type: 'watch', id, at: now + s.handshakeTimeoutMs });
+      return state;
+    case 'online': {
+      const session = state.session as Session;
+      const due = state.lastBeatAt + session.heartbeatMs;
+      if (now >= due) return close(state, deps, stopSelf, 'heartbeat_timeout', new ImError('HEARTBEAT_TIMEOUT', `${session.heartbeatMs} ms`));
+      deps.shard.tell({ type: 'watch', id, at: due });
+      return state;
+    }
+    case 'closing':
+    case 'closed':
+      return state;
+  }
+}
+
+export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, ConnectionDeps> = {
+  kind: 'connection',
+
+  init: (deps) => ({
+    phase: 'awaitingAuth', session: null, early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
+  }),
+
+  receive(state, msg, ctx) {
+    const deps = state.deps;
+    const stopSelf = ctx.stopSelf;
+    switch (msg.type) {
+      case 'packet':
+        return handlePacket(state, deps, ctx.self, stopSelf, msg.packet);
+      case 'protocolError':
+        deps.services.metrics.inc('im_protocol_errors_total', { code: msg.error.code, transport: deps.handle.transport });
+        return close(state, deps, stopSelf, 'protocol_error', msg.error);
+      case 'socketClosed':
+        return close(state, deps, stopSelf, msg.reason, msg.error);
+      case 'authResult':
+        return handleAuthResult(state, deps, ctx.self, stopSelf, msg.outcome);
+      case 'received':
+        if (state.phase === 'online') reply(deps, msg.ver, Op.SendMsgReply, msg.seq, msg.body);
+        return state;
+      case 'deadline':
+        return handleDeadline(state, deps, stopSelf, msg.now);
+      case 'replaced':
+        return close(state, deps, stopSelf, 'replaced', new ImError('REPLACED'));
+      case 'drain':
+        return close(state, deps, stopSelf, 'draining', new ImError('NODE_DRAINING'));
+      default:
+        throw new Error(`connection actor got an unknown message: ${JSON.stringify(msg)}`);
+    }
+  },
+
+  supervision: {
+    // A connection's state is its socket's story: there is nothing sound to resume. Close it, cleanly.
+    onFault: 'resume',
+    maxRestarts: 0,
+    windowMs: 60_000,
+    critical: false,
+  },
+
+  /** The safety net for every stop that did not pass through `close` (a crash, a parent going away). */
+  onStop(state) {
+    if (state.phase !== 'closed') state.phase = release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'));
+  },
+
+  inspect(state) {
+    const handle = state.deps.handle;
+    return {
+      phase: state.phase, conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
+      key: state.session?.key, mid: state.session?.mid, room: state.session?.roomId,
+      accepts: state.session ? [...state.session.accepts] : [], lastBeatAt: state.lastBeatAt,
+    };
+  },
+};

@@ -1,0 +1,76 @@
+/**
+ * Connection shard: parents a slice of the node's connection actors (nact
+ * copies an actor's child map on every message, so no actor may parent
+ * thousands of busy children) and runs their deadlines — handshake and
+ * heartbeat — from one node-wide sweep instead of a timer per socket.
+ */
+import type { ActorKind, ActorRef } from '../system/actor-kind';
+
+// ── messages ────────────────────────────────────────────────────────────────
+
+/** What a shard tells its connections. */
+export type ShardNotice = { readonly type: 'deadline'; readonly now: number } | { readonly type: 'drain' };
+
+export type ConnectionShardMsg =
+  | { readonly type: 'adopt'; readonly id: number; readonly ref: ActorRef<ShardNotice>; readonly at: number }
+  /** Arms (or re-arms) the connection's one deadline. */
+  | { readonly type: 'watch'; readonly id: number; readonly at: number }
+  | { readonly type: 'forget'; readonly id: number }
+  | { readonly type: 'sweep'; readonly now: number }
+  | { readonly type: 'drain' };
+
+// ── state ───────────────────────────────────────────────────────────────────
+
+interface Watched {
+  readonly ref: ActorRef<ShardNotice>;
+  /** Infinity once fired, until the connection re-arms it. */
+  at: number;
+}
+
+export interface ConnectionShardState {
+  readonly connections: Map<number, Watched>;
+}
+
+// ── behaviour ───────────────────────────────────────────────────────────────
+
+export const connectionShardActor: ActorKind<ConnectionShardState, ConnectionShardMsg, null> = {
+  kind: 'connection-shard',
+  init: () => ({ connections: new Map() }),
+
+  receive(state, msg) {
+    switch (msg.type) {
+      case 'adopt':
+        state.connections.set(msg.id, { ref: msg.ref, at: msg.at });
+        return state;
+      case 'watch': {
+        const watched = state.connections.get(msg.id);
+        if (watched) watched.at = msg.at;
+        return state;
+      }
+      case 'forget':
+        state.connections.delete(msg.id);
+        return state;
+      case 'sweep':
+        for (const watched of state.connections.values()) {
+          if (watched.at <= msg.now) {
+            watched.at = Infinity;
+            watched.ref.tell({ type: 'deadline', now: msg.now });
+          }
+        }
+        return state;
+      case 'drain':
+        for (const watched of state.connections.values()) watched.ref.tell({ type: 'drain' });
+        return state;
+    }
+  },
+
+  supervision: {
+    // Losing the deadline table would leave connections unwatched: keep it.
+    onFault: 'resume',
+    maxRestarts: 10,
+    windowMs: 60_000,
+    critical: true,
+  },
+
+  inspect: (state) => ({ connections: state.connections.size }),
+};

@@ -1,0 +1,85 @@
+/**
+ * What the edges hand to actors. Actors see sockets and logic nodes only
+ * through these interfaces, so they never import ws, net or grpc, and tests
+ * can drive them with fakes.
+ */
+import type { Outbound } from '../system/codec/outbound';
+import type { ImError } from '../system/errors';
+
+export type Transport = 'ws' | 'tcp';
+
+/** Why a connection ended; also the label of the `im_connections_closed_total` counter. */
+export type CloseReason =
+  | 'client_closed'
+  | 'protocol_error'
+  | 'auth_timeout'
+  | 'auth_refused'
+  | 'logic_unavailable'
+  | 'heartbeat_timeout'
+  | 'replaced'
+  | 'slow_consumer'
+  | 'socket_error'
+  | 'actor_crashed'
+  | 'draining';
+
+/** One client socket, as a connection, bucket or room actor sees it. */
+export interface ClientHandle {
+  readonly id: number;
+  readonly transport: Transport;
+  readonly remoteAddress: string;
+  /** The ws upgrade request's Cookie header ("" on tcp), forwarded to logic's Connect. */
+  readonly cookie: string;
+  /**
+   * Queues pre-framed bytes (the transport's view of the Outbound). Returns
+   * false when the socket is gone or the client stopped reading (the handle
+   * then closes itself and the edge reports `slow_consumer`).
+   */
+  send(out: Outbound): boolean;
+  /** Sends op 6 with the error's JSON reason (when given and still writable), then ends the socket. Idempotent. */
+  close(error?: ImError): void;
+  readonly closed: boolean;
+}
+
+/** Logic's Connect answer (wire.md §4), decoded. */
+export interface ConnectResult {
+  readonly mid: string;
+  readonly key: string;
+  readonly roomId: string;
+  readonly accepts: readonly number[];
+  /** ConnectReply.heartbeat converted from nanoseconds; 0 when logic left it unset. */
+  readonly heartbeatMs: number;
+}
+
+/** A protocol packet as logic's Receive takes it. */
+export interface ProtoMessage {
+  readonly ver: number;
+  readonly op: number;
+  readonly seq: number;
+  readonly body: Buffer;
+}
+
+/** A failed call to one logic node. `retryable`: the next node may answer (unavailable, deadline). */
+export class LogicCallError extends Error {
+  constructor(message: string, readonly retryable: boolean, readonly status: string, readonly node: string) {
+    super(message);
+  }
+}
+
+/** One logic node, as the gateway actor uses it. Every call has a deadline; failures reject with LogicCallError. */
+export interface LogicNodeClient {
+  readonly address: string;
+  connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult>;
+  disconnect(mid: string, key: string, server: string): Promise<boolean>;
+  heartbeat(mid: string, key: string, server: string): Promise<void>;
+  renewOnline(server: string, roomCount: Readonly<Record<string, number>>): Promise<Record<string, number>>;
+  receive(mid: string, proto: ProtoMessage): Promise<void>;
+  close(): void;
+}
+
+/** The logging surface actors use (winston's logger satisfies it). */
+export interface Log {
+  error(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+}

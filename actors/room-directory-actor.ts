@@ -1,0 +1,109 @@
+/**
+ * Room directory: one shard of the node's rooms (by room-id hash). It spawns
+ * a room actor on a room's first join and stops it on the last leave, and
+ * keeps each room's member count so RenewOnline and Rooms need no query to
+ * the room actors. Every room message passes through it, in order, so a
+ * room is never stopped while a join for it is on its way.
+ */
+import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
+import type { Outbound } from '../system/codec/outbound';
+import type { ClientHandle } from './ports';
+import { heartbeatReply, roomActor, RoomMsg } from './room-actor';
+
+// ── messages ────────────────────────────────────────────────────────────────
+
+export type RoomDirectoryMsg =
+  | { readonly type: 'join'; readonly roomId: string; readonly handle: ClientHandle }
+  | { readonly type: 'leave'; readonly roomId: string; readonly connId: number }
+  | { readonly type: 'broadcast'; readonly roomId: string; readonly out: Outbound }
+  | { readonly type: 'heartbeat'; readonly roomId: string; readonly handle: ClientHandle; readonly ver: number; readonly seq: number }
+  | { readonly type: 'counts'; readonly reply: Reply<Map<string, number>> }
+  /** Cluster totals from RenewOnline, and what this node reported in that same call. */
+  | { readonly type: 'clusterCounts'; readonly all: Readonly<Record<string, number>>; readonly reported: ReadonlyMap<string, number> };
+
+// ── state ───────────────────────────────────────────────────────────────────
+
+interface RoomEntry {
+  readonly ref: ActorRef<RoomMsg>;
+  count: number;
+}
+
+export interface RoomDirectoryState {
+  readonly rooms: Map<string, RoomEntry>;
+  /** Room actor names come from a counter: a room that empties and refills gets a fresh actor. */
+  nextRoomSerial: number;
+}
+
+export interface RoomDirectoryDeps {
+  readonly onRoomCreated?: (roomId: string) => void;
+}
+
+// ── behaviour ───────────────────────────────────────────────────────────────
+
+export function roomDirectoryActor(deps: RoomDirectoryDeps = {}): ActorKind<RoomDirectoryState, RoomDirectoryMsg, RoomDirectoryDeps> {
+  return {
+    kind: 'room-directory',
+    init: () => ({ rooms: new Map(), nextRoomSerial: 1 }),
+
+    receive(state, msg, ctx) {
+      switch (msg.type) {
+        case 'join': {
+          let entry = state.rooms.get(msg.roomId);
+          if (!entry) {
+            const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId });
+            entry = { ref, count: 0 };
+            state.rooms.set(msg.roomId, entry);
+            deps.onRoomCreated?.(msg.roomId);
+          }
+          entry.count++;
+          entry.ref.tell({ type: 'join', handle: msg.handle });
+          return state;
+        }
+        case 'leave': {
+          const entry = state.rooms.get(msg.roomId);
+          if (!entry) return state;
+          entry.count--;
+          if (entry.count <= 0) {
+            state.rooms.delete(msg.roomId);
+            ctx.stop(entry.ref);
+          } else {
+            entry.ref.tell({ type: 'leave', connId: msg.connId });
+          }
+          return state;
+        }
+        case 'broadcast':
+          state.rooms.get(msg.roomId)?.ref.tell({ type: 'broadcast', out: msg.out });
+          return state;
+        case 'heartbeat': {
+          const entry = state.rooms.get(msg.roomId);
+          if (entry) entry.ref.tell({ type: 'heartbeat', handle: msg.handle, ver: msg.ver, seq: msg.seq });
+          else msg.handle.send(heartbeatReply(msg.ver, msg.seq, 0));
+          return state;
+        }
+        case 'counts': {
+          const counts = new Map<string, number>();
+          for (const [roomId, entry] of state.rooms) counts.set(roomId, entry.count);
+          msg.reply(counts);
+          return state;
+        }
+        case 'clusterCounts': {
+          for (const [roomId, entry] of state.rooms) {
+            const all = msg.all[roomId] ?? 0;
+            const mine = msg.reported.get(roomId) ?? 0;
+            entry.ref.tell({ type: 'elsewhere', count: all - mine });
+          }
+          return state;
+        }
+      }
+    },
+
+    supervision: {
+      onFault: 'resume',
+      maxRestarts: 10,
+      windowMs: 60_000,
+      critical: true,
+    },
+
+    inspect: (state) => ({ rooms: state.rooms.size }),
+  };
+}

@@ -1,0 +1,89 @@
+import { ImError } from '../system/errors';
+import { cloudOptions } from './cloud-options';
+import { LoadSources, OptionReader, resolveOptions } from './load';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface CloudConfig {
+  readonly node: { readonly bindHost: string; readonly advertiseHost: string };
+  readonly tcp: { readonly port: number };
+  readonly ws: { readonly port: number; readonly path: string; readonly maxPayload: number };
+  readonly grpc: { readonly port: number; readonly serverId: string; readonly maxPushBytes: number; readonly shutdownGraceMs: number };
+  readonly protocol: {
+    readonly maxBodySize: number;
+    readonly handshakeTimeoutMs: number;
+    readonly heartbeatTimeoutMs: number;
+    readonly sweepIntervalMs: number;
+    readonly sendBufferLimit: number;
+  };
+  readonly logic: {
+    readonly nodes: readonly string[];
+    readonly callTimeoutMs: number;
+    readonly renewOnlineIntervalMs: number;
+    readonly heartbeatMinMs: number;
+    readonly heartbeatMaxMs: number;
+  };
+  readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
+  readonly limits: { readonly maxConnections: number; readonly acceptRetryMs: number };
+  readonly log: { readonly level: LogLevel };
+}
+
+/** Loads, validates and types a cloud node's config; throws E_CONFIG_INVALID listing every problem. */
+export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
+  const r = new OptionReader(resolveOptions(cloudOptions, sources));
+  const config: CloudConfig = {
+    node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
+    tcp: { port: r.num('tcp.port') },
+    ws: { port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload') },
+    grpc: {
+      port: r.num('grpc.port'),
+      serverId: r.str('grpc.serverId'),
+      maxPushBytes: r.num('grpc.maxPushBytes'),
+      shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
+    },
+    protocol: {
+      maxBodySize: r.num('protocol.maxBodySize'),
+      handshakeTimeoutMs: r.num('protocol.handshakeTimeoutMs'),
+      heartbeatTimeoutMs: r.num('protocol.heartbeatTimeoutMs'),
+      sweepIntervalMs: r.num('protocol.sweepIntervalMs'),
+      sendBufferLimit: r.num('protocol.sendBufferLimit'),
+    },
+    logic: {
+      nodes: r.list('logic.nodes'),
+      callTimeoutMs: r.num('logic.callTimeoutMs'),
+      renewOnlineIntervalMs: r.num('logic.renewOnlineIntervalMs'),
+      heartbeatMinMs: r.num('logic.heartbeatMinMs'),
+      heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),
+    },
+    actors: {
+      buckets: r.num('actors.buckets'),
+      connectionShards: r.num('actors.connectionShards'),
+      roomShards: r.num('actors.roomShards'),
+    },
+    limits: { maxConnections: r.num('limits.maxConnections'), acceptRetryMs: r.num('limits.acceptRetryMs') },
+    log: { level: r.str('log.level') as LogLevel },
+  };
+  const problems: string[] = [];
+  if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
+    problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
+  }
+  if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
+    problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);
+  }
+  const ports = [['tcp.port', config.tcp.port], ['ws.port', config.ws.port], ['grpc.port', config.grpc.port]] as const;
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);
+    }
+  }
+  if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
+  return config;
+}
+
+/** The id logic routes this node's pushes to: the configured one, or advertiseHost:grpcPort once the port is known. */
+export function serverIdOf(config: CloudConfig, boundGrpcPort: number): string {
+  if (config.grpc.serverId !== '') return config.grpc.serverId;
+  const host = config.node.advertiseHost.includes(':') && !config.node.advertiseHost.startsWith('[')
+    ? `[${config.node.advertiseHost}]` : config.node.advertiseHost;
+  return `${host}:${boundGrpcPort}`;
+}

@@ -1,0 +1,45 @@
+import { OptionSpec } from './option';
+
+/** Every option of a cloud node. The README's option table is generated from this list. */
+export const cloudOptions: readonly OptionSpec[] = [
+  { path: 'node.bindHost', env: 'IM_CLOUD_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the tcp, ws and gRPC listeners bind to.' },
+  {
+    path: 'node.advertiseHost', env: 'IM_CLOUD_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
+    default: '127.0.0.1', doc: 'Host other nodes reach this node at; with the gRPC port it forms the server id sent to logic.',
+  },
+  { path: 'tcp.port', env: 'IM_CLOUD_TCP_PORT', kind: { type: 'port' }, default: 3101, doc: 'TCP client port (0 picks a free port).' },
+  { path: 'ws.port', env: 'IM_CLOUD_WS_PORT', kind: { type: 'port' }, default: 3102, doc: 'WebSocket client port (0 picks a free port).' },
+  { path: 'ws.path', env: 'IM_CLOUD_WS_PATH', kind: { type: 'string', pattern: /^\/\S*$/, hint: 'a path starting with /' }, default: '/sub', doc: 'The only path upgraded to a WebSocket.' },
+  {
+    path: 'ws.maxPayload', env: 'IM_CLOUD_WS_MAX_PAYLOAD', kind: { type: 'int', min: 16 },
+    default: (r) => 16 + Number(r.get('protocol.maxBodySize')), defaultDoc: '16 + protocol.maxBodySize',
+    doc: 'Largest WebSocket frame accepted from a client, in bytes; a larger one closes that connection.',
+  },
+  { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud and goim.comet.Comet (0 picks a free port).' },
+  {
+    path: 'grpc.serverId', env: 'IM_CLOUD_SERVER_ID', kind: { type: 'string' },
+    default: '', defaultDoc: 'advertiseHost:grpc port',
+    doc: 'Server id sent to logic in Connect; logic routes pushes for this node\'s clients to it, so it must be this node\'s reachable gRPC address.',
+  },
+  { path: 'grpc.maxPushBytes', env: 'IM_CLOUD_GRPC_MAX_PUSH_BYTES', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body a push may carry, in bytes (also the gRPC receive limit).' },
+  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls before cutting them.' },
+  { path: 'protocol.maxBodySize', env: 'IM_CLOUD_MAX_BODY_SIZE', kind: { type: 'int', min: 0, max: 16 * 1024 * 1024 }, default: 4096, doc: 'Largest packet body a client may send, in bytes.' },
+  { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth).' },
+  {
+    path: 'protocol.heartbeatTimeoutMs', env: 'IM_CLOUD_HEARTBEAT_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 300000,
+    doc: 'Time without a client heartbeat before the connection is closed, when logic\'s Connect reply gives none.',
+  },
+  { path: 'protocol.sweepIntervalMs', env: 'IM_CLOUD_SWEEP_INTERVAL_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'How often handshake and heartbeat deadlines are checked.' },
+  { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
+  { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
+  { path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each call to a logic node; past it the next node is tried.' },
+  { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
+  { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
+  { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },
+  { path: 'actors.buckets', env: 'IM_CLOUD_BUCKETS', kind: { type: 'int', min: 1, max: 4096 }, default: 32, doc: 'Bucket actors; connections are sharded over them by key hash.' },
+  { path: 'actors.connectionShards', env: 'IM_CLOUD_CONNECTION_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 64, doc: 'Supervisor shards that parent connection actors.' },
+  { path: 'actors.roomShards', env: 'IM_CLOUD_ROOM_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 16, doc: 'Room directory shards; each parents the room actors whose id hashes to it.' },
+  { path: 'limits.maxConnections', env: 'IM_CLOUD_MAX_CONNECTIONS', kind: { type: 'int', min: 0 }, default: 0, defaultDoc: '0 (open-file limit minus 256)', doc: 'Open client sockets at which accepting pauses; 0 derives it from the process open-file limit.' },
+  { path: 'limits.acceptRetryMs', env: 'IM_CLOUD_ACCEPT_RETRY_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'After running out of file descriptors, how often accepting is retried.' },
+  { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
+];

@@ -1,0 +1,37 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { CometClient as _goim_comet_CometClient, CometDefinition as _goim_comet_CometDefinition } from './goim/comet/Comet';
+import type { BroadcastReq as _im_cloud_BroadcastReq, BroadcastReq__Output as _im_cloud_BroadcastReq__Output } from './im/cloud/BroadcastReq';
+import type { BroadcastRoomReq as _im_cloud_BroadcastRoomReq, BroadcastRoomReq__Output as _im_cloud_BroadcastRoomReq__Output } from './im/cloud/BroadcastRoomReq';
+import type { CloudClient as _im_cloud_CloudClient, CloudDefinition as _im_cloud_CloudDefinition } from './im/cloud/Cloud';
+import type { Empty as _im_cloud_Empty, Empty__Output as _im_cloud_Empty__Output } from './im/cloud/Empty';
+import type { PushMsgReq as _im_cloud_PushMsgReq, PushMsgReq__Output as _im_cloud_PushMsgReq__Output } from './im/cloud/PushMsgReq';
+import type { RoomsReply as _im_cloud_RoomsReply, RoomsReply__Output as _im_cloud_RoomsReply__Output } from './im/cloud/RoomsReply';
+import type { Proto as _im_protocol_Proto, Proto__Output as _im_protocol_Proto__Output } from './im/protocol/Proto';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  goim: {
+    comet: {
+      Comet: SubtypeConstructor<typeof grpc.Client, _goim_comet_CometClient> & { service: _goim_comet_CometDefinition }
+    }
+  }
+  im: {
+    cloud: {
+      BroadcastReq: MessageTypeDefinition<_im_cloud_BroadcastReq, _im_cloud_BroadcastReq__Output>
+      BroadcastRoomReq: MessageTypeDefinition<_im_cloud_BroadcastRoomReq, _im_cloud_BroadcastRoomReq__Output>
+      Cloud: SubtypeConstructor<typeof grpc.Client, _im_cloud_CloudClient> & { service: _im_cloud_CloudDefinition }
+      Empty: MessageTypeDefinition<_im_cloud_Empty, _im_cloud_Empty__Output>
+      PushMsgReq: MessageTypeDefinition<_im_cloud_PushMsgReq, _im_cloud_PushMsgReq__Output>
+      RoomsReply: MessageTypeDefinition<_im_cloud_RoomsReply, _im_cloud_RoomsReply__Output>
+    }
+    protocol: {
+      Proto: MessageTypeDefinition<_im_protocol_Proto, _im_protocol_Proto__Output>
+    }
+  }
+}
+

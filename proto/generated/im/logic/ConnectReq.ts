@@ -1,0 +1,14 @@
+// Original file: proto/im.logic.proto
+
+
+export interface ConnectReq {
+  'server'?: (string);
+  'cookie'?: (string);
+  'token'?: (Buffer | Uint8Array | string);
+}
+
+export interface ConnectReq__Output {
+  'server': (string);
+  'cookie': (string);
+  'token': (Buffer);
+}

@@ -1,0 +1,15 @@
+// Original file: proto/im.logic.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface DisconnectReq {
+  'mid'?: (number | string | Long);
+  'key'?: (string);
+  'server'?: (string);
+}
+
+export interface DisconnectReq__Output {
+  'mid': (string);
+  'key': (string);
+  'server': (string);
+}

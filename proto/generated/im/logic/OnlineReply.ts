@@ -1,0 +1,10 @@
+// Original file: proto/im.logic.proto
+
+
+export interface OnlineReply {
+  'allRoomCount'?: ({[key: string]: number});
+}
+
+export interface OnlineReply__Output {
+  'allRoomCount': ({[key: string]: number});
+}

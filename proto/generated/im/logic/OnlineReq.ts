@@ -1,0 +1,12 @@
+// Original file: proto/im.logic.proto
+
+
+export interface OnlineReq {
+  'server'?: (string);
+  'roomCount'?: ({[key: string]: number});
+}
+
+export interface OnlineReq__Output {
+  'server': (string);
+  'roomCount': ({[key: string]: number});
+}

@@ -1,0 +1,37 @@
+import { encodeRawFrame } from './batch';
+import { Op, encodePacket } from './packet';
+
+/**
+ * A push framed once and shared by every recipient (wire.md §3): the bytes
+ * are computed here and never re-encoded per connection. Consumers must
+ * treat `tcp` and `ws` as read-only.
+ */
+export class Outbound {
+  private constructor(
+    /** Bytes written to a TCP client. */
+    readonly tcp: Buffer,
+    /** Payload of the single binary frame written to a WebSocket client. */
+    readonly ws: Buffer,
+    /** The proto's op; the accepts filter looks at this, not at the framing. */
+    readonly op: number,
+  ) {}
+
+  /**
+   * Frames a proto exactly as given; the gRPC caller owns ver and seq. An op-9
+   * body is already framed packets: TCP clients get it as is (they never see
+   * op 9), WebSocket clients get it wrapped in one op-9 frame. The op-9 body
+   * is not validated here; whoever accepts the push checks it first.
+   */
+  static fromProto(proto: { ver: number; op: number; seq: number; body: Buffer }): Outbound {
+    if (proto.op === Op.Raw) {
+      return new Outbound(proto.body, encodeRawFrame(proto.body), proto.op);
+    }
+    return Outbound.packet(proto.ver, proto.op, proto.seq, proto.body);
+  }
+
+  /** A server reply or push as one packet; TCP and WebSocket share the same Buffer. */
+  static packet(ver: number, op: number, seq: number, body: Buffer | string): Outbound {
+    const framed = encodePacket(ver, op, seq, body);
+    return new Outbound(framed, framed, op);
+  }
+}
