@@ -1,0 +1,284 @@
+import { bucketActor, BucketMsg } from '../actors/bucket-actor';
+import { connectionActor, ConnectionMsg, ConnectionServices } from '../actors/connection-actor';
+import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
+import { groupActor } from '../actors/group-actor';
+import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
+import type { ClientHandle, LogicNodeClient } from '../actors/ports';
+import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
+import { ShardRouter } from '../actors/shard-router';
+import { CloudConfig, serverIdOf } from '../config/cloud-config';
+import type { ActorRef } from './actor-kind';
+import { ActorRuntime } from './actor-runtime';
+import type { Outbound } from './codec/outbound';
+import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
+import type { ConnectionOpener } from './edges/connection-opener';
+import { GrpcEdge, PushTargets } from './edges/grpc-edge';
+import { TcpEdge } from './edges/tcp-edge';
+import { WsEdge } from './edges/ws-edge';
+import { createLogger, Logger } from './logger';
+import { GrpcLogicClient } from './logic-client';
+import { Metrics } from './metrics';
+
+export interface CloudNodeOptions {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Replaces the gRPC logic clients (tests of the gateway's failover use real ones). */
+  readonly logicClients?: (addresses: readonly string[]) => LogicNodeClient[];
+  /** Actor system name; unique per process. */
+  readonly name?: string;
+}
+
+export interface BoundPorts {
+  readonly tcp: number;
+  readonly ws: number;
+  readonly grpc: number;
+}
+
+/** In-flight pushes a broadcast-with-speed slices at this interval. */
+const BROADCAST_SLICE_MS = 50;
+/** Upper bound on concurrent calls to logic from one node. */
+const LOGIC_MAX_IN_FLIGHT = 1024;
+
+let nodeSerial = 0;
+
+/**
+ * The cloud node's composition root: the only place that wires edges,
+ * actors, logic clients and timers together.
+ *
+ * Actor tree:
+ *   /cloud-N/buckets/bucket-i
+ *   /cloud-N/rooms/room-directory-i/room-k
+ *   /cloud-N/connections/shard-i/conn-id
+ *   /cloud-N/logic-gateway
+ */
+export class CloudNode {
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly runtime: ActorRuntime;
+  ports: BoundPorts = { tcp: 0, ws: 0, grpc: 0 };
+  serverId = '';
+  /** Set when the node stopped because a critical actor gave up. */
+  failure: Error | null = null;
+
+  private readonly logicClients: LogicNodeClient[];
+  private readonly buckets: ShardRouter<BucketMsg>;
+  private readonly rooms: ShardRouter<RoomDirectoryMsg>;
+  private readonly shards: ActorRef<ConnectionShardMsg>[] = [];
+  private readonly gateway: ActorRef<GatewayMsg>;
+  private readonly guard: AcceptGuard;
+  private readonly grpcEdge: GrpcEdge;
+  private readonly tcpEdge: TcpEdge;
+  private readonly wsEdge: WsEdge;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private connectionSerial = 0;
+  private accepting = false;
+  private stopping: Promise<void> | null = null;
+  private readonly stoppedSignal: { resolve: () => void; promise: Promise<void> };
+
+  private constructor(readonly config: CloudConfig, options: CloudNodeOptions) {
+    const rootName = options.name ?? `cloud-${process.pid}-${++nodeSerial}`;
+    this.log = options.logger ?? createLogger(config.log.level, { node: 'cloud' });
+    this.metrics = options.metrics ?? new Metrics();
+    this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
+      onCriticalFailure: (path, kind, error) => {
+        this.failure = error;
+        this.log.error('critical actor failed; stopping the node', { component: 'cloud-node', actor: path, kind, error: error.message });
+        void this.stop();
+      },
+    });
+    let resolveStopped = (): void => undefined;
+    const promise = new Promise<void>((resolve) => { resolveStopped = resolve; });
+    this.stoppedSignal = { resolve: resolveStopped, promise };
+
+    this.logicClients = options.logicClients
+      ? options.logicClients(config.logic.nodes)
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.callTimeoutMs));
+
+    const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
+    const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
+    const roomGroup = this.runtime.spawnChild(root, groupActor, 'rooms', 'room directories by room hash');
+    const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
+    const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
+    const bucketKind = bucketActor({ sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered });
+    this.buckets = new ShardRouter(
+      Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketKind, `bucket-${i}`, { sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered })),
+    );
+    const directoryKind = roomDirectoryActor();
+    this.rooms = new ShardRouter(
+      Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, directoryKind, `room-directory-${i}`, {})),
+    );
+    for (let i = 0; i < config.actors.connectionShards; i++) {
+      this.shards.push(this.runtime.spawnChild(connectionGroup, connectionShardActor, `shard-${i}`, null));
+    }
+    const gatewayDeps = {
+      nodes: this.logicClients,
+      serverId: () => this.serverId,
+      roomDirectories: this.rooms.shards,
+      maxInFlight: LOGIC_MAX_IN_FLIGHT,
+      metrics: this.metrics,
+      log: this.log,
+    };
+    this.gateway = this.runtime.spawnChild(root, logicGatewayActor(gatewayDeps), 'logic-gateway', gatewayDeps);
+
+    const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
+    this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
+    const opener = this.opener();
+    const sendBufferLimit = config.protocol.sendBufferLimit;
+    this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit }, opener, this.guard, this.metrics, this.log);
+    this.wsEdge = new WsEdge(
+      { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit },
+      opener, this.guard, this.metrics, this.log,
+    );
+    this.grpcEdge = new GrpcEdge(
+      { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
+      this.pushTargets(), this.metrics, this.log,
+    );
+  }
+
+  /** Binds gRPC (its port is part of the server id), then the client edges, then starts the timers. */
+  static async start(config: CloudConfig, options: CloudNodeOptions = {}): Promise<CloudNode> {
+    const node = new CloudNode(config, options);
+    try {
+      const host = config.node.bindHost;
+      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host);
+      node.serverId = serverIdOf(config, grpcPort);
+      node.accepting = true;
+      const tcp = await node.tcpEdge.listen(config.tcp.port, host);
+      const ws = await node.wsEdge.listen(config.ws.port, host);
+      node.ports = { tcp, ws, grpc: grpcPort };
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    node.startTimers();
+    node.log.info('cloud node started', {
+      component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
+      grpc: node.ports.grpc, logic: config.logic.nodes, buckets: config.actors.buckets,
+    });
+    return node;
+  }
+
+  /** Resolves once the node has stopped, whoever stopped it (signal, Close rpc, critical failure). */
+  get stopped(): Promise<void> {
+    return this.stoppedSignal.promise;
+  }
+
+  get openConnections(): number {
+    return this.guard.openConnections;
+  }
+
+  /**
+   * Drains and stops: refuse new sockets, send op 6 to every client and tell
+   * logic (Disconnect), wait for that within the grace period, then stop gRPC,
+   * the logic clients and the actors (children first). Idempotent.
+   */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.drainAndStop();
+    return this.stopping;
+  }
+
+  private async drainAndStop(): Promise<void> {
+    const started = Date.now();
+    this.accepting = false;
+    this.guard.stop();
+    for (const shard of this.shards) shard.tell({ type: 'drain' });
+    const grace = this.config.grpc.shutdownGraceMs;
+    await this.waitFor(() => this.runtime.count(connectionActor.kind) === 0, grace);
+    await this.waitFor(() => this.gatewayIdle(), Math.max(0, grace - (Date.now() - started)));
+    for (const timer of this.timers) clearInterval(timer);
+    await this.grpcEdge.shutdown();
+    this.wsEdge.server.closeAllConnections();
+    this.tcpEdge.server.close();
+    this.wsEdge.server.close();
+    for (const client of this.logicClients) client.close();
+    this.runtime.shutdown();
+    this.log.info('cloud node stopped', { component: 'cloud-node', serverId: this.serverId, tookMs: Date.now() - started });
+    this.stoppedSignal.resolve();
+  }
+
+  private gatewayIdle(): boolean {
+    const [gateway] = this.runtime.list({ kind: 'logic-gateway', withState: true });
+    const state = gateway?.state as { inFlight?: number; queued?: number } | undefined;
+    return !state || ((state.inFlight ?? 0) === 0 && (state.queued ?? 0) === 0);
+  }
+
+  private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private startTimers(): void {
+    const sweep = setInterval(() => {
+      const now = Date.now();
+      for (const shard of this.shards) shard.tell({ type: 'sweep', now });
+    }, this.config.protocol.sweepIntervalMs);
+    const renew = setInterval(() => this.gateway.tell({ type: 'renewOnline' }), this.config.logic.renewOnlineIntervalMs);
+    sweep.unref();
+    renew.unref();
+    this.timers.push(sweep, renew);
+  }
+
+  private opener(): ConnectionOpener {
+    const config = this.config;
+    const services: ConnectionServices = {
+      gateway: this.gateway,
+      buckets: this.buckets,
+      rooms: this.rooms,
+      handshakeTimeoutMs: config.protocol.handshakeTimeoutMs,
+      defaultHeartbeatMs: config.protocol.heartbeatTimeoutMs,
+      logicHeartbeatMinMs: config.logic.heartbeatMinMs,
+      logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
+      metrics: this.metrics,
+      log: this.log,
+      now: Date.now,
+      random: Math.random,
+    };
+    const node = this;
+    return {
+      get accepting() { return node.accepting; },
+      nextId: () => ++node.connectionSerial,
+      open: (handle: ClientHandle): ActorRef<ConnectionMsg> => {
+        const shard = node.shards[handle.id % node.shards.length];
+        const ref = node.runtime.spawnChild(shard, connectionActor, `conn-${handle.id}`, { handle, shard, services });
+        shard.tell({ type: 'adopt', id: handle.id, ref, at: Date.now() + config.protocol.handshakeTimeoutMs });
+        return ref;
+      },
+    };
+  }
+
+  private pushTargets(): PushTargets {
+    return {
+      pushKeys: (keys, protoOp, out) => {
+        this.metrics.inc('im_pushes_total', { kind: 'keys' });
+        const byBucket = new Map<number, string[]>();
+        for (const key of keys) {
+          const i = this.buckets.indexOf(key);
+          const list = byBucket.get(i);
+          if (list) list.push(key);
+          else byBucket.set(i, [key]);
+        }
+        for (const [i, bucketKeys] of byBucket) this.buckets.shards[i].tell({ type: 'push', keys: bucketKeys, op: protoOp, out });
+      },
+      broadcast: (protoOp, out: Outbound, speed) => {
+        this.metrics.inc('im_pushes_total', { kind: 'broadcast' });
+        // `speed` is for the whole node: each bucket takes its share.
+        const perSecond = speed > 0 ? speed / this.buckets.shards.length : 0;
+        this.buckets.tellAll({ type: 'broadcast', op: protoOp, out, perSecond });
+      },
+      broadcastRoom: (roomId, out) => {
+        this.metrics.inc('im_pushes_total', { kind: 'room' });
+        this.rooms.forKey(roomId).tell({ type: 'broadcast', roomId, out });
+      },
+      rooms: async () => {
+        const counts = await Promise.all(
+          this.rooms.shards.map((shard) => this.runtime.ask<RoomDirectoryMsg, Map<string, number>>(shard, (reply) => ({ type: 'counts', reply }), 5000)),
+        );
+        return counts.flatMap((m) => [...m.keys()]);
+      },
+      close: () => {
+        this.log.info('Close rpc received; draining', { component: 'cloud-node' });
+        void this.stop();
+      },
+    };
+  }
+}

@@ -1,0 +1,146 @@
+import * as grpc from '@grpc/grpc-js';
+import type { CometHandlers } from '../../proto/generated/goim/comet/Comet';
+import type { BroadcastReq__Output } from '../../proto/generated/im/cloud/BroadcastReq';
+import type { BroadcastRoomReq__Output } from '../../proto/generated/im/cloud/BroadcastRoomReq';
+import type { CloudHandlers } from '../../proto/generated/im/cloud/Cloud';
+import type { PushMsgReq__Output } from '../../proto/generated/im/cloud/PushMsgReq';
+import type { Proto__Output } from '../../proto/generated/im/protocol/Proto';
+import { validateBatchBody } from '../codec/batch';
+import { Op } from '../codec/packet';
+import { Outbound } from '../codec/outbound';
+import { ImError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { loadWireProtos } from '../proto-loader';
+
+/** What the gRPC edge asks of the node; the node turns each into actor messages. */
+export interface PushTargets {
+  pushKeys(keys: readonly string[], protoOp: number, out: Outbound): void;
+  broadcast(protoOp: number, out: Outbound, speed: number): void;
+  broadcastRoom(roomId: string, out: Outbound): void;
+  rooms(): Promise<string[]>;
+  /** Close rpc: drain and stop the node (after the reply has left). */
+  close(): void;
+}
+
+export interface GrpcEdgeOptions {
+  readonly maxPushBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+function invalid(error: ImError): grpc.ServiceError {
+  return Object.assign(new Error(`${error.code}: ${error.message}`), {
+    code: grpc.status.INVALID_ARGUMENT,
+    details: `${error.code}: ${error.message}`,
+    metadata: new grpc.Metadata(),
+  });
+}
+
+/**
+ * Serves im.cloud.Cloud and goim.comet.Comet. Requests are validated here,
+ * framed once into an Outbound, and handed on; nothing is delivered for a
+ * request that fails validation.
+ */
+export class GrpcEdge {
+  readonly server: grpc.Server;
+
+  constructor(
+    private readonly options: GrpcEdgeOptions,
+    private readonly targets: PushTargets,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.server = new grpc.Server({
+      // Room for the proto's framing around the largest allowed body.
+      'grpc.max_receive_message_length': options.maxPushBytes + 64 * 1024,
+    });
+    const protos = loadWireProtos();
+    const push = {
+      PushMsg: this.unary('PushMsg', (req: PushMsgReq__Output) => {
+        if (req.keys.length === 0 || req.keys.every((k) => k === '')) throw new ImError('GRPC_NO_KEYS');
+        this.targets.pushKeys(req.keys, req.protoOp, this.frame(req.proto));
+        return {};
+      }),
+      Broadcast: this.unary('Broadcast', (req: BroadcastReq__Output) => {
+        if (req.speed < 0) throw new ImError('GRPC_BAD_SPEED', String(req.speed));
+        this.targets.broadcast(req.protoOp, this.frame(req.proto), req.speed);
+        return {};
+      }),
+      BroadcastRoom: this.unary('BroadcastRoom', (req: BroadcastRoomReq__Output) => {
+        if (req.roomID === '') throw new ImError('GRPC_BAD_ROOM');
+        this.targets.broadcastRoom(req.roomID, this.frame(req.proto));
+        return {};
+      }),
+      Rooms: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ rooms: Record<string, boolean> }>) => {
+        this.metrics.inc('im_grpc_requests_total', { rpc: 'Rooms' });
+        this.targets.rooms().then(
+          (rooms) => callback(null, { rooms: Object.fromEntries(rooms.map((r) => [r, true])) }),
+          (err: Error) => callback({ code: grpc.status.UNAVAILABLE, details: err.message }),
+        );
+      },
+    };
+    const close = this.unary('Close', () => {
+      // Reply first; the node stops on the next turn.
+      setImmediate(() => this.targets.close());
+      return {};
+    });
+    const cloud: CloudHandlers = { ...push, Ping: this.unary('Ping', () => ({})), Close: close, CClose: close };
+    const comet: CometHandlers = push;
+    this.server.addService(protos.im.cloud.Cloud.service, cloud);
+    this.server.addService(protos.goim.comet.Comet.service, comet);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Waits for in-flight calls up to the grace period, then cuts them. */
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, this.options.shutdownGraceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  private frame(proto: Proto__Output | null): Outbound {
+    if (!proto) throw new ImError('GRPC_NO_PROTO');
+    if (proto.body.length > this.options.maxPushBytes) {
+      throw new ImError('GRPC_BODY_TOO_LARGE', `${proto.body.length} > ${this.options.maxPushBytes}`);
+    }
+    if (proto.op === Op.Raw) {
+      const bad = validateBatchBody(proto.body);
+      if (bad) throw bad;
+    }
+    return Outbound.fromProto(proto);
+  }
+
+  private unary<Req, Res>(rpc: string, handle: (req: Req) => Res): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      this.metrics.inc('im_grpc_requests_total', { rpc });
+      let result: Res;
+      try {
+        result = handle(call.request);
+      } catch (err) {
+        if (err instanceof ImError) {
+          this.metrics.inc('im_grpc_invalid_total', { rpc, code: err.code });
+          this.log.warn('grpc request rejected', { component: 'grpc-edge', rpc, code: err.code, error: err.message, peer: call.getPeer() });
+          callback(invalid(err));
+          return;
+        }
+        this.log.error('grpc handler failed', { component: 'grpc-edge', rpc, error: (err as Error).message, stack: (err as Error).stack });
+        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+        return;
+      }
+      callback(null, result);
+    };
+  }
+}

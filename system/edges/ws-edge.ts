@@ -1,0 +1,163 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ConnectionMsg } from '../../actors/connection-actor';
+import type { ClientHandle, CloseReason } from '../../actors/ports';
+import type { ActorRef } from '../actor-kind';
+import { decodeFrame } from '../codec/frame-decoder';
+import type { Outbound } from '../codec/outbound';
+import { ImError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { AcceptGuard } from './accept-guard';
+import type { ConnectionOpener } from './connection-opener';
+import { CLOSE_LINGER_MS, disconnectPacket } from './tcp-edge';
+
+/** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
+const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
+
+const BINARY = { binary: true } as const;
+
+class WsClient implements ClientHandle {
+  readonly transport = 'ws' as const;
+  closed = false;
+  ref: ActorRef<ConnectionMsg> | null = null;
+
+  constructor(
+    readonly id: number,
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    readonly cookie: string,
+    private readonly sendLimit: number,
+  ) {}
+
+  send(out: Outbound): boolean {
+    if (this.closed) return false;
+    if (this.ws.bufferedAmount > this.sendLimit) {
+      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.ws.bufferedAmount} bytes queued`));
+      return false;
+    }
+    this.ws.send(out.ws, BINARY);
+    return true;
+  }
+
+  close(error?: ImError): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (error && this.ws.readyState === WebSocket.OPEN) this.ws.send(disconnectPacket(error), BINARY);
+    this.ws.close(1000);
+    // ws waits 30 s for the peer's close frame; a descriptor is worth more than that courtesy.
+    setTimeout(() => this.ws.terminate(), CLOSE_LINGER_MS).unref();
+  }
+
+  abort(reason: CloseReason, error: ImError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.terminate();
+    this.ref?.tell({ type: 'socketClosed', reason, error });
+  }
+}
+
+export interface WsEdgeOptions {
+  readonly path: string;
+  readonly maxPayload: number;
+  readonly maxBodySize: number;
+  readonly sendBufferLimit: number;
+}
+
+/**
+ * WebSocket clients on one path (`/sub`). The path and the key are checked on
+ * the raw upgrade request, before any WebSocket state exists; a rejected
+ * upgrade costs one HTTP response and is counted.
+ */
+export class WsEdge {
+  readonly server: http.Server;
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly options: WsEdgeOptions,
+    private readonly opener: ConnectionOpener,
+    private readonly guard: AcceptGuard,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayload,
+      // Text frames carrying packet bytes are accepted (wire.md §1); they need not be UTF-8.
+      skipUTF8Validation: true,
+      // Echo the client's protocol; a browser refuses any answer it did not offer.
+      handleProtocols: (protocols) => protocols.values().next().value ?? false,
+    });
+    this.server = http.createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${options.path}` }));
+    });
+    this.server.on('connection', (socket: Duplex) => {
+      this.guard.opened();
+      socket.once('close', () => this.guard.closed());
+    });
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return this.guard.listen('ws', this.server, port, host);
+  }
+
+  private reject(socket: Duplex, status: number, error: ImError): void {
+    this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
+    this.log.warn('websocket upgrade rejected', { component: 'ws-edge', code: error.code, error: error.message });
+    const body = JSON.stringify(error.toReason());
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== this.options.path) return this.reject(socket, 404, new ImError('WS_BAD_PATH', path));
+    const key = req.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || !WS_KEY.test(key) || Buffer.from(key, 'base64').length !== 16) {
+      return this.reject(socket, 400, new ImError('WS_BAD_KEY'));
+    }
+    if (!this.opener.accepting) return this.reject(socket, 503, new ImError('NODE_DRAINING'));
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    const cookie = req.headers.cookie ?? '';
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, remote, cookie));
+  }
+
+  private accept(ws: WebSocket, remote: string, cookie: string): void {
+    this.metrics.inc('im_connections_opened_total', { transport: 'ws' });
+    const client = new WsClient(this.opener.nextId(), ws, remote, cookie, this.options.sendBufferLimit);
+    const ref = this.opener.open(client);
+    client.ref = ref;
+    const maxBodySize = this.options.maxBodySize;
+    ws.on('message', (data: Buffer) => {
+      const decoded = decodeFrame(data, maxBodySize);
+      if (decoded instanceof ImError) ref.tell({ type: 'protocolError', error: decoded });
+      else ref.tell({ type: 'packet', packet: decoded });
+    });
+    let frameError: ImError | undefined;
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (!err.code?.startsWith('WS_ERR_')) {
+        this.log.debug('ws socket error', { component: 'ws-edge', conn: client.id, error: err.message });
+        return;
+      }
+      // ws closes the socket itself after a framing error; report it as this connection's protocol error.
+      frameError = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+        ? new ImError('WS_FRAME_TOO_LARGE', err.message)
+        : new ImError('WS_PROTOCOL', `${err.code}: ${err.message}`);
+      ref.tell({ type: 'protocolError', error: frameError });
+    });
+    ws.once('close', () => {
+      if (client.closed || frameError) return;
+      client.closed = true;
+      ref.tell({ type: 'socketClosed', reason: 'client_closed' });
+    });
+  }
+}

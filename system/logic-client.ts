@@ -1,0 +1,81 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ConnectReply__Output } from '../proto/generated/im/logic/ConnectReply';
+import type { ConnectReq } from '../proto/generated/im/logic/ConnectReq';
+import type { DisconnectReply__Output } from '../proto/generated/im/logic/DisconnectReply';
+import type { DisconnectReq } from '../proto/generated/im/logic/DisconnectReq';
+import type { Empty__Output } from '../proto/generated/im/logic/Empty';
+import type { HeartbeatReq } from '../proto/generated/im/logic/HeartbeatReq';
+import type { LogicClient } from '../proto/generated/im/logic/Logic';
+import type { OnlineReply__Output } from '../proto/generated/im/logic/OnlineReply';
+import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
+import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
+import { ConnectResult, LogicCallError, LogicNodeClient, ProtoMessage } from '../actors/ports';
+import { closeClientChannel, loadWireProtos } from './proto-loader';
+
+const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
+
+/** Go's time.Duration is nanoseconds: ConnectReply.heartbeat arrives that way (wire.md §4). */
+export function nanosToMillis(value: string | number): number {
+  const ns = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(ns) && ns > 0 ? Math.round(ns / 1e6) : 0;
+}
+
+type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+/** One logic node over real gRPC; every call carries a deadline, failures become LogicCallError. */
+export class GrpcLogicClient implements LogicNodeClient {
+  private readonly client: LogicClient;
+
+  constructor(readonly address: string, private readonly timeoutMs: number) {
+    const { im } = loadWireProtos();
+    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure());
+  }
+
+  async connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult> {
+    const reply = await this.call<ConnectReq, ConnectReply__Output>('Connect', this.client.Connect, { server, cookie, token });
+    return {
+      mid: reply.mid,
+      key: reply.key,
+      roomId: reply.roomID,
+      accepts: reply.accepts,
+      heartbeatMs: nanosToMillis(reply.heartbeat),
+    };
+  }
+
+  async disconnect(mid: string, key: string, server: string): Promise<boolean> {
+    const reply = await this.call<DisconnectReq, DisconnectReply__Output>('Disconnect', this.client.Disconnect, { mid, key, server });
+    return reply.has;
+  }
+
+  async heartbeat(mid: string, key: string, server: string): Promise<void> {
+    await this.call<HeartbeatReq, Empty__Output>('Heartbeat', this.client.Heartbeat, { mid, key, server });
+  }
+
+  async renewOnline(server: string, roomCount: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+    const reply = await this.call<OnlineReq, OnlineReply__Output>('RenewOnline', this.client.RenewOnline, { server, roomCount: { ...roomCount } });
+    return reply.allRoomCount;
+  }
+
+  async receive(mid: string, proto: ProtoMessage): Promise<void> {
+    await this.call<ReceiveReq, Empty__Output>('Receive', this.client.Receive, { mid, proto: { ver: proto.ver, op: proto.op, seq: proto.seq, body: proto.body } });
+  }
+
+  close(): void {
+    closeClientChannel(this.client);
+  }
+
+  private call<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+        if (err) {
+          const status = grpc.status[err.code] ?? String(err.code);
+          reject(new LogicCallError(`${rpc} on ${this.address}: ${err.details || err.message}`, RETRYABLE.has(err.code), status, this.address));
+        } else if (res === undefined) {
+          reject(new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address));
+        } else {
+          resolve(res);
+        }
+      });
+    });
+  }
+}
