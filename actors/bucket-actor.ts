@@ -47,6 +47,7 @@ export interface BucketState {
   readonly jobs: Map<number, BroadcastJob>;
   nextJobId: number;
   readonly timers: Set<NodeJS.Timeout>;
+  readonly deps: BucketDeps;
 }
 
 export interface BucketDeps {
@@ -61,7 +62,8 @@ function deliver(member: Member, op: number, out: Outbound): number {
   return member.accepts.has(op) && member.handle.send(out) ? 1 : 0;
 }
 
-function sendSlice(state: BucketState, jobId: number, deps: BucketDeps, self: ActorRef<BucketMsg>): void {
+function sendSlice(state: BucketState, jobId: number, self: ActorRef<BucketMsg>): void {
+  const deps = state.deps;
   const job = state.jobs.get(jobId);
   if (!job) return;
   job.credit += job.perTick;
@@ -72,7 +74,7 @@ function sendSlice(state: BucketState, jobId: number, deps: BucketDeps, self: Ac
   for (let i = job.next; i < end; i++) {
     const member = job.recipients[i];
     // Skip members that left (or were replaced) since the snapshot was taken.
-    if (state.members.get(member.key) === member && member.handle.send(job.out)) sent++;
+    if (state.members.get(member.key)?.connId === member.connId && member.handle.send(job.out)) sent++;
   }
   job.next = end;
   deps.onDelivered?.(sent);
@@ -87,76 +89,75 @@ function sendSlice(state: BucketState, jobId: number, deps: BucketDeps, self: Ac
   state.timers.add(timer);
 }
 
-export function bucketActor(deps: BucketDeps): ActorKind<BucketState, BucketMsg, BucketDeps> {
-  return {
-    kind: 'bucket',
-    init: () => ({ members: new Map(), jobs: new Map(), nextJobId: 1, timers: new Set() }),
+export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
+  kind: 'bucket',
+  init: (deps) => ({ members: new Map(), jobs: new Map(), nextJobId: 1, timers: new Set(), deps }),
 
-    receive(state, msg, ctx) {
-      switch (msg.type) {
-        case 'put': {
-          const previous = state.members.get(msg.member.key);
-          if (previous && previous.connId !== msg.member.connId) previous.owner.tell({ type: 'replaced' });
-          state.members.set(msg.member.key, msg.member);
-          return state;
+  receive(state, msg, ctx) {
+    const deps = state.deps;
+    switch (msg.type) {
+      case 'put': {
+        const previous = state.members.get(msg.member.key);
+        if (previous && previous.connId !== msg.member.connId) previous.owner.tell({ type: 'replaced' });
+        state.members.set(msg.member.key, msg.member);
+        return state;
+      }
+      case 'del': {
+        if (state.members.get(msg.key)?.connId === msg.connId) state.members.delete(msg.key);
+        return state;
+      }
+      case 'accepts': {
+        const member = state.members.get(msg.key);
+        if (member && member.connId === msg.connId) state.members.set(msg.key, { ...member, accepts: msg.accepts });
+        return state;
+      }
+      case 'push': {
+        let sent = 0;
+        for (const key of msg.keys) {
+          const member = state.members.get(key);
+          if (member) sent += deliver(member, msg.op, msg.out);
         }
-        case 'del': {
-          if (state.members.get(msg.key)?.connId === msg.connId) state.members.delete(msg.key);
-          return state;
-        }
-        case 'accepts': {
-          const member = state.members.get(msg.key);
-          if (member && member.connId === msg.connId) state.members.set(msg.key, { ...member, accepts: msg.accepts });
-          return state;
-        }
-        case 'push': {
+        deps.onDelivered?.(sent);
+        return state;
+      }
+      case 'broadcast': {
+        if (msg.perSecond <= 0) {
           let sent = 0;
-          for (const key of msg.keys) {
-            const member = state.members.get(key);
-            if (member) sent += deliver(member, msg.op, msg.out);
-          }
+          for (const member of state.members.values()) sent += deliver(member, msg.op, msg.out);
           deps.onDelivered?.(sent);
           return state;
         }
-        case 'broadcast': {
-          if (msg.perSecond <= 0) {
-            let sent = 0;
-            for (const member of state.members.values()) sent += deliver(member, msg.op, msg.out);
-            deps.onDelivered?.(sent);
-            return state;
-          }
-          const recipients: Member[] = [];
-          for (const member of state.members.values()) if (member.accepts.has(msg.op)) recipients.push(member);
-          if (recipients.length === 0) return state;
-          const jobId = state.nextJobId++;
-          const perTick = (msg.perSecond * deps.sliceIntervalMs) / 1000;
-          // Enough starting credit that the first recipient is sent to at once, even at low speeds.
-          state.jobs.set(jobId, { out: msg.out, recipients, perTick, credit: Math.max(0, 1 - perTick), next: 0 });
-          sendSlice(state, jobId, deps, ctx.self);
-          return state;
-        }
-        case 'broadcastSlice':
-          sendSlice(state, msg.jobId, deps, ctx.self);
-          return state;
+        const recipients: Member[] = [];
+        for (const member of state.members.values()) if (member.accepts.has(msg.op)) recipients.push(member);
+        if (recipients.length === 0) return state;
+        const jobId = state.nextJobId++;
+        const perTick = (msg.perSecond * deps.sliceIntervalMs) / 1000;
+        // Enough starting credit that the first recipient is sent to at once, even at low speeds.
+        state.jobs.set(jobId, { out: msg.out, recipients, perTick, credit: Math.max(0, 1 - perTick), next: 0 });
+        sendSlice(state, jobId, ctx.self);
+        return state;
       }
-    },
+      case 'broadcastSlice':
+        sendSlice(state, msg.jobId, ctx.self);
+        return state;
+    }
+  },
 
-    supervision: {
-      // Membership cannot be rebuilt from scratch: keep it and drop the message that failed.
-      onFault: 'resume',
-      maxRestarts: 10,
-      windowMs: 60_000,
-      critical: true,
-      giveUp(state) {
-        for (const timer of state.timers) clearTimeout(timer);
-      },
-    },
-
-    onStop(state) {
+  supervision: {
+    // Membership cannot be rebuilt from scratch: keep it and drop the message that failed.
+    onFault: 'resume',
+    maxRestarts: 10,
+    windowMs: 60_000,
+    critical: true,
+    giveUp(state) {
       for (const timer of state.timers) clearTimeout(timer);
-      state.jobs.clear();
     },
+  },
 
-    inspect: (state) => ({ members: state.members.size, broadcastsInProgress: state.jobs.size }),
-  };
-}
+  onStop(state) {
+    for (const timer of state.timers) clearTimeout(timer);
+    state.jobs.clear();
+  },
+
+  inspect: (state) => ({ members: state.members.size, broadcastsInProgress: state.jobs.size }),
+};

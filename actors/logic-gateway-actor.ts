@@ -48,6 +48,7 @@ export interface GatewayState {
   renew: RenewRound | null;
   renewRound: number;
   lastRenewAt: number;
+  readonly deps: GatewayDeps;
 }
 
 export interface GatewayDeps {
@@ -124,74 +125,73 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   });
 }
 
-export function logicGatewayActor(deps: GatewayDeps): ActorKind<GatewayState, GatewayMsg, GatewayDeps> {
-  return {
-    kind: 'logic-gateway',
-    init: () => ({ cursor: 0, inFlight: 0, queue: [], renew: null, renewRound: 0, lastRenewAt: 0 }),
+export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps> = {
+  kind: 'logic-gateway',
+  init: (deps) => ({ cursor: 0, inFlight: 0, queue: [], renew: null, renewRound: 0, lastRenewAt: 0, deps }),
 
-    receive(state, msg, ctx) {
-      const self = ctx.self;
-      switch (msg.type) {
-        case 'connect':
-          submit(state, deps, self, {
-            rpc: 'Connect',
-            call: (node) => node.connect(deps.serverId(), msg.cookie, msg.token),
-            settle: msg.reply as (o: Outcome<unknown>) => void,
-          });
-          return state;
-        case 'disconnect':
-          submit(state, deps, self, {
-            rpc: 'Disconnect', call: (node) => node.disconnect(msg.mid, msg.key, deps.serverId()), settle: ignoreOutcome(deps, 'Disconnect'),
-          });
-          return state;
-        case 'heartbeat':
-          submit(state, deps, self, {
-            rpc: 'Heartbeat', call: (node) => node.heartbeat(msg.mid, msg.key, deps.serverId()), settle: ignoreOutcome(deps, 'Heartbeat'),
-          });
-          return state;
-        case 'receive':
-          submit(state, deps, self, {
-            rpc: 'Receive', call: (node) => node.receive(msg.mid, msg.proto), settle: msg.reply as (o: Outcome<unknown>) => void,
-          });
-          return state;
-        case 'callDone': {
-          state.inFlight--;
-          const next = state.queue.shift();
-          if (next) start(state, deps, self, next);
-          return state;
-        }
-        case 'renewOnline': {
-          // A round still waiting for directories is abandoned: its counts would be stale anyway.
-          const round: RenewRound = { round: ++state.renewRound, counts: new Map(), awaiting: deps.roomDirectories.length };
-          state.renew = round;
-          state.lastRenewAt = Date.now();
-          if (round.awaiting === 0) finishRenewRound(state, deps, self, round);
-          for (const directory of deps.roomDirectories) {
-            directory.tell({ type: 'counts', reply: (counts) => self.tell({ type: 'roomCounts', round: round.round, counts }) });
-          }
-          return state;
-        }
-        case 'roomCounts': {
-          const round = state.renew;
-          if (!round || round.round !== msg.round) return state;
-          for (const [roomId, n] of msg.counts) round.counts.set(roomId, n);
-          round.awaiting--;
-          if (round.awaiting === 0) finishRenewRound(state, deps, self, round);
-          return state;
-        }
+  receive(state, msg, ctx) {
+    const self = ctx.self;
+    const deps = state.deps;
+    switch (msg.type) {
+      case 'connect':
+        submit(state, deps, self, {
+          rpc: 'Connect',
+          call: (node) => node.connect(deps.serverId(), msg.cookie, msg.token),
+          settle: msg.reply as (o: Outcome<unknown>) => void,
+        });
+        return state;
+      case 'disconnect':
+        submit(state, deps, self, {
+          rpc: 'Disconnect', call: (node) => node.disconnect(msg.mid, msg.key, deps.serverId()), settle: ignoreOutcome(deps, 'Disconnect'),
+        });
+        return state;
+      case 'heartbeat':
+        submit(state, deps, self, {
+          rpc: 'Heartbeat', call: (node) => node.heartbeat(msg.mid, msg.key, deps.serverId()), settle: ignoreOutcome(deps, 'Heartbeat'),
+        });
+        return state;
+      case 'receive':
+        submit(state, deps, self, {
+          rpc: 'Receive', call: (node) => node.receive(msg.mid, msg.proto), settle: msg.reply as (o: Outcome<unknown>) => void,
+        });
+        return state;
+      case 'callDone': {
+        state.inFlight--;
+        const next = state.queue.shift();
+        if (next) start(state, deps, self, next);
+        return state;
       }
-    },
+      case 'renewOnline': {
+        // A round still waiting for directories is abandoned: its counts would be stale anyway.
+        const round: RenewRound = { round: ++state.renewRound, counts: new Map(), awaiting: deps.roomDirectories.length };
+        state.renew = round;
+        state.lastRenewAt = Date.now();
+        if (round.awaiting === 0) finishRenewRound(state, deps, self, round);
+        for (const directory of deps.roomDirectories) {
+          directory.tell({ type: 'counts', reply: (counts) => self.tell({ type: 'roomCounts', round: round.round, counts }) });
+        }
+        return state;
+      }
+      case 'roomCounts': {
+        const round = state.renew;
+        if (!round || round.round !== msg.round) return state;
+        for (const [roomId, n] of msg.counts) round.counts.set(roomId, n);
+        round.awaiting--;
+        if (round.awaiting === 0) finishRenewRound(state, deps, self, round);
+        return state;
+      }
+    }
+  },
 
-    supervision: {
-      // Keep the cursor, the queue and the in-flight count; drop the failing message.
-      onFault: 'resume',
-      maxRestarts: 20,
-      windowMs: 60_000,
-      critical: true,
-    },
+  supervision: {
+    // Keep the cursor, the queue and the in-flight count; drop the failing message.
+    onFault: 'resume',
+    maxRestarts: 20,
+    windowMs: 60_000,
+    critical: true,
+  },
 
-    inspect: (state) => ({
-      nodes: deps.nodes.map((n) => n.address), inFlight: state.inFlight, queued: state.queue.length, lastRenewAt: state.lastRenewAt,
-    }),
-  };
-}
+  inspect: (state) => ({
+    nodes: state.deps.nodes.map((n) => n.address), inFlight: state.inFlight, queued: state.queue.length, lastRenewAt: state.lastRenewAt,
+  }),
+};

@@ -24,6 +24,7 @@ export interface RoomState {
   readonly roomId: string;
   readonly members: Map<number, ClientHandle>;
   elsewhere: number;
+  readonly onDelivered?: (count: number) => void;
 }
 
 export interface RoomDeps {
@@ -42,7 +43,7 @@ export function heartbeatReply(ver: number, seq: number, online: number): Outbou
 
 export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {
   kind: 'room',
-  init: (deps) => ({ roomId: deps.roomId, members: new Map(), elsewhere: 0 }),
+  init: (deps) => ({ roomId: deps.roomId, members: new Map(), elsewhere: 0, onDelivered: deps.onDelivered }),
 
   receive(state, msg) {
     switch (msg.type) {
@@ -55,6 +56,7 @@ export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {
       case 'broadcast': {
         let sent = 0;
         for (const handle of state.members.values()) if (handle.send(msg.out)) sent++;
+        state.onDelivered?.(sent);
         return state;
       }
       case 'heartbeat':

@@ -32,78 +32,77 @@ export interface RoomDirectoryState {
   readonly rooms: Map<string, RoomEntry>;
   /** Room actor names come from a counter: a room that empties and refills gets a fresh actor. */
   nextRoomSerial: number;
+  readonly deps: RoomDirectoryDeps;
 }
 
 export interface RoomDirectoryDeps {
-  readonly onRoomCreated?: (roomId: string) => void;
+  /** Handed to every room actor: counts what its broadcasts delivered. */
+  readonly onDelivered?: (count: number) => void;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
 
-export function roomDirectoryActor(deps: RoomDirectoryDeps = {}): ActorKind<RoomDirectoryState, RoomDirectoryMsg, RoomDirectoryDeps> {
-  return {
-    kind: 'room-directory',
-    init: () => ({ rooms: new Map(), nextRoomSerial: 1 }),
+export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg, RoomDirectoryDeps> = {
+  kind: 'room-directory',
+  init: (deps) => ({ rooms: new Map(), nextRoomSerial: 1, deps }),
 
-    receive(state, msg, ctx) {
-      switch (msg.type) {
-        case 'join': {
-          let entry = state.rooms.get(msg.roomId);
-          if (!entry) {
-            const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId });
-            entry = { ref, count: 0 };
-            state.rooms.set(msg.roomId, entry);
-            deps.onRoomCreated?.(msg.roomId);
-          }
-          entry.count++;
-          entry.ref.tell({ type: 'join', handle: msg.handle });
-          return state;
+  receive(state, msg, ctx) {
+    switch (msg.type) {
+      case 'join': {
+        let entry = state.rooms.get(msg.roomId);
+        if (!entry) {
+          const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
+          entry = { ref, count: 0 };
+          state.rooms.set(msg.roomId, entry);
         }
-        case 'leave': {
-          const entry = state.rooms.get(msg.roomId);
-          if (!entry) return state;
-          entry.count--;
-          if (entry.count <= 0) {
-            state.rooms.delete(msg.roomId);
-            ctx.stop(entry.ref);
-          } else {
-            entry.ref.tell({ type: 'leave', connId: msg.connId });
-          }
-          return state;
-        }
-        case 'broadcast':
-          state.rooms.get(msg.roomId)?.ref.tell({ type: 'broadcast', out: msg.out });
-          return state;
-        case 'heartbeat': {
-          const entry = state.rooms.get(msg.roomId);
-          if (entry) entry.ref.tell({ type: 'heartbeat', handle: msg.handle, ver: msg.ver, seq: msg.seq });
-          else msg.handle.send(heartbeatReply(msg.ver, msg.seq, 0));
-          return state;
-        }
-        case 'counts': {
-          const counts = new Map<string, number>();
-          for (const [roomId, entry] of state.rooms) counts.set(roomId, entry.count);
-          msg.reply(counts);
-          return state;
-        }
-        case 'clusterCounts': {
-          for (const [roomId, entry] of state.rooms) {
-            const all = msg.all[roomId] ?? 0;
-            const mine = msg.reported.get(roomId) ?? 0;
-            entry.ref.tell({ type: 'elsewhere', count: all - mine });
-          }
-          return state;
-        }
+        entry.count++;
+        entry.ref.tell({ type: 'join', handle: msg.handle });
+        return state;
       }
-    },
+      case 'leave': {
+        const entry = state.rooms.get(msg.roomId);
+        if (!entry) return state;
+        entry.count--;
+        if (entry.count <= 0) {
+          state.rooms.delete(msg.roomId);
+          ctx.stop(entry.ref);
+        } else {
+          entry.ref.tell({ type: 'leave', connId: msg.connId });
+        }
+        return state;
+      }
+      case 'broadcast':
+        state.rooms.get(msg.roomId)?.ref.tell({ type: 'broadcast', out: msg.out });
+        return state;
+      case 'heartbeat': {
+        const entry = state.rooms.get(msg.roomId);
+        if (entry) entry.ref.tell({ type: 'heartbeat', handle: msg.handle, ver: msg.ver, seq: msg.seq });
+        else msg.handle.send(heartbeatReply(msg.ver, msg.seq, 0));
+        return state;
+      }
+      case 'counts': {
+        const counts = new Map<string, number>();
+        for (const [roomId, entry] of state.rooms) counts.set(roomId, entry.count);
+        msg.reply(counts);
+        return state;
+      }
+      case 'clusterCounts': {
+        for (const [roomId, entry] of state.rooms) {
+          const all = msg.all[roomId] ?? 0;
+          const mine = msg.reported.get(roomId) ?? 0;
+          entry.ref.tell({ type: 'elsewhere', count: all - mine });
+        }
+        return state;
+      }
+    }
+  },
 
-    supervision: {
-      onFault: 'resume',
-      maxRestarts: 10,
-      windowMs: 60_000,
-      critical: true,
-    },
+  supervision: {
+    onFault: 'resume',
+    maxRestarts: 10,
+    windowMs: 60_000,
+    critical: true,
+  },
 
-    inspect: (state) => ({ rooms: state.rooms.size }),
-  };
-}
+  inspect: (state) => ({ rooms: state.rooms.size }),
+};

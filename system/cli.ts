@@ -8,6 +8,7 @@ const USAGE = `usage: im-cloud <command> [--config file.json]
 
 commands:
   cloud            run a cloud node (client sockets + gRPC push service)
+  start            what \`npm start\` runs: a cloud node on the defaults
   options          print every cloud option as a markdown table
 
 Options come from defaults, then the JSON file (--config or IM_CLOUD_CONFIG),
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case 'cloud':
+      case 'start':
         return await runCloud(args);
       case 'options':
         process.stdout.write(optionsMarkdown(cloudOptions) + '\n');

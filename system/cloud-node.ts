@@ -99,13 +99,12 @@ export class CloudNode {
     const roomGroup = this.runtime.spawnChild(root, groupActor, 'rooms', 'room directories by room hash');
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
     const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
-    const bucketKind = bucketActor({ sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered });
+    const bucketDeps = { sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered };
     this.buckets = new ShardRouter(
-      Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketKind, `bucket-${i}`, { sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered })),
+      Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
     );
-    const directoryKind = roomDirectoryActor();
     this.rooms = new ShardRouter(
-      Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, directoryKind, `room-directory-${i}`, {})),
+      Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered })),
     );
     for (let i = 0; i < config.actors.connectionShards; i++) {
       this.shards.push(this.runtime.spawnChild(connectionGroup, connectionShardActor, `shard-${i}`, null));
@@ -118,7 +117,7 @@ export class CloudNode {
       metrics: this.metrics,
       log: this.log,
     };
-    this.gateway = this.runtime.spawnChild(root, logicGatewayActor(gatewayDeps), 'logic-gateway', gatewayDeps);
+    this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', gatewayDeps);
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);

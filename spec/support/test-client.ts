@@ -98,6 +98,11 @@ export class TestClient {
     this.ws?.send(text, { binary: false });
   }
 
+  /** Bytes exactly as given, in one ws text frame (need not be UTF-8; the server skips validation). */
+  writeRawText(bytes: Buffer): void {
+    this.ws?.send(bytes, { binary: false });
+  }
+
   async auth(token: object | string = GOIM_TOKEN): Promise<AuthReply> {
     this.send(Op.Auth, typeof token === 'string' ? token : JSON.stringify(token));
     const reply = await this.waitFor((p) => p.op === Op.AuthReply, 5000, 'op 8');
