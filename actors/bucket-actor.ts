@@ -6,6 +6,7 @@
  */
 import type { ActorKind, ActorRef } from '../system/actor-kind';
 import type { Outbound } from '../system/codec/outbound';
+import type { GatewayMsg } from './logic-gateway-actor';
 import type { ClientHandle } from './ports';
 
 // ── messages ────────────────────────────────────────────────────────────────
@@ -23,7 +24,13 @@ export interface Member {
 
 export type BucketMsg =
   | { readonly type: 'put'; readonly member: Member }
-  | { readonly type: 'del'; readonly key: string; readonly connId: number }
+  /**
+   * The connection is gone. Only if it still owns its key does logic hear
+   * `Disconnect`: a replaced connection's session belongs to its successor,
+   * and deciding here, in the key's own mailbox, leaves no race with the put
+   * that replaced it.
+   */
+  | { readonly type: 'del'; readonly key: string; readonly connId: number; readonly mid: string }
   | { readonly type: 'accepts'; readonly key: string; readonly connId: number; readonly accepts: ReadonlySet<number> }
   | { readonly type: 'push'; readonly keys: readonly string[]; readonly op: number; readonly out: Outbound }
   | { readonly type: 'broadcast'; readonly op: number; readonly out: Outbound; readonly perSecond: number }
@@ -51,6 +58,7 @@ export interface BucketState {
 }
 
 export interface BucketDeps {
+  readonly gateway: ActorRef<GatewayMsg>;
   /** Rate-limited broadcasts send one slice per tick. */
   readonly sliceIntervalMs: number;
   readonly onDelivered?: (count: number) => void;
@@ -103,7 +111,9 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
         return state;
       }
       case 'del': {
-        if (state.members.get(msg.key)?.connId === msg.connId) state.members.delete(msg.key);
+        if (state.members.get(msg.key)?.connId !== msg.connId) return state;
+        state.members.delete(msg.key);
+        deps.gateway.tell({ type: 'disconnect', mid: msg.mid, key: msg.key });
         return state;
       }
       case 'accepts': {

@@ -138,10 +138,9 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
   }
   const session = state.session;
   if (session && state.phase === 'online') {
-    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id });
+    // The bucket tells logic (Disconnect) unless another login has taken the key meanwhile.
+    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id, mid: session.mid });
     if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
-    // A replaced connection's session now belongs to its successor: Disconnect would erase it.
-    if (reason !== 'replaced') s.gateway.tell({ type: 'disconnect', mid: session.mid, key: session.key });
   }
   handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error);
   deps.shard.tell({ type: 'forget', id: handle.id });
@@ -168,7 +167,12 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: Ac
   if (!outcome.ok) {
     s.metrics.inc('im_auth_failures_total', { code: outcome.error.code });
     const reason: CloseReason = outcome.error.name === 'AUTH_REFUSED' ? 'auth_refused' : 'logic_unavailable';
-    return close(state, deps, stopSelf, reason, outcome.error);
+    // release() leaves an 'authenticating' connection 'closing' to await logic's answer; this is that
+    // answer, and nothing was registered, so the connection is done (else the actor would never stop).
+    release(state, deps, reason, outcome.error);
+    state.phase = 'closed';
+    stopSelf();
+    return state;
   }
   const r = outcome.value;
   const now = s.now();

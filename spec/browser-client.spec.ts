@@ -21,6 +21,9 @@ import { GOIM_TOKEN } from './support/test-client';
 const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_JS = path.resolve(__dirname, '../../spec/support/goim-browser-client.js');
 const HEARTBEAT_MS = 200;
+const RECONNECT_MS = 300;
+/** Every client heartbeat goes on to logic, so the test sees it there. */
+const NODE_OVERRIDES = { logic: { heartbeatMinMs: 0, heartbeatMaxMs: 0 } };
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -35,11 +38,19 @@ interface LoggedPacket {
   batched: boolean;
 }
 
+interface ConnectionStats {
+  opened: boolean;
+  authReplies: number;
+  heartbeatsSent: number;
+  heartbeatReplies: number;
+}
+
 interface ClientStats {
   opens: number;
   authSent: number;
   authReplies: number;
   heartbeatsSent: number;
+  heartbeatsSkipped: number;
   heartbeatReplies: number;
   heartbeatTimers: number;
   messages: number;
@@ -48,6 +59,7 @@ interface ClientStats {
   reconnects: number;
   errors: number;
   closes: Array<{ code: number; reason: string; wasClean: boolean }>;
+  connections: ConnectionStats[];
 }
 
 interface GoimPage {
@@ -61,7 +73,7 @@ interface ClientState {
 }
 
 function page(wsPort: number): string {
-  const config = { url: `ws://127.0.0.1:${wsPort}/sub`, heartbeatMs: HEARTBEAT_MS, token: GOIM_TOKEN };
+  const config = { url: `ws://127.0.0.1:${wsPort}/sub`, heartbeatMs: HEARTBEAT_MS, reconnectMs: RECONNECT_MS, token: GOIM_TOKEN };
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>goim browser client</title></head>
 <body>
@@ -78,6 +90,8 @@ function serve(wsPort: number): Promise<http.Server> {
     } else if (req.url === '/goim-browser-client.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       res.end(fs.readFileSync(CLIENT_JS));
+    } else if (req.url === '/favicon.ico') {
+      res.writeHead(204).end();
     } else {
       res.writeHead(404).end();
     }
@@ -90,6 +104,8 @@ function serve(wsPort: number): Promise<http.Server> {
 
 describe('browser: goim-style client (wire.md §8) in headless Chromium', function () {
   let h: CloudHarness | null = null;
+  /** The node the client reconnects to after the first one drained. */
+  let h2: CloudHarness | null = null;
   let server: http.Server | null = null;
   let browser: Browser | null = null;
   let tab: Page;
@@ -102,13 +118,14 @@ describe('browser: goim-style client (wire.md §8) in headless Chromium', functi
       if (!process.env.CI) this.skip();
       throw new Error(`${CHROMIUM} is missing; CI must install it (apt-get install -y --no-install-recommends chromium)`);
     }
-    h = await CloudHarness.start();
+    h = await CloudHarness.start(NODE_OVERRIDES);
     server = await serve(h.ports.ws);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     tab = await browser.newPage();
     tab.on('pageerror', (err) => pageErrors.push(String(err.stack ?? err.message)));
     tab.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
+      // Chromium logs each refused reconnect attempt (the drain test provokes them); anything else counts.
+      if (msg.type() === 'error' && !/^WebSocket connection to .* failed/.test(msg.text())) consoleErrors.push(msg.text());
     });
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   });
@@ -124,6 +141,8 @@ describe('browser: goim-style client (wire.md §8) in headless Chromium', functi
     server = null;
     if (h) await h.stop();
     h = null;
+    if (h2) await h2.stop();
+    h2 = null;
   });
 
   function harness(): CloudHarness {
@@ -150,6 +169,13 @@ describe('browser: goim-style client (wire.md §8) in headless Chromium', functi
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The connection the client holds now (the last one it created). */
+  function current(s: ClientState): ConnectionStats {
+    const c = s.stats.connections[s.stats.connections.length - 1];
+    if (!c) throw new Error('the client never created a WebSocket');
+    return c;
   }
 
   function messages(s: ClientState): LoggedPacket[] {
@@ -180,8 +206,9 @@ describe('browser: goim-style client (wire.md §8) in headless Chromium', functi
 
   it('answers every op 2 with op 3 (and never sends a second op 8)', async () => {
     const s = await until(
-      (x) => x.stats.heartbeatsSent >= 4 && x.stats.heartbeatReplies === x.stats.heartbeatsSent,
+      (x) => current(x).heartbeatsSent >= 4 && current(x).heartbeatReplies === current(x).heartbeatsSent,
       'op 3 for each of at least 4 op 2', 10_000);
+    expect(s.stats.connections).to.have.length(1);
     expect(s.stats.authReplies).to.equal(1);
     expect(s.stats.heartbeatTimers).to.equal(1);
     for (const reply of s.log.filter((p) => p.op === Op.HeartbeatReply)) {
@@ -243,14 +270,55 @@ describe('browser: goim-style client (wire.md §8) in headless Chromium', functi
     expect(got.map((p) => p.body)).to.deep.equal(['{"sentinel":1}']);
   });
 
-  it('the page saw no errors, binary frames only, one op 8, and no close', async () => {
+  it('so far: no page errors, one op 8, no close', async () => {
     const s = await state();
     expect(pageErrors, 'page errors (a text frame would throw in the client)').to.deep.equal([]);
     expect(s.stats.authReplies).to.equal(1);
     expect(s.stats.closes).to.deep.equal([]);
     expect(s.stats.errors).to.equal(0);
     expect(s.stats.reconnects).to.equal(0);
-    expect(consoleErrors).to.deep.equal([]);
     expect(s.log.every((p) => p.op !== Op.Raw), 'op 9 is walked, never shown').to.equal(true);
+  });
+
+  it('drain: op 6 then close; the client reconnects and authenticates again (op 8 once per connection)', async () => {
+    const first = harness();
+    const wsPort = first.ports.ws;
+    const from = (await state()).log.length;
+    await first.node.stop();
+    const closed = await until((x) => x.stats.closes.length >= 1, 'the close event');
+    const op6 = closed.log.slice(from).filter((p) => p.op === Op.DisconnectReply);
+    expect(op6, 'op 6 before the close').to.have.length(1);
+    expect(JSON.parse(op6[0].body)).to.have.property('code').that.is.a('string');
+    expect(closed.stats.closes[0].wasClean, 'a clean close after op 6').to.equal(true);
+
+    // A new node on the same ws port; the client's next attempt (every RECONNECT_MS, doubling) finds it.
+    h2 = await CloudHarness.start({ ...NODE_OVERRIDES, ws: { port: wsPort } });
+    const again = await until((x) => x.stats.authReplies === 2, 'op 8 on the new connection', 10_000);
+    expect(again.stats.authSent).to.equal(again.stats.opens);
+    expect(again.stats.opens).to.equal(2);
+    // Refused attempts in between are connections that never opened; each opened one got op 8 exactly once.
+    expect(again.stats.connections.filter((c) => c.opened).map((c) => c.authReplies)).to.deep.equal([1, 1]);
+    expect(again.stats.connections.filter((c) => !c.opened).every((c) => c.authReplies === 0)).to.equal(true);
+    const replies = again.log.filter((p) => p.op === Op.AuthReply);
+    expect(replies).to.have.length(2);
+    const newKey = (JSON.parse(replies[1].body) as { key: string }).key;
+    expect(h2.logic[0].calls.connect).to.have.length(1);
+    expect(JSON.parse(h2.logic[0].calls.connect[0].token.toString('utf8'))).to.deep.equal(GOIM_TOKEN);
+
+    const hb = await until(
+      (x) => current(x).heartbeatsSent >= 4 && current(x).heartbeatReplies === current(x).heartbeatsSent,
+      'op 3 for each of at least 4 op 2 on the new connection', 10_000);
+    expect(hb.stats.authReplies).to.equal(2);
+    expect(current(hb).authReplies).to.equal(1);
+
+    const msgFrom = messages(await state()).length;
+    await h2.pushMsg([newKey], 1000, { op: 1000, body: '{"after":"reconnect"}' });
+    const got = await messageArrives('{"after":"reconnect"}', msgFrom, 'a push after the reconnect');
+    expect(got).to.have.length(1);
+  });
+
+  it('the page saw no errors at all (binary frames only)', async () => {
+    expect(pageErrors, 'page errors (a text frame would throw in the client)').to.deep.equal([]);
+    expect(consoleErrors).to.deep.equal([]);
   });
 });

@@ -170,6 +170,13 @@ export class ActorRuntime {
     };
     const behaviour = (state: unknown, msg: unknown): unknown => {
       const next = definition.receive(state, msg, ctx as ActorContext<unknown>);
+      // A receive whose switch has no case for the message falls through and returns undefined: nact
+      // would keep that as the state and every later message would fail. Make it a fault instead, so
+      // supervision sees it and the last good state is kept.
+      if (next === undefined) {
+        const type = typeof msg === 'object' && msg !== null && 'type' in msg ? String((msg as { type: unknown }).type) : typeof msg;
+        throw new Error(`${entry.kind} actor ${entry.path} has no handler for message type ${type}`);
+      }
       entry.state = next;
       // Deferred to the end of the message so onStop sees the final state.
       if (entry.stopRequested) this.stopEntry(entry);

@@ -99,25 +99,24 @@ export class CloudNode {
     const roomGroup = this.runtime.spawnChild(root, groupActor, 'rooms', 'room directories by room hash');
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
     const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
-    const bucketDeps = { sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered };
-    this.buckets = new ShardRouter(
-      Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
-    );
     this.rooms = new ShardRouter(
       Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered })),
     );
-    for (let i = 0; i < config.actors.connectionShards; i++) {
-      this.shards.push(this.runtime.spawnChild(connectionGroup, connectionShardActor, `shard-${i}`, null));
-    }
-    const gatewayDeps = {
+    this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', {
       nodes: this.logicClients,
       serverId: () => this.serverId,
       roomDirectories: this.rooms.shards,
       maxInFlight: LOGIC_MAX_IN_FLIGHT,
       metrics: this.metrics,
       log: this.log,
-    };
-    this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', gatewayDeps);
+    });
+    const bucketDeps = { gateway: this.gateway, sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered };
+    this.buckets = new ShardRouter(
+      Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
+    );
+    for (let i = 0; i < config.actors.connectionShards; i++) {
+      this.shards.push(this.runtime.spawnChild(connectionGroup, connectionShardActor, `shard-${i}`, null));
+    }
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
@@ -183,6 +182,12 @@ export class CloudNode {
     for (const shard of this.shards) shard.tell({ type: 'drain' });
     const grace = this.config.grpc.shutdownGraceMs;
     await this.waitFor(() => this.runtime.count(connectionActor.kind) === 0, grace);
+    // The connections' last Disconnect tells may still sit in the gateway's mailbox (its in-flight count
+    // does not show them yet): let it handle them before judging it idle.
+    if (this.runtime.isAlive(this.gateway)) {
+      const left = Math.max(1, grace - (Date.now() - started));
+      await this.runtime.ask<GatewayMsg, void>(this.gateway, (reply) => ({ type: 'flush', reply }), left).catch(() => undefined);
+    }
     await this.waitFor(() => this.gatewayIdle(), Math.max(0, grace - (Date.now() - started)));
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown();

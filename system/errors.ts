@@ -42,7 +42,6 @@ export const ErrorCodes = {
   GRPC_BODY_TOO_LARGE: { code: 'E_GRPC_BODY_TOO_LARGE', message: 'proto body exceeds the push size limit' },
   GRPC_BAD_ROOM: { code: 'E_GRPC_BAD_ROOM', message: 'roomID is required' },
   GRPC_BAD_SPEED: { code: 'E_GRPC_BAD_SPEED', message: 'speed must be >= 0' },
-  GRPC_BAD_OP: { code: 'E_GRPC_BAD_OP', message: 'operation is out of range' },
 
   // configuration
   CONFIG_INVALID: { code: 'E_CONFIG_INVALID', message: 'configuration is invalid' },

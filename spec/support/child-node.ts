@@ -59,8 +59,9 @@ export class ChildNode {
       this.stderr += chunk;
       this.notify();
     });
+    // 'close', not 'exit': it comes after stdout and stderr have been read to the end.
     this.exited = new Promise((resolve) => {
-      process.once('exit', (code, signal) => {
+      process.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.exit = { code, signal };
         running.delete(this);
         this.notify();

@@ -25,7 +25,8 @@
  * What it saw is kept for the test:
  * - window.goimLog: every packet received, in order, as
  *   { op, body, ver, seq, batched } (body decoded with TextDecoder);
- * - window.goimStats: counters and the close events.
+ * - window.goimStats: counters (in total and per connection) and the close
+ *   events.
  */
 (function () {
   'use strict';
@@ -60,6 +61,7 @@
     authSent: 0,
     authReplies: 0,
     heartbeatsSent: 0,
+    heartbeatsSkipped: 0,
     heartbeatReplies: 0,
     heartbeatTimers: 0,
     messages: 0,
@@ -68,11 +70,14 @@
     reconnects: 0,
     errors: 0,
     closes: [],
+    // One entry per WebSocket created: { opened, authReplies, heartbeatsSent, heartbeatReplies }.
+    connections: [],
   };
   window.goimLog = log;
   window.goimStats = stats;
 
   var ws = null;
+  var conn = null;
   var timers = [];
   var reconnectDelay = reconnectMs;
 
@@ -98,12 +103,20 @@
   }
 
   function heartbeat() {
+    // The timer can fire after the server's close frame arrived but before onclose runs; such a send
+    // would be dropped by the browser (with a console error) and never answered, so it is not sent.
+    if (ws.readyState !== WebSocket.OPEN) {
+      stats.heartbeatsSkipped++;
+      return;
+    }
     send(OP_HEARTBEAT, '');
     stats.heartbeatsSent++;
+    conn.heartbeatsSent++;
   }
 
   function onAuthReply() {
     stats.authReplies++;
+    conn.authReplies++;
     // Like goim's client: every op 8 starts one more timer (so a second op 8 doubles the heartbeats).
     stats.heartbeatTimers++;
     heartbeat();
@@ -141,15 +154,20 @@
 
     record(op, ver, seq, new Uint8Array(data, headerLen, packLen - headerLen), false);
     if (op === OP_AUTH_REPLY) onAuthReply();
-    else if (op === OP_HEARTBEAT_REPLY) stats.heartbeatReplies++;
-    else stats.messages++;
+    else if (op === OP_HEARTBEAT_REPLY) {
+      stats.heartbeatReplies++;
+      conn.heartbeatReplies++;
+    } else stats.messages++;
   }
 
   function connect() {
     ws = new WebSocket(url);
+    conn = { opened: false, authReplies: 0, heartbeatsSent: 0, heartbeatReplies: 0 };
+    stats.connections.push(conn);
     ws.binaryType = 'arraybuffer';
     ws.onopen = function () {
       stats.opens++;
+      conn.opened = true;
       send(OP_AUTH, JSON.stringify(token));
       stats.authSent++;
     };

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -22,6 +22,29 @@ export function derivedMaxConnections(limit = openFileLimit()): number {
   return Math.max(1, limit - Math.min(256, Math.floor(limit / 4)));
 }
 
+/** Descriptors kept free for gRPC, logic calls and re-listening: accepting pauses when fewer are left. */
+export function descriptorReserve(limit: number | undefined): number {
+  if (limit === undefined) return 0;
+  return Math.min(64, Math.max(8, Math.floor(limit / 16)));
+}
+
+/** Descriptors this process has open, from /proc; the fd-count probe itself is not counted. */
+function openDescriptors(limit: number): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch (err) {
+    // No descriptor left even to look: as full as it gets.
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? limit : undefined;
+  }
+}
+
+/** The descriptor number of an accepted socket (Unix), or undefined. */
+function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
 interface Listener {
   readonly name: string;
   readonly server: Server;
@@ -39,6 +62,16 @@ export type PauseCause = 'emfile' | 'limit';
  * process runs out of file descriptors or the node reaches its connection
  * limit, and resumes when connections close or, after EMFILE, on a retry
  * timer. Each pause is logged once and counted.
+ *
+ * Running out of descriptors has to be seen coming: on EMFILE libuv accepts
+ * and closes the pending connections itself (its "EMFILE trick") and Node
+ * emits nothing, so a listener left open silently drops every new client.
+ * Linux hands out the lowest free descriptor, so an accepted socket whose
+ * number is within `reserve` of the open-file limit means at most `reserve`
+ * descriptors are left: accepting pauses there (cause 'emfile'). The
+ * listener 'error' with syscall 'accept' (when libuv's trick is unavailable)
+ * pauses too. After such a pause, the retry timer counts open descriptors
+ * (/proc/self/fd) and resumes once enough are free again.
  */
 export class AcceptGuard {
   private readonly listeners: Listener[] = [];
@@ -46,13 +79,18 @@ export class AcceptGuard {
   private paused: { cause: PauseCause; openAtPause: number; since: number } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly fdReserve: number;
 
   constructor(
     private readonly maxConnections: number,
     private readonly retryMs: number,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+    /** The open-file limit; undefined turns the descriptor check off. */
+    private readonly fdLimit: number | undefined = openFileLimit(),
+  ) {
+    this.fdReserve = descriptorReserve(fdLimit);
+  }
 
   get openConnections(): number {
     return this.open;
@@ -66,6 +104,8 @@ export class AcceptGuard {
   async listen(name: string, server: Server, port: number, host: string): Promise<number> {
     const listener: Listener = { name, server, port, host, listening: false };
     server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(listener, err));
+    // After the edge's own 'connection' listener (registered at construction), which counted the socket.
+    server.on('connection', (socket: Socket) => this.checkDescriptors(socket));
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => reject(err);
       server.once('error', fail);
@@ -92,7 +132,8 @@ export class AcceptGuard {
   closed(): void {
     this.open--;
     this.metrics.setGauge('im_connections_open', undefined, this.open);
-    if (this.paused && this.canResume()) this.resume();
+    // A pause for descriptors is lifted by the retry timer, which counts them; a close alone says too little.
+    if (this.paused?.cause === 'limit' && this.canResume()) this.resume();
   }
 
   stop(): void {
@@ -109,8 +150,24 @@ export class AcceptGuard {
     const paused = this.paused;
     if (!paused) return false;
     if (paused.cause === 'limit') return this.open < Math.floor(this.maxConnections * 0.95) || this.open < this.maxConnections - 64;
-    // After EMFILE, wait for a few sockets to close so one accept does not exhaust them again.
-    return this.open <= paused.openAtPause - Math.max(1, Math.floor(paused.openAtPause / 100));
+    // After running out of descriptors, wait until well over the reserve is free (the listeners take some back).
+    const free = this.freeDescriptors();
+    return free === undefined || free >= 2 * this.fdReserve + this.listeners.length;
+  }
+
+  /** Free descriptors, where the limit is known and /proc can be read. */
+  private freeDescriptors(): number | undefined {
+    if (this.fdLimit === undefined) return undefined;
+    const used = openDescriptors(this.fdLimit);
+    return used === undefined ? undefined : this.fdLimit - used;
+  }
+
+  /** Pauses before the process runs out: see the class comment. */
+  private checkDescriptors(socket: Socket): void {
+    if (this.paused || this.stopped || this.fdLimit === undefined) return;
+    const fd = socketFd(socket);
+    if (fd === undefined || fd < this.fdLimit - this.fdReserve) return;
+    this.pause('emfile', { fd, fdLimit: this.fdLimit, fdReserve: this.fdReserve });
   }
 
   private onServerError(listener: Listener, err: NodeJS.ErrnoException): void {
@@ -126,25 +183,26 @@ export class AcceptGuard {
     }
     if (err.code === 'EMFILE' || err.code === 'ENFILE') {
       this.metrics.inc('im_accept_errors_total', { code: err.code });
-      if (!this.paused) this.pause('emfile');
+      if (!this.paused) this.pause('emfile', { errno: err.code, syscall: err.syscall });
       return;
     }
     this.metrics.inc('im_accept_errors_total', { code: err.code ?? 'unknown' });
     this.log.error('listener error', { component: 'accept-guard', listener: listener.name, error: err.message, errno: err.code });
   }
 
-  private pause(cause: PauseCause): void {
+  private pause(cause: PauseCause, detail: Record<string, unknown> = {}): void {
     this.paused = { cause, openAtPause: this.open, since: Date.now() };
     const error = new ImError(cause === 'emfile' ? 'ACCEPT_EMFILE' : 'ACCEPT_LIMIT');
-    this.metrics.inc('im_accept_paused_total', { cause });
-    this.log.warn('accepting paused', {
-      component: 'accept-guard', code: error.code, cause, openConnections: this.open, maxConnections: this.maxConnections,
-    });
     for (const l of this.listeners) {
       if (!l.listening) continue;
       l.listening = false;
       l.server.close();
     }
+    // Logged once the listeners are closed: whoever reads the line finds new connections refused.
+    this.metrics.inc('im_accept_paused_total', { cause });
+    this.log.warn('accepting paused', {
+      component: 'accept-guard', code: error.code, cause, openConnections: this.open, maxConnections: this.maxConnections, ...detail,
+    });
     if (cause === 'emfile') this.scheduleRetry();
   }
 
@@ -152,7 +210,9 @@ export class AcceptGuard {
     if (this.retryTimer || this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.paused && !this.stopped) this.resume();
+      if (!this.paused || this.stopped) return;
+      if (this.canResume()) this.resume();
+      else this.scheduleRetry();
     }, this.retryMs);
     this.retryTimer.unref();
   }
@@ -169,6 +229,7 @@ export class AcceptGuard {
     }
     this.log.info('accepting resumed', {
       component: 'accept-guard', cause: paused.cause, pausedMs: Date.now() - paused.since, openConnections: this.open,
+      ...(paused.cause === 'emfile' ? { freeDescriptors: this.freeDescriptors() } : {}),
     });
   }
 }

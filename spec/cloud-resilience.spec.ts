@@ -1,0 +1,221 @@
+import { expect } from 'chai';
+import { Op } from '../system/codec/packet';
+import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed } from './support/bystanders';
+import { CloudHarness, eventually } from './support/cloud-harness';
+import { GOIM_TOKEN, TestClient } from './support/test-client';
+import { TestLogicNode } from './support/test-logic-node';
+
+type Transport = 'ws' | 'tcp';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function portOf(h: CloudHarness, transport: Transport): number {
+  return transport === 'ws' ? h.ports.ws : h.ports.tcp;
+}
+
+/** The path of the connection actor holding `key`, from the runtime's registry. */
+function connectionPathOf(h: CloudHarness, key: string): string {
+  const found = h.node.runtime.list({ kind: 'connection', withState: true }).find((a) => a.state?.key === key);
+  if (!found) throw new Error(`no connection actor holds key ${key}`);
+  return found.path;
+}
+
+/** A message no actor kind understands; actors receive it only through an untyped ref. */
+const NONSENSE: unknown = { type: 'no-such-message' };
+
+describe('cloud node resilience', () => {
+  let h: CloudHarness;
+  let others: Bystanders | undefined;
+  const clients: TestClient[] = [];
+
+  async function online(transport: Transport, token: object = GOIM_TOKEN): Promise<{ client: TestClient; key: string }> {
+    const { client, auth } = await TestClient.online(transport, portOf(h, transport), token);
+    clients.push(client);
+    return { client, key: auth.key };
+  }
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.destroy();
+    closeBystanders(others);
+    others = undefined;
+    await h.stop();
+  });
+
+  describe('heartbeat timeout (logic grants 400 ms)', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({}, [await new TestLogicNode({ heartbeatMs: 400 }).start()]);
+    });
+
+    for (const transport of ['ws', 'tcp'] as const) {
+      it(`${transport}: a silent client is evicted once, and only it`, async () => {
+        // A companion on the other transport keeps heartbeating, so it must outlive the silent one.
+        const companion = await online(transport === 'ws' ? 'tcp' : 'ws');
+        let beating = true;
+        const heartbeats = (async () => {
+          while (beating) {
+            await companion.client.heartbeat();
+            await sleep(100);
+          }
+        })();
+        try {
+          const { client, key } = await online(transport);
+          client.goSilent();
+          await h.logic[0].waitFor((c) => c.disconnect.some((d) => d.key === key), 5000, 'Disconnect of the silent client');
+          await eventually(() => h.node.runtime.count('connection') === 1, 'the silent client\'s actor to stop');
+          await sleep(300);
+          expect(h.logic[0].calls.disconnect.filter((d) => d.key === key)).to.have.length(1);
+          expect(h.logic[0].calls.disconnect).to.have.length(1, 'the companion was not disconnected');
+          expect(h.node.metrics.get('im_connections_closed_total', { reason: 'heartbeat_timeout' })).to.equal(1);
+          expect(h.node.metrics.get('im_connection_errors_total', { code: 'E_HEARTBEAT_TIMEOUT' })).to.equal(1);
+          expect(h.node.runtime.list({ kind: 'connection', withState: true }).map((a) => a.state?.key)).to.deep.equal([companion.key]);
+        } finally {
+          beating = false;
+          await heartbeats;
+        }
+      });
+
+      it(`${transport}: a client heartbeating within the timeout stays online`, async () => {
+        const { client, key } = await online(transport);
+        const until = Date.now() + 1200;
+        while (Date.now() < until) {
+          await client.heartbeat();
+          await sleep(150);
+        }
+        await h.pushMsg([key], 1000, { op: 1000, body: 'still online' });
+        await client.waitFor((p) => p.op === 1000 && p.body.toString() === 'still online', 5000, 'the push');
+        expect(h.node.metrics.get('im_connections_closed_total', { reason: 'heartbeat_timeout' })).to.equal(0);
+        expect(h.logic[0].calls.disconnect).to.have.length(0);
+      });
+    }
+  });
+
+  describe('supervision', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start();
+      others = await bystandersOnline(h);
+    });
+
+    for (const transport of ['ws', 'tcp'] as const) {
+      it(`${transport}: a crash inside one connection actor closes that connection only`, async () => {
+        const { client, key } = await online(transport);
+        const ref = h.node.runtime.refAt(connectionPathOf(h, key));
+        ref?.tell(NONSENSE);
+        await client.waitForClose();
+        expect(client.disconnectReason()?.code).to.equal('E_ACTOR_CRASHED');
+        await h.logic[0].waitFor((c) => c.disconnect.length === 1, 5000, 'Disconnect of the crashed connection');
+        expect(h.logic[0].calls.disconnect[0].key).to.equal(key);
+        expect(h.node.metrics.get('im_actor_gave_up_total', { kind: 'connection' })).to.equal(1);
+        expect(h.node.metrics.get('im_connections_closed_total', { reason: 'actor_crashed' })).to.equal(1);
+        await eventually(() => h.node.runtime.count('connection') === 2, 'the crashed actor to be gone');
+
+        const bystanders = others as Bystanders;
+        await expectBystandersServed(h, bystanders);
+        expect(await bystanders.ws.heartbeat()).to.equal(2);
+        expect(await bystanders.tcp.heartbeat()).to.equal(2);
+        await sleep(100);
+        expect(h.logic[0].calls.disconnect).to.have.length(1);
+        expect(h.node.failure).to.equal(null);
+      });
+    }
+
+    it('a bucket survives a fault within its budget and keeps its members', async () => {
+      const bystanders = others as Bystanders;
+      const [bucket] = h.node.runtime.list({ kind: 'bucket', withState: true }).filter((b) => Number(b.state?.members) > 0);
+      h.node.runtime.refAt(bucket.path)?.tell(NONSENSE);
+      await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'bucket' }) === 1, 'the bucket fault to be counted');
+      await expectBystandersServed(h, bystanders);
+      await expectBystandersServed(h, bystanders);
+      expect(h.node.metrics.get('im_actor_faults_total', { kind: 'bucket' })).to.equal(1);
+      expect(h.node.metrics.get('im_actor_gave_up_total', { kind: 'bucket' })).to.equal(0);
+      const after = h.node.runtime.list({ kind: 'bucket', withState: true }).find((b) => b.path === bucket.path);
+      expect(after?.restarts).to.equal(1);
+      expect(after?.state?.members).to.equal(bucket.state?.members);
+      expect(h.node.failure).to.equal(null);
+    });
+  });
+
+  describe('RenewOnline', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({ logic: { renewOnlineIntervalMs: 200 } });
+    });
+
+    it('reports this node\'s room counts and serves the cluster total in op 3', async () => {
+      const logic = h.logic[0];
+      const { client } = await online('ws');
+      await online('tcp');
+      await logic.waitFor((c) => c.renewOnline.some((r) => r.roomCount['live://1000'] === 2), 5000, 'RenewOnline with both clients');
+      const report = logic.calls.renewOnline.find((r) => r.roomCount['live://1000'] === 2);
+      expect(report?.server).to.equal(`127.0.0.1:${h.ports.grpc}`);
+      expect(report?.roomCount).to.deep.equal({ 'live://1000': 2 });
+      expect(await client.heartbeat()).to.equal(2);
+
+      logic.clusterCounts = { 'live://1000': 7 };
+      const seen = logic.calls.renewOnline.length;
+      await logic.waitFor((c) => c.renewOnline.length > seen, 5000, 'a RenewOnline answered with the cluster counts');
+      // 5 members elsewhere + 2 here, once the answer has reached the room.
+      let roomOnline = await client.heartbeat();
+      const deadline = Date.now() + 3000;
+      while (roomOnline !== 7 && Date.now() < deadline) {
+        await sleep(50);
+        roomOnline = await client.heartbeat();
+      }
+      expect(roomOnline).to.equal(7);
+    });
+  });
+
+  describe('logic Heartbeat cadence', () => {
+    it('with a zero interval every client heartbeat calls logic Heartbeat', async () => {
+      h = await CloudHarness.start({ logic: { heartbeatMinMs: 0, heartbeatMaxMs: 0 } });
+      const { client, key } = await online('ws');
+      for (let i = 0; i < 10; i++) await client.heartbeat();
+      await h.logic[0].waitFor((c) => c.heartbeat.length === 10, 5000, 'ten logic Heartbeats');
+      expect(h.logic[0].calls.heartbeat[0]).to.include({ mid: '123', key, server: `127.0.0.1:${h.ports.grpc}` });
+    });
+
+    it('with the default jittered interval (minutes) ten client heartbeats call logic Heartbeat zero times', async () => {
+      h = await CloudHarness.start();
+      const { client } = await online('tcp');
+      for (let i = 0; i < 10; i++) await client.heartbeat();
+      await sleep(200);
+      expect(h.logic[0].calls.heartbeat).to.have.length(0);
+    });
+  });
+
+  describe('upstream messages and late closes', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start();
+    });
+
+    for (const transport of ['ws', 'tcp'] as const) {
+      it(`${transport}: op 4 goes to logic Receive with mid and proto; the client gets op 5 echoing the body`, async () => {
+        const { client } = await online(transport);
+        client.send(Op.SendMsg, 'hello upstream', 1, 42);
+        const ack = await client.waitFor((p) => p.op === Op.SendMsgReply, 5000, 'op 5');
+        expect(ack.seq).to.equal(42);
+        expect(ack.body.toString()).to.equal('hello upstream');
+        const [received] = h.logic[0].calls.receive;
+        expect(received.mid).to.equal('123');
+        expect(received.proto?.op).to.equal(Op.SendMsg);
+        expect(received.proto?.seq).to.equal(42);
+        expect(received.proto?.ver).to.equal(1);
+        expect(received.proto?.body.toString()).to.equal('hello upstream');
+      });
+
+      it(`${transport}: a socket that closes while logic decides is disconnected once logic answers`, async () => {
+        const logic = h.logic[0];
+        logic.delayMs = 300;
+        const client = transport === 'ws' ? await TestClient.ws(h.ports.ws) : await TestClient.tcp(h.ports.tcp);
+        client.send(Op.Auth, JSON.stringify({ ...GOIM_TOKEN, key: 'late-key' }));
+        await logic.waitFor((c) => c.connect.length === 1, 5000, 'Connect to reach logic');
+        client.destroy();
+        await logic.waitFor((c) => c.disconnect.length === 1, 5000, 'Disconnect of the late session');
+        expect(logic.calls.disconnect[0]).to.include({ key: 'late-key', mid: '123' });
+        await eventually(() => h.node.runtime.count('connection') === 0, 'the connection actor to stop');
+        await sleep(400);
+        expect(logic.calls.disconnect).to.have.length(1);
+        expect(await h.rooms()).to.deep.equal([]);
+        expect(h.node.metrics.get('im_auth_ok_total')).to.equal(0);
+      });
+    }
+  });
+});
