@@ -23,9 +23,7 @@ export type GatewayMsg =
   | { readonly type: 'receive'; readonly mid: string; readonly proto: ProtoMessage; readonly reply: Reply<Outcome<void>> }
   | { readonly type: 'renewOnline' }
   | { readonly type: 'roomCounts'; readonly round: number; readonly counts: Map<string, number> }
-  | { readonly type: 'callDone' }
-  /** Answered once every message sent before it has been handled (a drain waits on it before checking idleness). */
-  | { readonly type: 'flush'; readonly reply: Reply<void> };
+  | { readonly type: 'callDone' };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
@@ -156,9 +154,6 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
         submit(state, deps, self, {
           rpc: 'Receive', call: (node) => node.receive(msg.mid, msg.proto), settle: msg.reply as (o: Outcome<unknown>) => void,
         });
-        return state;
-      case 'flush':
-        msg.reply(undefined);
         return state;
       case 'callDone': {
         state.inFlight--;

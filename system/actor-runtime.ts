@@ -53,6 +53,11 @@ class TypedRef<M> implements ActorRef<M> {
   }
 }
 
+/** A mailbox barrier: answered by the runtime when the actor reaches it, never seen by the actor's receive. */
+class Barrier {
+  constructor(readonly reached: () => void) {}
+}
+
 /** nact's typings lag its runtime (the system name option, ctx.sender); this is the one place that knows. */
 const startSystem = nact.start as unknown as (options: { name: string }) => NactRef;
 
@@ -100,6 +105,22 @@ export class ActorRuntime {
         done = true;
         clearTimeout(timer);
         resolve(value);
+      }));
+    });
+  }
+
+  /**
+   * Resolves once `ref` has handled every message sent to it before this call;
+   * at once if it is not running, and after timeoutMs at the latest.
+   */
+  barrier(ref: ActorRef<unknown>, timeoutMs: number): Promise<void> {
+    const entry = this.entries.get(ref.path);
+    if (!entry) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      nact.dispatch(entry.nactRef, new Barrier(() => {
+        clearTimeout(timer);
+        resolve();
       }));
     });
   }
@@ -169,6 +190,10 @@ export class ActorRuntime {
       stopSelf: () => { entry.stopRequested = true; },
     };
     const behaviour = (state: unknown, msg: unknown): unknown => {
+      if (msg instanceof Barrier) {
+        msg.reached();
+        return state;
+      }
       const next = definition.receive(state, msg, ctx as ActorContext<unknown>);
       // A receive whose switch has no case for the message falls through and returns undefined: nact
       // would keep that as the state and every later message would fail. Make it a fault instead, so

@@ -182,12 +182,11 @@ export class CloudNode {
     for (const shard of this.shards) shard.tell({ type: 'drain' });
     const grace = this.config.grpc.shutdownGraceMs;
     await this.waitFor(() => this.runtime.count(connectionActor.kind) === 0, grace);
-    // The connections' last Disconnect tells may still sit in the gateway's mailbox (its in-flight count
-    // does not show them yet): let it handle them before judging it idle.
-    if (this.runtime.isAlive(this.gateway)) {
-      const left = Math.max(1, grace - (Date.now() - started));
-      await this.runtime.ask<GatewayMsg, void>(this.gateway, (reply) => ({ type: 'flush', reply }), left).catch(() => undefined);
-    }
+    // A closed connection tells its bucket, which tells the gateway (Disconnect); those tells may still sit
+    // in mailboxes, unseen by the gateway's in-flight count. Let both hops happen before judging it idle.
+    const left = (): number => Math.max(1, grace - (Date.now() - started));
+    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
+    await this.runtime.barrier(this.gateway, left());
     await this.waitFor(() => this.gatewayIdle(), Math.max(0, grace - (Date.now() - started)));
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown();

@@ -38,6 +38,11 @@ export interface StartedPorts {
 
 const running = new Set<ChildNode>();
 
+// Last line of defence: a test run that ends without its afterEach (mocha --exit, a crash) leaves no node behind.
+process.once('exit', () => {
+  for (const child of running) child.process.kill('SIGKILL');
+});
+
 export class ChildNode {
   readonly logs: LogLine[] = [];
   /** stdout lines that are not JSON. */
