@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   child.removeAllListeners('exit');
   child.send({ type: 'close' });
   await new Promise((r) => child.once('exit', r));
+  // Every reset socket ends in a Disconnect to logic; let them land before the logic double stops.
+  await logic.waitFor((calls) => calls.disconnect.length >= online, 120_000, 'Disconnect for every client').catch(() => undefined);
   await node.stop();
   await logic.stop();
 }

@@ -11,19 +11,8 @@ import {
   walkBatch,
   writeHeader,
 } from '../system/codec';
+import { mulberry32, rawHeader, SEED } from './support/codec-fixtures';
 
-/** Fixed so every failure reproduces; override with CODEC_SEED to explore. */
-const SEED = Number(process.env.CODEC_SEED ?? 0x5eed1);
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function describePacket(p: Packet): string {
   return `${p.ver}/${p.op}/${p.seq}/${p.body.toString('hex')}`;
@@ -58,15 +47,6 @@ function goimClientWalk(frame: Buffer): string[] {
     if (packetLen <= 0 || seen.length > 10000) throw new Error('goim client would hang');
   }
   return seen;
-}
-
-function innerHeader(packLen: number, headerLen: number): Buffer {
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32BE(packLen, 0);
-  bytes.writeUInt16BE(headerLen, 4);
-  bytes.writeUInt16BE(1, 6);
-  bytes.writeInt32BE(1000, 8);
-  return bytes;
 }
 
 describe('codec/batch', () => {
@@ -105,14 +85,14 @@ describe('codec/batch', () => {
     const good = buildBatchBody(inner);
     const faults: Array<[string, Buffer]> = [
       ['an empty body', Buffer.alloc(0)],
-      ['inner packLen 0', Buffer.concat([good, innerHeader(0, 16)])],
-      ['inner packLen 15', Buffer.concat([good, innerHeader(15, 16)])],
-      ['inner packLen past the end', Buffer.concat([good, innerHeader(40, 16), Buffer.alloc(10)])],
+      ['inner packLen 0', Buffer.concat([good, rawHeader(0, 16, 1000, 0)])],
+      ['inner packLen 15', Buffer.concat([good, rawHeader(15, 16, 1000, 0)])],
+      ['inner packLen past the end', Buffer.concat([good, rawHeader(40, 16, 1000, 0), Buffer.alloc(10)])],
       ['a trailing partial header', Buffer.concat([good, inner[0].subarray(0, 9)])],
       ['a trailing partial packet', Buffer.concat([good, inner[0].subarray(0, inner[0].length - 1)])],
       ['a body shorter than one header', Buffer.alloc(5)],
-      ['inner headerLen 15', Buffer.concat([innerHeader(20, 15), Buffer.alloc(4), good])],
-      ['inner headerLen 17', Buffer.concat([good, innerHeader(20, 17), Buffer.alloc(4)])],
+      ['inner headerLen 15', Buffer.concat([rawHeader(20, 15, 1000, 0), Buffer.alloc(4), good])],
+      ['inner headerLen 17', Buffer.concat([good, rawHeader(20, 17, 1000, 0), Buffer.alloc(4)])],
     ];
     for (const [label, body] of faults) {
       it(`${label} as BAD_BATCH`, () => {
@@ -125,7 +105,7 @@ describe('codec/batch', () => {
   });
 
   it('walkBatch visits the good packets before a bad tiling, then returns BAD_BATCH', () => {
-    const body = Buffer.concat([inner[0], inner[1], innerHeader(3, 16), inner[2]]);
+    const body = Buffer.concat([inner[0], inner[1], rawHeader(3, 16, 1000, 0), inner[2]]);
     const result = walked(body);
     expect(result.packets).to.deep.equal(expected.slice(0, 2));
     expect(result.error?.name).to.equal('BAD_BATCH');

@@ -1,20 +1,9 @@
 import { expect } from 'chai';
 import { ImError } from '../system/errors';
 import { Packet, decodeFrame, encodePacket } from '../system/codec';
+import { mulberry32, rawHeader, SEED } from './support/codec-fixtures';
 
-/** Fixed so every failure reproduces; override with CODEC_SEED to explore. */
-const SEED = Number(process.env.CODEC_SEED ?? 0x5eed1);
 const MAX_BODY = 4096;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectPacket(result: Packet | ImError): Packet {
   if (result instanceof ImError) throw new Error(`expected a packet, got ${result.name}: ${result.message}`);
@@ -24,16 +13,6 @@ function expectPacket(result: Packet | ImError): Packet {
 function errorName(result: Packet | ImError): string {
   if (!(result instanceof ImError)) throw new Error('expected an error, got a packet');
   return result.name;
-}
-
-function header(packLen: number, headerLen: number): Buffer {
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32BE(packLen, 0);
-  bytes.writeUInt16BE(headerLen, 4);
-  bytes.writeUInt16BE(1, 6);
-  bytes.writeInt32BE(7, 8);
-  bytes.writeInt32BE(1, 12);
-  return bytes;
 }
 
 describe('codec/decodeFrame', () => {
@@ -61,7 +40,7 @@ describe('codec/decodeFrame', () => {
   it('accepts a body of exactly maxBodySize and rejects one byte more as BODY_TOO_LARGE', () => {
     expect(expectPacket(decodeFrame(encodePacket(1, 4, 1, Buffer.alloc(100)), 100)).body.length).to.equal(100);
     expect(errorName(decodeFrame(encodePacket(1, 4, 1, Buffer.alloc(101)), 100))).to.equal('BODY_TOO_LARGE');
-    expect(errorName(decodeFrame(header(0xffffffff, 16), MAX_BODY))).to.equal('BODY_TOO_LARGE');
+    expect(errorName(decodeFrame(rawHeader(0xffffffff, 16), MAX_BODY))).to.equal('BODY_TOO_LARGE');
   });
 
   it('rejects a frame shorter than its packLen as FRAME_TRUNCATED', () => {
@@ -79,13 +58,13 @@ describe('codec/decodeFrame', () => {
   });
 
   it('rejects packLen < 16 as PACKET_TOO_SHORT', () => {
-    expect(errorName(decodeFrame(header(0, 16), MAX_BODY))).to.equal('PACKET_TOO_SHORT');
-    expect(errorName(decodeFrame(header(15, 16), MAX_BODY))).to.equal('PACKET_TOO_SHORT');
+    expect(errorName(decodeFrame(rawHeader(0, 16), MAX_BODY))).to.equal('PACKET_TOO_SHORT');
+    expect(errorName(decodeFrame(rawHeader(15, 16), MAX_BODY))).to.equal('PACKET_TOO_SHORT');
   });
 
   it('rejects headerLen != 16 as BAD_HEADER_LEN', () => {
     for (const headerLen of [0, 15, 17, 0xffff]) {
-      const frame = Buffer.concat([header(20, headerLen), Buffer.alloc(4)]);
+      const frame = Buffer.concat([rawHeader(20, headerLen), Buffer.alloc(4)]);
       expect(errorName(decodeFrame(frame, MAX_BODY)), `headerLen ${headerLen}`).to.equal('BAD_HEADER_LEN');
     }
   });

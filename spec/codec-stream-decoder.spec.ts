@@ -1,20 +1,9 @@
 import { expect } from 'chai';
 import { ImError } from '../system/errors';
 import { HEADER_LEN, Packet, StreamDecoder, encodePacket, writeHeader } from '../system/codec';
+import { mulberry32, rawHeader, SEED } from './support/codec-fixtures';
 
-/** Fixed so every failure reproduces; override with CODEC_SEED to explore. */
-const SEED = Number(process.env.CODEC_SEED ?? 0x5eed1);
 const MAX_BODY = 4096;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;
@@ -118,16 +107,6 @@ function referenceDecode(stream: Buffer, maxBody: number): { packets: string[]; 
     at += packLen;
   }
   return { packets, error: null };
-}
-
-function rawHeader(packLen: number, headerLen: number): Buffer {
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32BE(packLen, 0);
-  bytes.writeUInt16BE(headerLen, 4);
-  bytes.writeUInt16BE(1, 6);
-  bytes.writeInt32BE(7, 8);
-  bytes.writeInt32BE(1, 12);
-  return bytes;
 }
 
 describe('codec/StreamDecoder', () => {
