@@ -10,6 +10,8 @@ export type OptionKind =
   | { type: 'enum'; values: readonly string[] }
   | { type: 'hostPort' }
   | { type: 'hostPortList'; allowEmpty?: boolean }
+  | { type: 'stringList'; pattern: RegExp; hint: string }
+  | { type: 'number'; min: number; max: number }
   | { type: 'bool' };
 
 export type OptionValue = string | number | boolean | string[];
@@ -48,6 +50,23 @@ export function coerceOption(spec: OptionSpec, raw: unknown, source: string): { 
       const max = kind.type === 'port' ? 65535 : kind.max ?? Number.MAX_SAFE_INTEGER;
       if (n < min || n > max) return { error: `${where}: ${n} is outside ${min}..${max}` };
       return { value: n };
+    }
+    case 'number': {
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isFinite(n)) return { error: `${where}: expected a number, got ${JSON.stringify(raw)}` };
+      if (n < kind.min || n > kind.max) return { error: `${where}: ${n} is outside ${kind.min}..${kind.max}` };
+      return { value: n };
+    }
+    case 'stringList': {
+      const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+      if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {
+        return { error: `${where}: expected a comma-separated list, got ${JSON.stringify(raw)}` };
+      }
+      const items = list as string[];
+      const bad = items.filter((item) => !kind.pattern.test(item));
+      if (bad.length > 0) return { error: `${where}: not ${kind.hint}: ${bad.join(', ')}` };
+      if (items.length === 0) return { error: `${where}: at least one item is required` };
+      return { value: items };
     }
     case 'bool': {
       if (typeof raw === 'boolean') return { value: raw };

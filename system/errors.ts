@@ -43,6 +43,28 @@ export const ErrorCodes = {
   GRPC_BAD_ROOM: { code: 'E_GRPC_BAD_ROOM', message: 'roomID is required' },
   GRPC_BAD_SPEED: { code: 'E_GRPC_BAD_SPEED', message: 'speed must be >= 0' },
 
+  // logic node: tokens and sessions
+  TOKEN_INVALID: { code: 'E_TOKEN_INVALID', message: 'token is malformed or lacks a required field' },
+  TOKEN_SIGNATURE: { code: 'E_TOKEN_SIGNATURE', message: 'token is not a JWT signed with the configured secret' },
+  TOKEN_EXPIRED: { code: 'E_TOKEN_EXPIRED', message: 'token has expired or is not yet valid' },
+  SESSION_STORE: { code: 'E_SESSION_STORE', message: 'session store failed' },
+  CLOUD_UNAVAILABLE: { code: 'E_CLOUD_UNAVAILABLE', message: 'cloud node did not take the push' },
+  RECEIVE_SINK: { code: 'E_RECEIVE_SINK', message: 'upstream message could not be delivered to the sink' },
+
+  // logic node: HTTP push API (wire.md §5)
+  HTTP_NOT_FOUND: { code: 'E_HTTP_NOT_FOUND', message: 'no such endpoint' },
+  HTTP_METHOD: { code: 'E_HTTP_METHOD', message: 'method not allowed on this endpoint' },
+  HTTP_BAD_BODY: { code: 'E_HTTP_BAD_BODY', message: 'request body could not be parsed' },
+  HTTP_BODY_TOO_LARGE: { code: 'E_HTTP_BODY_TOO_LARGE', message: 'request body exceeds the limit' },
+  HTTP_NO_KEYS: { code: 'E_HTTP_NO_KEYS', message: 'keys must not be empty' },
+  HTTP_NO_MIDS: { code: 'E_HTTP_NO_MIDS', message: 'mids must not be empty' },
+  HTTP_BAD_MID: { code: 'E_HTTP_BAD_MID', message: 'mids must be integers' },
+  HTTP_BAD_OPERATION: { code: 'E_HTTP_BAD_OPERATION', message: 'operation must be an integer in 0..2147483647' },
+  HTTP_BAD_ROOM: { code: 'E_HTTP_BAD_ROOM', message: 'room is required' },
+  HTTP_BAD_ROOM_TYPE: { code: 'E_HTTP_BAD_ROOM_TYPE', message: 'unknown room type' },
+  HTTP_BAD_PARAM: { code: 'E_HTTP_BAD_PARAM', message: 'a parameter is invalid' },
+  HTTP_INTERNAL: { code: 'E_HTTP_INTERNAL', message: 'internal error' },
+
   // configuration
   CONFIG_INVALID: { code: 'E_CONFIG_INVALID', message: 'configuration is invalid' },
   CONFIG_FILE: { code: 'E_CONFIG_FILE', message: 'configuration file could not be read' },

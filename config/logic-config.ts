@@ -1,0 +1,55 @@
+import { ImError } from '../system/errors';
+import type { LogLevel } from './cloud-config';
+import { logicOptions } from './logic-options';
+import { LoadSources, OptionReader, resolveOptions } from './load';
+
+export interface LogicConfig {
+  readonly node: { readonly bindHost: string };
+  readonly grpc: { readonly port: number; readonly shutdownGraceMs: number };
+  readonly http: { readonly port: number; readonly maxBodyBytes: number };
+  readonly cloud: { readonly nodes: readonly string[]; readonly callTimeoutMs: number; readonly maxInFlight: number };
+  readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
+  readonly online: { readonly maxAgeMs: number };
+  readonly auth: { readonly jwtSecret: string };
+  readonly clients: { readonly heartbeatSeconds: number; readonly heartbeatMax: number };
+  readonly nodes: {
+    readonly domain: string;
+    readonly clientHosts: readonly string[];
+    readonly tcpPort: number;
+    readonly wsPort: number;
+    readonly wssPort: number;
+  };
+  readonly receive: { readonly sink: 'log' | 'http'; readonly url: string };
+  readonly push: { readonly roomTypes: readonly string[]; readonly batchMaxMessages: number; readonly batchFlushMs: number };
+  readonly log: { readonly level: LogLevel };
+}
+
+/** Loads, validates and types a logic node's config; throws E_CONFIG_INVALID listing every problem. */
+export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
+  const r = new OptionReader(resolveOptions(logicOptions, sources));
+  const config: LogicConfig = {
+    node: { bindHost: r.str('node.bindHost') },
+    grpc: { port: r.num('grpc.port'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
+    http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
+    cloud: { nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight') },
+    session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
+    online: { maxAgeMs: r.num('online.maxAgeMs') },
+    auth: { jwtSecret: r.str('auth.jwtSecret') },
+    clients: { heartbeatSeconds: r.num('clients.heartbeatSeconds'), heartbeatMax: r.num('clients.heartbeatMax') },
+    nodes: {
+      domain: r.str('nodes.domain'),
+      clientHosts: r.list('nodes.clientHosts'),
+      tcpPort: r.num('nodes.tcpPort'),
+      wsPort: r.num('nodes.wsPort'),
+      wssPort: r.num('nodes.wssPort'),
+    },
+    receive: { sink: r.str('receive.sink') as 'log' | 'http', url: r.str('receive.url') },
+    push: { roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), batchFlushMs: r.num('push.batchFlushMs') },
+    log: { level: r.str('log.level') as LogLevel },
+  };
+  const problems: string[] = [];
+  if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
+  if (config.grpc.port !== 0 && config.grpc.port === config.http.port) problems.push(`grpc.port and http.port are both ${config.grpc.port}`);
+  if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
+  return config;
+}

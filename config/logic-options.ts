@@ -1,0 +1,31 @@
+import { OptionSpec } from './option';
+
+/** Every option of a logic node. The README's option table is generated from this list. */
+export const logicOptions: readonly OptionSpec[] = [
+  { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the gRPC and HTTP listeners bind to.' },
+  { path: 'grpc.port', env: 'IM_LOGIC_GRPC_PORT', kind: { type: 'port' }, default: 3119, doc: 'gRPC port serving im.logic.Logic to cloud nodes (0 picks a free port).' },
+  { path: 'grpc.shutdownGraceMs', env: 'IM_LOGIC_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls.' },
+  { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
+  { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },
+  { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes (room and broadcast pushes go to all of them; key pushes go where the session says).' },
+  { path: 'cloud.callTimeoutMs', env: 'IM_LOGIC_CLOUD_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each push to a cloud node.' },
+  { path: 'cloud.maxInFlight', env: 'IM_LOGIC_CLOUD_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 256, doc: 'Pushes in flight to one cloud node; more wait in its link actor.' },
+  { path: 'session.store', env: 'IM_LOGIC_SESSION_STORE', kind: { type: 'enum', values: ['memory', 'redis'] }, default: 'memory', doc: 'Where sessions live: memory (one logic node) or redis (several logic nodes sharing sessions).' },
+  { path: 'session.redisUrl', env: 'IM_LOGIC_REDIS_URL', kind: { type: 'string', pattern: /^rediss?:\/\/\S+$/, hint: 'a redis:// URL' }, default: 'redis://127.0.0.1:6379', doc: 'Redis server of the redis session store.' },
+  { path: 'session.ttlSeconds', env: 'IM_LOGIC_SESSION_TTL_S', kind: { type: 'int', min: 1 }, default: 1800, doc: 'TTL of a session (key_, mid_) and of a node\'s online counts (ol_); renewed by Heartbeat and RenewOnline.' },
+  { path: 'online.maxAgeMs', env: 'IM_LOGIC_ONLINE_MAX_AGE_MS', kind: { type: 'int', min: 1000 }, default: 60_000, doc: 'A cloud node whose last RenewOnline is older than this is left out of the cluster totals.' },
+  { path: 'auth.jwtSecret', env: 'IM_LOGIC_JWT_SECRET', kind: { type: 'string' }, default: '', defaultDoc: '(empty: classic JSON tokens)', doc: 'When set, tokens must be JWTs signed with this secret (HS256/384/512) whose claims carry mid, key, room_id, platform, accepts.' },
+  { path: 'clients.heartbeatSeconds', env: 'IM_LOGIC_HEARTBEAT_S', kind: { type: 'int', min: 1 }, default: 30, doc: 'Interval clients should send op 2 at (Nodes); with heartbeatMax it makes the timeout sent in Connect.' },
+  { path: 'clients.heartbeatMax', env: 'IM_LOGIC_HEARTBEAT_MAX', kind: { type: 'int', min: 1 }, default: 3, doc: 'Heartbeats a client may miss before the cloud node closes it.' },
+  { path: 'nodes.domain', env: 'IM_LOGIC_NODES_DOMAIN', kind: { type: 'string' }, default: '', doc: 'Domain returned by Nodes and /im/nodes.' },
+  { path: 'nodes.clientHosts', env: 'IM_LOGIC_NODES_HOSTS', kind: { type: 'stringList', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' }, default: ['127.0.0.1'], doc: 'Hosts clients should connect to, returned by Nodes and /im/nodes.' },
+  { path: 'nodes.tcpPort', env: 'IM_LOGIC_NODES_TCP_PORT', kind: { type: 'port' }, default: 3101, doc: 'Cloud tcp port returned by Nodes.' },
+  { path: 'nodes.wsPort', env: 'IM_LOGIC_NODES_WS_PORT', kind: { type: 'port' }, default: 3102, doc: 'Cloud ws port returned by Nodes.' },
+  { path: 'nodes.wssPort', env: 'IM_LOGIC_NODES_WSS_PORT', kind: { type: 'port' }, default: 3103, doc: 'Cloud wss port returned by Nodes.' },
+  { path: 'receive.sink', env: 'IM_LOGIC_RECEIVE_SINK', kind: { type: 'enum', values: ['log', 'http'] }, default: 'log', doc: 'Where upstream client messages (op 4) go: a log line, or an HTTP POST to receive.url.' },
+  { path: 'receive.url', env: 'IM_LOGIC_RECEIVE_URL', kind: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, hint: 'an http(s) URL' }, default: '', doc: 'URL the http sink POSTs each upstream message to (JSON: mid, op, seq, ver, body as base64).' },
+  { path: 'push.roomTypes', env: 'IM_LOGIC_ROOM_TYPES', kind: { type: 'stringList', pattern: /^[A-Za-z0-9_.-]+$/, hint: 'a room type name' }, default: ['live'], doc: 'Room types the push API accepts (room ids are type://room).' },
+  { path: 'push.batchMaxMessages', env: 'IM_LOGIC_BATCH_MAX', kind: { type: 'int', min: 1, max: 1000 }, default: 20, doc: 'Room messages merged into one op-9 batch at most; a full batch leaves at once.' },
+  { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
+  { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
+];
