@@ -17,8 +17,8 @@ import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import type { BucketMsg, ReplacedNotice } from './bucket-actor';
 import type { ConnectionShardMsg, ShardNotice } from './connection-shard-actor';
-import type { GatewayMsg, Outcome } from './logic-gateway-actor';
-import type { ClientHandle, CloseReason, ConnectResult, Log } from './ports';
+import type { GatewayMsg } from './logic-gateway-actor';
+import type { ClientHandle, CloseReason, ConnectResult, Log, Outcome } from './ports';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ShardRouter } from './shard-router';
 

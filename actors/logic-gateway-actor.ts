@@ -10,11 +10,9 @@ import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import type { RoomDirectoryMsg } from './room-directory-actor';
-import { ConnectResult, Log, LogicCallError, LogicNodeClient, ProtoMessage } from './ports';
+import { ConnectResult, Log, LogicCallError, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
 
 // ── messages ────────────────────────────────────────────────────────────────
-
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ImError };
 
 export type GatewayMsg =
   | { readonly type: 'connect'; readonly cookie: string; readonly token: Buffer; readonly reply: Reply<Outcome<ConnectResult>> }
@@ -56,6 +54,8 @@ export interface GatewayDeps {
   /** This node's id in logic's routing table (its gRPC address). */
   readonly serverId: () => string;
   readonly roomDirectories: readonly ActorRef<RoomDirectoryMsg>[];
+  /** Open sockets and distinct client IPs, sent with each RenewOnline. */
+  readonly stats: () => NodeStats;
   readonly maxInFlight: number;
   readonly metrics: Metrics;
   readonly log: Log;
@@ -116,7 +116,7 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   for (const [roomId, n] of reported) roomCount[roomId] = n;
   submit(state, deps, self, {
     rpc: 'RenewOnline',
-    call: (node) => node.renewOnline(deps.serverId(), roomCount),
+    call: (node) => node.renewOnline(deps.serverId(), roomCount, deps.stats()),
     settle: (outcome) => {
       if (!outcome.ok) return;
       const all = outcome.value as Record<string, number>;

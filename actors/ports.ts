@@ -50,6 +50,15 @@ export interface ConnectResult {
   readonly heartbeatMs: number;
 }
 
+/** The answer to an asynchronous request carried in a message: a value or a catalogued error. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ImError };
+
+/** What a cloud node reports beside its room counts in RenewOnline. */
+export interface NodeStats {
+  readonly connCount: number;
+  readonly ipCount: number;
+}
+
 /** A protocol packet as logic's Receive takes it. */
 export interface ProtoMessage {
   readonly ver: number;
@@ -71,7 +80,7 @@ export interface LogicNodeClient {
   connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult>;
   disconnect(mid: string, key: string, server: string): Promise<boolean>;
   heartbeat(mid: string, key: string, server: string): Promise<void>;
-  renewOnline(server: string, roomCount: Readonly<Record<string, number>>): Promise<Record<string, number>>;
+  renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats): Promise<Record<string, number>>;
   receive(mid: string, proto: ProtoMessage): Promise<void>;
   close(): void;
 }

@@ -1,18 +1,29 @@
 import { cloudOptions } from '../config/cloud-options';
-import { loadCloudConfig } from '../config/cloud-config';
+import { CloudConfig, loadCloudConfig, serverIdOf } from '../config/cloud-config';
 import { optionsMarkdown } from '../config/docs';
-import { ImError } from './errors';
+import { LogicConfig, loadLogicConfig } from '../config/logic-config';
+import { logicOptions } from '../config/logic-options';
+import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
+import { ImError } from './errors';
+import { LogicNode } from './logic-node';
 
-const USAGE = `usage: im-cloud <command> [--config file.json]
+const USAGE = `usage: im-cloud <command> [options]
 
 commands:
-  cloud            run a cloud node (client sockets + gRPC push service)
-  start            what \`npm start\` runs: a cloud node on the defaults
-  options          print every cloud option as a markdown table
+  start [--cloud-config f] [--logic-config f]
+                   a logic node and a cloud node wired to each other (what \`npm start\` runs)
+  cloud [--config file.json]
+                   a cloud node: client sockets (tcp, ws) and the gRPC push service
+  logic [--config file.json]
+                   a logic node: auth and sessions for cloud nodes, the HTTP push API
+  client --token JSON [--tcp] [--host H] [--port P] [--path /sub]
+                   connect as a client, authenticate, print every message received
+  options [cloud|logic]
+                   print a node kind's options as a markdown table
 
-Options come from defaults, then the JSON file (--config or IM_CLOUD_CONFIG),
-then IM_CLOUD_* environment variables. See the README for the full list.`;
+Options come from defaults, then the JSON file (--config, or IM_CLOUD_CONFIG /
+IM_LOGIC_CONFIG), then IM_CLOUD_* / IM_LOGIC_* environment variables.`;
 
 function flag(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -22,35 +33,126 @@ function flag(args: readonly string[], name: string): string | undefined {
   return value;
 }
 
-async function runCloud(args: readonly string[]): Promise<number> {
-  const config = loadCloudConfig({ file: flag(args, '--config') ?? process.env.IM_CLOUD_CONFIG, env: process.env });
-  const node = await CloudNode.start(config);
+interface Stoppable {
+  stop(): Promise<void>;
+  readonly stopped: Promise<void>;
+  readonly failure: Error | null;
+}
+
+/** Runs nodes until a signal (drain; a second signal exits at once) or until one of them stops by itself. */
+async function runUntilStopped(nodes: readonly Stoppable[], log: (message: string, meta: Record<string, unknown>) => void): Promise<number> {
   let signals = 0;
+  // In order: a cloud node drains first, so its Disconnects still find logic.
+  const stopAll = async (): Promise<void> => {
+    for (const node of nodes) await node.stop();
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
-      node.log.warn('second signal; exiting without drain', { component: 'cli', signal });
+      log('second signal; exiting without drain', { component: 'cli', signal });
       process.exit(1);
     }
-    node.log.info('signal received; draining', { component: 'cli', signal });
-    void node.stop();
+    log('signal received; draining', { component: 'cli', signal });
+    void stopAll();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await node.stopped;
-  return node.failure ? 1 : 0;
+  await Promise.race(nodes.map((n) => n.stopped));
+  await stopAll();
+  return nodes.some((n) => n.failure) ? 1 : 0;
+}
+
+async function runCloud(args: readonly string[]): Promise<number> {
+  const config = loadCloudConfig({ file: flag(args, '--config') ?? process.env.IM_CLOUD_CONFIG, env: process.env });
+  const node = await CloudNode.start(config);
+  return runUntilStopped([node], (m, meta) => node.log.info(m, meta));
+}
+
+async function runLogic(args: readonly string[]): Promise<number> {
+  const config = loadLogicConfig({ file: flag(args, '--config') ?? process.env.IM_LOGIC_CONFIG, env: process.env });
+  const node = await LogicNode.start(config);
+  return runUntilStopped([node], (m, meta) => node.log.info(m, meta));
+}
+
+function reachable(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+/** The banner `npm start` prints: where to connect, and two commands that show a push arriving. */
+export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string): string {
+  const host = reachable(cloud.node.bindHost);
+  const token = JSON.stringify({ mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] });
+  return [
+    '',
+    'im-cloud is running: a logic node and a cloud node.',
+    `  clients connect to  ws://${host}:${cloudPorts.ws}${cloud.ws.path}  or  tcp ${host}:${cloudPorts.tcp}`,
+    `  applications push   http://${reachable(httpHost)}:${httpPort}/im/push/...`,
+    '',
+    'See a push arrive: in one terminal run a client,',
+    `  node bin/im-cloud.js client --port ${cloudPorts.ws} --token '${token}'`,
+    'and in another push to its user (mid 123):',
+    `  curl -d 'hello from im-cloud' 'http://${reachable(httpHost)}:${httpPort}/im/push/mids?operation=1000&mids=123'`,
+    '',
+  ].join('\n');
+}
+
+async function runStart(args: readonly string[]): Promise<number> {
+  const env = process.env;
+  const cloudFile = flag(args, '--cloud-config') ?? env.IM_CLOUD_CONFIG;
+  const logicFile = flag(args, '--logic-config') ?? env.IM_LOGIC_CONFIG;
+  const cloudBase = loadCloudConfig({ file: cloudFile, env });
+  const logicBase: LogicConfig = loadLogicConfig({ file: logicFile, env });
+  // Wire the two to each other unless the operator said otherwise.
+  const logic = loadLogicConfig({
+    file: logicFile, env,
+    overrides: env.IM_LOGIC_CLOUD_NODES ? {} : { cloud: { nodes: [serverIdOf(cloudBase, cloudBase.grpc.port)] } },
+  });
+  const logicNode = await LogicNode.start(logic);
+  const cloud = loadCloudConfig({
+    file: cloudFile, env,
+    overrides: env.IM_CLOUD_LOGIC_NODES ? {} : { logic: { nodes: [`127.0.0.1:${logicNode.ports.grpc}`] } },
+  });
+  let cloudNode: CloudNode;
+  try {
+    cloudNode = await CloudNode.start(cloud);
+  } catch (err) {
+    await logicNode.stop();
+    throw err;
+  }
+  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logicBase.node.bindHost) + '\n');
+  return runUntilStopped([cloudNode, logicNode], (m, meta) => cloudNode.log.info(m, meta));
+}
+
+async function runClientCommand(args: readonly string[]): Promise<number> {
+  const token = flag(args, '--token');
+  if (token === undefined) throw new ImError('CONFIG_INVALID', '--token is required');
+  const tcp = args.includes('--tcp');
+  const port = Number(flag(args, '--port') ?? (tcp ? 3101 : 3102));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ImError('CONFIG_INVALID', `--port: ${port} is not a port`);
+  return runClient({
+    token, transport: tcp ? 'tcp' : 'ws', host: flag(args, '--host') ?? '127.0.0.1', port, path: flag(args, '--path') ?? '/sub',
+    out: (line) => process.stdout.write(line + '\n'),
+  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
-      case 'cloud':
       case 'start':
+        return await runStart(args);
+      case 'cloud':
         return await runCloud(args);
-      case 'options':
-        process.stdout.write(optionsMarkdown(cloudOptions) + '\n');
+      case 'logic':
+        return await runLogic(args);
+      case 'client':
+        return await runClientCommand(args);
+      case 'options': {
+        const kind = args[0] ?? 'cloud';
+        if (kind !== 'cloud' && kind !== 'logic') throw new ImError('CONFIG_INVALID', `options: unknown node kind ${kind}`);
+        process.stdout.write(optionsMarkdown(kind === 'cloud' ? cloudOptions : logicOptions) + '\n');
         return 0;
+      }
       case undefined:
       case 'help':
       case '--help':

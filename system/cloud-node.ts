@@ -106,6 +106,7 @@ export class CloudNode {
       nodes: this.logicClients,
       serverId: () => this.serverId,
       roomDirectories: this.rooms.shards,
+      stats: () => ({ connCount: this.guard.openConnections, ipCount: this.guard.distinctAddresses }),
       maxInFlight: LOGIC_MAX_IN_FLIGHT,
       metrics: this.metrics,
       log: this.log,

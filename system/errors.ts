@@ -42,6 +42,10 @@ export const ErrorCodes = {
   GRPC_BODY_TOO_LARGE: { code: 'E_GRPC_BODY_TOO_LARGE', message: 'proto body exceeds the push size limit' },
   GRPC_BAD_ROOM: { code: 'E_GRPC_BAD_ROOM', message: 'roomID is required' },
   GRPC_BAD_SPEED: { code: 'E_GRPC_BAD_SPEED', message: 'speed must be >= 0' },
+  GRPC_BAD_OPERATION: { code: 'E_GRPC_BAD_OPERATION', message: 'operation must be in 0..2147483647' },
+  GRPC_NO_MIDS: { code: 'E_GRPC_NO_MIDS', message: 'mids must be a non-empty list of integers' },
+  GRPC_BAD_ROOM_TYPE: { code: 'E_GRPC_BAD_ROOM_TYPE', message: 'unknown room type' },
+  GRPC_BAD_SERVER: { code: 'E_GRPC_BAD_SERVER', message: 'server (the cloud node id) is required' },
 
   // logic node: tokens and sessions
   TOKEN_INVALID: { code: 'E_TOKEN_INVALID', message: 'token is malformed or lacks a required field' },
@@ -64,6 +68,9 @@ export const ErrorCodes = {
   HTTP_BAD_ROOM_TYPE: { code: 'E_HTTP_BAD_ROOM_TYPE', message: 'unknown room type' },
   HTTP_BAD_PARAM: { code: 'E_HTTP_BAD_PARAM', message: 'a parameter is invalid' },
   HTTP_INTERNAL: { code: 'E_HTTP_INTERNAL', message: 'internal error' },
+
+  // anything not foreseen
+  INTERNAL: { code: 'E_INTERNAL', message: 'internal error' },
 
   // configuration
   CONFIG_INVALID: { code: 'E_CONFIG_INVALID', message: 'configuration is invalid' },

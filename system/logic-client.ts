@@ -9,7 +9,7 @@ import type { LogicClient } from '../proto/generated/im/logic/Logic';
 import type { OnlineReply__Output } from '../proto/generated/im/logic/OnlineReply';
 import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
 import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
-import { ConnectResult, LogicCallError, LogicNodeClient, ProtoMessage } from '../actors/ports';
+import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
 import { closeClientChannel, loadWireProtos } from './proto-loader';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
@@ -51,8 +51,10 @@ export class GrpcLogicClient implements LogicNodeClient {
     await this.call<HeartbeatReq, Empty__Output>('Heartbeat', this.client.Heartbeat, { mid, key, server });
   }
 
-  async renewOnline(server: string, roomCount: Readonly<Record<string, number>>): Promise<Record<string, number>> {
-    const reply = await this.call<OnlineReq, OnlineReply__Output>('RenewOnline', this.client.RenewOnline, { server, roomCount: { ...roomCount } });
+  async renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats): Promise<Record<string, number>> {
+    const reply = await this.call<OnlineReq, OnlineReply__Output>('RenewOnline', this.client.RenewOnline, {
+      server, roomCount: { ...roomCount }, connCount: stats.connCount, ipCount: stats.ipCount,
+    });
     return reply.allRoomCount;
   }
 

@@ -76,6 +76,7 @@ export type PauseCause = 'emfile' | 'limit';
 export class AcceptGuard {
   private readonly listeners: Listener[] = [];
   private open = 0;
+  private readonly addresses = new Map<string, number>();
   private paused: { cause: PauseCause; openAtPause: number; since: number } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -121,16 +122,27 @@ export class AcceptGuard {
     return listener.port;
   }
 
+  /** Distinct client addresses among the open sockets. */
+  get distinctAddresses(): number {
+    return this.addresses.size;
+  }
+
   /** Every accepted socket, once. */
-  opened(): void {
+  opened(address: string | undefined): void {
     this.open++;
+    const ip = address ?? '?';
+    this.addresses.set(ip, (this.addresses.get(ip) ?? 0) + 1);
     this.metrics.setGauge('im_connections_open', undefined, this.open);
     if (this.maxConnections > 0 && this.open >= this.maxConnections && !this.paused) this.pause('limit');
   }
 
-  /** Every accepted socket's close, once. */
-  closed(): void {
+  /** Every accepted socket's close, once, with the address it was opened with. */
+  closed(address: string | undefined): void {
     this.open--;
+    const ip = address ?? '?';
+    const left = (this.addresses.get(ip) ?? 1) - 1;
+    if (left <= 0) this.addresses.delete(ip);
+    else this.addresses.set(ip, left);
     this.metrics.setGauge('im_connections_open', undefined, this.open);
     // A pause for descriptors is lifted by the retry timer, which counts them; a close alone says too little.
     if (this.paused?.cause === 'limit' && this.canResume()) this.resume();

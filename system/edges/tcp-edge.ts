@@ -81,8 +81,9 @@ export class TcpEdge {
   }
 
   private accept(socket: net.Socket): void {
-    this.guard.opened();
-    socket.once('close', () => this.guard.closed());
+    const address = socket.remoteAddress;
+    this.guard.opened(address);
+    socket.once('close', () => this.guard.closed(address));
     if (!this.opener.accepting) {
       socket.destroy();
       return;

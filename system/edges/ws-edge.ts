@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ConnectionMsg } from '../../actors/connection-actor';
@@ -95,9 +96,10 @@ export class WsEdge {
       res.writeHead(426, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${options.path}` }));
     });
-    this.server.on('connection', (socket: Duplex) => {
-      this.guard.opened();
-      socket.once('close', () => this.guard.closed());
+    this.server.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress;
+      this.guard.opened(address);
+      socket.once('close', () => this.guard.closed(address));
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }

@@ -1,0 +1,110 @@
+/**
+ * Room batcher: merges messages for one room into op-9 batches (wire.md §3)
+ * before they go to the cloud nodes. A batch leaves when it holds
+ * `maxMessages`, or `flushMs` after its first message, whichever comes
+ * first; goim waits up to 1 s, we wait a few milliseconds. A lone message
+ * leaves as a plain packet. Order within a room is kept.
+ */
+import type { ActorKind, ActorRef } from '../system/actor-kind';
+import { buildBatchBody } from '../system/codec/batch';
+import { encodePacket, Op } from '../system/codec/packet';
+import type { ProtoMessage } from './ports';
+
+// ── messages ────────────────────────────────────────────────────────────────
+
+export type RoomBatcherMsg =
+  | { readonly type: 'push'; readonly roomId: string; readonly op: number; readonly msg: Buffer }
+  | { readonly type: 'flush'; readonly roomId: string; readonly batch: number }
+  /** Sends every pending batch now (drain). */
+  | { readonly type: 'flushAll' };
+
+/** Where a finished batch goes: every cloud node's BroadcastRoom. */
+export interface RoomBatchSink {
+  readonly type: 'roomBatch';
+  readonly roomId: string;
+  readonly proto: ProtoMessage;
+}
+
+// ── state ───────────────────────────────────────────────────────────────────
+
+interface PendingBatch {
+  readonly serial: number;
+  readonly packets: Buffer[];
+  readonly first: { readonly op: number; readonly msg: Buffer };
+  timer: NodeJS.Timeout | null;
+}
+
+export interface RoomBatcherState {
+  readonly pending: Map<string, PendingBatch>;
+  serial: number;
+  batchesSent: number;
+  messagesSent: number;
+  readonly deps: RoomBatcherDeps;
+}
+
+export interface RoomBatcherDeps {
+  readonly maxMessages: number;
+  /** 0 sends every message at once, unbatched. */
+  readonly flushMs: number;
+  readonly sink: ActorRef<RoomBatchSink>;
+}
+
+// ── behaviour ───────────────────────────────────────────────────────────────
+
+function send(state: RoomBatcherState, roomId: string, batch: PendingBatch): void {
+  state.pending.delete(roomId);
+  if (batch.timer) clearTimeout(batch.timer);
+  state.batchesSent++;
+  state.messagesSent += batch.packets.length;
+  const proto: ProtoMessage = batch.packets.length === 1
+    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
+    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
+  state.deps.sink.tell({ type: 'roomBatch', roomId, proto });
+}
+
+export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomBatcherDeps> = {
+  kind: 'room-batcher',
+  init: (deps) => ({ pending: new Map(), serial: 0, batchesSent: 0, messagesSent: 0, deps }),
+
+  receive(state, msg, ctx) {
+    const { deps } = state;
+    switch (msg.type) {
+      case 'push': {
+        if (deps.flushMs === 0 || deps.maxMessages === 1) {
+          state.messagesSent++;
+          state.batchesSent++;
+          deps.sink.tell({ type: 'roomBatch', roomId: msg.roomId, proto: { ver: 1, op: msg.op, seq: 0, body: msg.msg } });
+          return state;
+        }
+        let batch = state.pending.get(msg.roomId);
+        if (!batch) {
+          const serial = ++state.serial;
+          batch = { serial, packets: [], first: { op: msg.op, msg: msg.msg }, timer: null };
+          const roomId = msg.roomId;
+          batch.timer = setTimeout(() => ctx.self.tell({ type: 'flush', roomId, batch: serial }), deps.flushMs);
+          state.pending.set(roomId, batch);
+        }
+        batch.packets.push(encodePacket(1, msg.op, 0, msg.msg));
+        if (batch.packets.length >= deps.maxMessages) send(state, msg.roomId, batch);
+        return state;
+      }
+      case 'flush': {
+        const batch = state.pending.get(msg.roomId);
+        // A batch that filled up already left; its timer's message finds a newer batch or none.
+        if (batch && batch.serial === msg.batch) send(state, msg.roomId, batch);
+        return state;
+      }
+      case 'flushAll':
+        for (const [roomId, batch] of [...state.pending]) send(state, roomId, batch);
+        return state;
+    }
+  },
+
+  supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
+
+  onStop(state) {
+    for (const batch of state.pending.values()) if (batch.timer) clearTimeout(batch.timer);
+  },
+
+  inspect: (state) => ({ pendingRooms: state.pending.size, batchesSent: state.batchesSent, messagesSent: state.messagesSent }),
+};

@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import type { CloudNodeClient } from '../actors/logic-ports';
+import type { ProtoMessage } from '../actors/ports';
+import type { BroadcastReq } from '../proto/generated/im/cloud/BroadcastReq';
+import type { BroadcastRoomReq } from '../proto/generated/im/cloud/BroadcastRoomReq';
+import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
+import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
+import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
+import { closeClientChannel, loadWireProtos } from './proto-loader';
+
+type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
+
+/** One cloud node over real gRPC (im.cloud.Cloud); every call has a deadline. */
+export class GrpcCloudClient implements CloudNodeClient {
+  private readonly client: CloudClient;
+
+  constructor(readonly address: string, private readonly timeoutMs: number) {
+    this.client = new (loadWireProtos().im.cloud.Cloud)(address, grpc.credentials.createInsecure());
+  }
+
+  pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {
+    return this.call<PushMsgReq>('PushMsg', this.client.PushMsg, { keys: [...keys], protoOp, proto });
+  }
+
+  broadcastRoom(roomID: string, proto: ProtoMessage): Promise<void> {
+    return this.call<BroadcastRoomReq>('BroadcastRoom', this.client.BroadcastRoom, { roomID, proto });
+  }
+
+  broadcast(protoOp: number, proto: ProtoMessage, speed: number): Promise<void> {
+    return this.call<BroadcastReq>('Broadcast', this.client.Broadcast, { protoOp, proto, speed });
+  }
+
+  close(): void {
+    closeClientChannel(this.client);
+  }
+
+  private call<Req>(rpc: string, method: Unary<Req>, req: Req): Promise<void> {
+    return new Promise((resolve, reject) => {
+      method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err) => {
+        if (err) reject(new Error(`${rpc} on ${this.address}: ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+        else resolve();
+      });
+    });
+  }
+}

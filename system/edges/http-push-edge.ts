@@ -1,0 +1,264 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorName, ImError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import {
+  ParsedRequest,
+  optionalInt,
+  parseRequest,
+  requireKeys,
+  requireMids,
+  requireOperation,
+  requireRoom,
+  requireRoomType,
+  requireRooms,
+} from './http-params';
+
+/** What the HTTP push API asks of the logic node; the edge only parses and validates. */
+export interface PushService {
+  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<void>;
+  pushMids(operation: number, mids: string[], msg: Buffer): Promise<void>; // mids as decimal strings
+  pushRoom(operation: number, roomId: string, msg: Buffer): Promise<void>; // roomId = `${type}://${room}`
+  pushAll(operation: number, speed: number, msg: Buffer): Promise<void>;
+  onlineTop(type: string, limit: number): Promise<Array<{ room_id: string; count: number }>>;
+  onlineRoom(type: string, rooms: string[]): Promise<Record<string, number>>; // keyed by room (without type)
+  onlineTotal(): Promise<{ conn_count: number; ip_count: number }>;
+  nodes(platform: string, clientIp: string): NodesInfo;
+}
+
+export interface NodesInfo {
+  domain: string;
+  tcp_port: number;
+  ws_port: number;
+  wss_port: number;
+  heartbeat: number;
+  heartbeat_max: number;
+  nodes: string[];
+  backoff: { max_delay: number; base_delay: number; factor: number; jitter: number };
+}
+
+export interface HttpPushEdgeOptions {
+  readonly maxBodyBytes: number;
+  readonly roomTypes: readonly string[];
+}
+
+type Method = 'GET' | 'POST';
+
+interface Route {
+  readonly method: Method;
+  /** Validates, calls the service; resolves to the reply's `data` (undefined: none). */
+  run(request: ParsedRequest, clientIp: string): Promise<unknown>;
+}
+
+const PREFIXES = ['/im/', '/goim/'];
+const INT32_MAX = 2147483647;
+const TOP_LIMIT_MAX = 1000;
+/** How long close() lets in-flight requests finish before cutting their sockets. */
+const CLOSE_GRACE_MS = 5000;
+
+/** goim's result codes: RequestErr for bad input, ServerErr for the rest. */
+const REQUEST_ERR = -400;
+const SERVER_ERR = -500;
+
+const STATUS_BY_ERROR: Partial<Record<ErrorName, number>> = {
+  HTTP_NOT_FOUND: 404,
+  HTTP_METHOD: 405,
+  HTTP_BODY_TOO_LARGE: 413,
+  HTTP_INTERNAL: 500,
+  CLOUD_UNAVAILABLE: 503,
+  SESSION_STORE: 503,
+};
+
+function statusOf(error: ImError): number {
+  return STATUS_BY_ERROR[error.name] ?? (error.name.startsWith('HTTP_') ? 400 : 500);
+}
+
+/** The request's client: the first X-Forwarded-For entry, else the socket's peer (IPv4-mapped IPv6 unwrapped). */
+function clientIpOf(req: http.IncomingMessage): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0].trim();
+  if (first) return first;
+  const peer = req.socket.remoteAddress ?? '';
+  return peer.startsWith('::ffff:') && peer.includes('.') ? peer.slice('::ffff:'.length) : peer;
+}
+
+/** Thrown when the client went away mid-body: nobody is left to answer. */
+class ClientGone extends Error {}
+
+/**
+ * The logic node's HTTP push API (wire.md §5), served under /im/ and /goim/.
+ * Every request is fully validated before the service is called, so nothing
+ * is pushed for a request that gets a 4xx.
+ */
+export class HttpPushEdge {
+  readonly server: http.Server;
+  private readonly routes: ReadonlyMap<string, Route>;
+
+  constructor(
+    private readonly options: HttpPushEdgeOptions,
+    private readonly service: PushService,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.routes = this.buildRoutes();
+    this.server = http.createServer((req, res) => void this.handle(req, res, false));
+    this.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res, true));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting; in-flight requests get CLOSE_GRACE_MS to finish. */
+  close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private buildRoutes(): Map<string, Route> {
+    const service = this.service;
+    const roomTypes = this.options.roomTypes;
+    const get = (run: Route['run']): Route => ({ method: 'GET', run });
+    const post = (run: Route['run']): Route => ({ method: 'POST', run });
+    return new Map<string, Route>([
+      ['push/keys', post(async ({ params, message }) => {
+        const keys = requireKeys(params);
+        await service.pushKeys(requireOperation(params), keys, message);
+      })],
+      ['push/mids', post(async ({ params, message }) => {
+        const mids = requireMids(params);
+        await service.pushMids(requireOperation(params), mids, message);
+      })],
+      ['push/room', post(async ({ params, message }) => {
+        const roomId = `${requireRoomType(params, roomTypes)}://${requireRoom(params)}`;
+        await service.pushRoom(requireOperation(params), roomId, message);
+      })],
+      ['push/all', post(async ({ params, message }) => {
+        const operation = requireOperation(params);
+        await service.pushAll(operation, optionalInt(params, 'speed', 0, 0, INT32_MAX), message);
+      })],
+      ['online/top', get(async ({ params }) => {
+        const type = requireRoomType(params, roomTypes);
+        return service.onlineTop(type, optionalInt(params, 'limit', 10, 1, TOP_LIMIT_MAX));
+      })],
+      ['online/room', get(async ({ params }) => {
+        const type = requireRoomType(params, roomTypes);
+        return service.onlineRoom(type, requireRooms(params));
+      })],
+      ['online/total', get(async () => service.onlineTotal())],
+      ['nodes', get(async ({ params }, clientIp) => service.nodes(params.first('platform') ?? '', clientIp))],
+    ]);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const prefix = PREFIXES.find((p) => path.startsWith(p));
+    const name = prefix === undefined ? undefined : path.slice(prefix.length);
+    const route = name === undefined ? undefined : this.routes.get(name);
+    const label = route && name ? name : 'unknown';
+    try {
+      if (!route) throw new ImError('HTTP_NOT_FOUND', `${req.method ?? ''} ${path.slice(0, 200)}`);
+      if (req.method !== route.method) {
+        this.fail(res, label, new ImError('HTTP_METHOD', `${req.method ?? ''} ${name}; use ${route.method}`), { allow: route.method });
+        return;
+      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > this.options.maxBodyBytes) throw this.tooLarge(`content-length ${declared}`);
+      if (expectsContinue) res.writeContinue();
+      const body = await this.readBody(req);
+      const request = parseRequest(q < 0 ? '' : url.slice(q + 1), req.headers['content-type'], body);
+      const data = await route.run(request, clientIpOf(req));
+      this.reply(res, label, 200, data === undefined ? { code: 0, message: '' } : { code: 0, message: '', data });
+    } catch (err) {
+      if (err instanceof ClientGone) {
+        res.destroy();
+        return;
+      }
+      this.fail(res, label, err);
+    }
+  }
+
+  private tooLarge(detail: string): ImError {
+    return new ImError('HTTP_BODY_TOO_LARGE', `${detail} > ${this.options.maxBodyBytes}`);
+  }
+
+  /** Reads the body, giving up as soon as it crosses maxBodyBytes (the rest is discarded unread into memory). */
+  private readBody(req: http.IncomingMessage): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const settle = (): void => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onGone);
+        req.off('close', onGone);
+      };
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > this.options.maxBodyBytes) {
+          settle();
+          req.resume();
+          reject(this.tooLarge(`body of at least ${size} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = (): void => {
+        settle();
+        resolve(Buffer.concat(chunks, size));
+      };
+      const onGone = (): void => {
+        settle();
+        reject(new ClientGone());
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onGone);
+      req.on('close', onGone);
+    });
+  }
+
+  private fail(res: http.ServerResponse, route: string, err: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+    const error = err instanceof ImError ? err : new ImError('HTTP_INTERNAL');
+    const status = statusOf(error);
+    this.metrics.inc('im_http_errors_total', { code: error.code });
+    if (status >= 500) {
+      const cause = err instanceof Error ? err : new Error(String(err));
+      this.log.error('http request failed', { component: 'http-push-edge', route, status, code: error.code, error: cause.message, stack: cause.stack });
+    } else {
+      this.log.warn('http request rejected', { component: 'http-push-edge', route, status, code: error.code, reason: error.message });
+    }
+    // An oversized body is left unread: the connection cannot carry another request.
+    const close = error.name === 'HTTP_BODY_TOO_LARGE' ? { connection: 'close' } : {};
+    const code = status >= 500 ? SERVER_ERR : REQUEST_ERR;
+    this.reply(res, route, status, { code, error: error.code, message: error.message }, { ...headers, ...close });
+  }
+
+  private reply(res: http.ServerResponse, route: string, status: number, body: object, headers: http.OutgoingHttpHeaders = {}): void {
+    this.metrics.inc('im_http_requests_total', { route, status: String(status) });
+    if (res.headersSent || res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+}

@@ -1,0 +1,141 @@
+import * as grpc from '@grpc/grpc-js';
+import type { LogicHandlers } from '../../proto/generated/im/logic/Logic';
+import { ErrorName, ImError } from '../errors';
+import type { Logger } from '../logger';
+import type { LogicServices } from '../logic/logic-services';
+import type { Metrics } from '../metrics';
+import { loadWireProtos } from '../proto-loader';
+
+const MID = /^\d{1,19}$/;
+
+/** gRPC status for each failure a logic rpc can report; anything not listed is INTERNAL. */
+const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
+  TOKEN_INVALID: grpc.status.UNAUTHENTICATED,
+  TOKEN_SIGNATURE: grpc.status.UNAUTHENTICATED,
+  TOKEN_EXPIRED: grpc.status.UNAUTHENTICATED,
+  // Another logic node may reach its store: let the cloud node fail over.
+  SESSION_STORE: grpc.status.UNAVAILABLE,
+  GRPC_NO_KEYS: grpc.status.INVALID_ARGUMENT,
+  GRPC_NO_MIDS: grpc.status.INVALID_ARGUMENT,
+  GRPC_BAD_OPERATION: grpc.status.INVALID_ARGUMENT,
+  GRPC_BAD_ROOM: grpc.status.INVALID_ARGUMENT,
+  GRPC_BAD_ROOM_TYPE: grpc.status.INVALID_ARGUMENT,
+  GRPC_BAD_SPEED: grpc.status.INVALID_ARGUMENT,
+  GRPC_BAD_SERVER: grpc.status.INVALID_ARGUMENT,
+};
+
+function checkOperation(operation: number): void {
+  if (!Number.isInteger(operation) || operation < 0) throw new ImError('GRPC_BAD_OPERATION', String(operation));
+}
+
+/**
+ * Serves im.logic.Logic: cloud nodes call Connect, Disconnect, Heartbeat,
+ * RenewOnline and Receive; applications may call the Push rpcs instead of
+ * the HTTP API. Failures carry a catalogued code in their details.
+ */
+export class LogicGrpcEdge {
+  readonly server: grpc.Server;
+
+  constructor(
+    private readonly services: LogicServices,
+    private readonly roomTypes: readonly string[],
+    private readonly shutdownGraceMs: number,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    onClose: () => void,
+  ) {
+    this.server = new grpc.Server();
+    const s = this.services;
+    const handlers: LogicHandlers = {
+      Ping: this.unary('Ping', async () => ({})),
+      Close: this.unary('Close', async () => {
+        setImmediate(onClose);
+        return {};
+      }),
+      Connect: this.unary('Connect', async (req) => {
+        if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
+        const a = await s.connect(req.server, req.token);
+        return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
+      }),
+      Disconnect: this.unary('Disconnect', async (req) => ({ has: await s.disconnect(req.mid, req.key, req.server) })),
+      Heartbeat: this.unary('Heartbeat', async (req) => {
+        await s.heartbeat(req.mid, req.key, req.server);
+        return {};
+      }),
+      RenewOnline: this.unary('RenewOnline', async (req) => {
+        if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
+        return { allRoomCount: await s.renewOnline(req.server, req.roomCount, req.connCount, req.ipCount) };
+      }),
+      Receive: this.unary('Receive', async (req) => {
+        const proto = req.proto ?? { ver: 0, op: 0, seq: 0, body: Buffer.alloc(0) };
+        await s.receive(req.mid, proto);
+        return {};
+      }),
+      Nodes: this.unary('Nodes', async (req) => s.nodes(req.platform, req.clientIP)),
+      PushKeys: this.unary('PushKeys', async (req) => {
+        checkOperation(req.operation);
+        const keys = req.keys.filter((k) => k !== '');
+        if (keys.length === 0) throw new ImError('GRPC_NO_KEYS');
+        await s.pushKeys(req.operation, keys, req.msg);
+        return {};
+      }),
+      PushMids: this.unary('PushMids', async (req) => {
+        checkOperation(req.operation);
+        if (req.mids.length === 0 || req.mids.some((m) => !MID.test(m))) throw new ImError('GRPC_NO_MIDS', req.mids.join(','));
+        await s.pushMids(req.operation, req.mids, req.msg);
+        return {};
+      }),
+      PushRoom: this.unary('PushRoom', async (req) => {
+        checkOperation(req.operation);
+        if (req.room === '') throw new ImError('GRPC_BAD_ROOM');
+        if (!this.roomTypes.includes(req.type)) throw new ImError('GRPC_BAD_ROOM_TYPE', req.type);
+        await s.pushRoom(req.operation, `${req.type}://${req.room}`, req.msg);
+        return {};
+      }),
+      PushAll: this.unary('PushAll', async (req) => {
+        checkOperation(req.operation);
+        if (req.speed < 0) throw new ImError('GRPC_BAD_SPEED', String(req.speed));
+        await s.pushAll(req.operation, req.speed, req.msg);
+        return {};
+      }),
+    };
+    this.server.addService(loadWireProtos().im.logic.Logic.service, handlers);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, this.shutdownGraceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      this.metrics.inc('im_logic_grpc_requests_total', { rpc });
+      handle(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const error = err instanceof ImError ? err : new ImError('INTERNAL', String((err as Error)?.message ?? err));
+          const code = STATUS_OF[error.name] ?? grpc.status.INTERNAL;
+          this.metrics.inc('im_logic_grpc_errors_total', { rpc, code: error.code });
+          const level = code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED ? 'warn' : 'error';
+          this.log[level]('logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });
+          callback({ code, details: `${error.code}: ${error.message}` });
+        },
+      );
+    };
+  }
+}

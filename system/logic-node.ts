@@ -1,0 +1,137 @@
+import { cloudLinkActor } from '../actors/cloud-link-actor';
+import { groupActor } from '../actors/group-actor';
+import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic-ports';
+import { onlineActor } from '../actors/online-actor';
+import { pushRouterActor } from '../actors/push-router-actor';
+import { roomBatcherActor, RoomBatcherMsg } from '../actors/room-batcher-actor';
+import type { LogicConfig } from '../config/logic-config';
+import type { ActorRef } from './actor-kind';
+import { ActorRuntime } from './actor-runtime';
+import { createReceiveSink } from './auth/receive-sinks';
+import { createTokenVerifier } from './auth/token';
+import { HttpPushEdge } from './edges/http-push-edge';
+import { LogicGrpcEdge } from './edges/logic-grpc-edge';
+import { GrpcCloudClient } from './cloud-client';
+import { createLogger, Logger } from './logger';
+import { LogicServices } from './logic/logic-services';
+import { Metrics } from './metrics';
+import { createSessionStore } from './sessions';
+
+export interface LogicNodeOptions {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Actor system name; unique per process. */
+  readonly name?: string;
+  /** Replaces the Redis/memory store built from config (tests share one between nodes). */
+  readonly store?: SessionStore;
+  readonly sink?: ReceiveSink;
+  readonly cloudClient?: (address: string) => CloudNodeClient;
+}
+
+/** Pushes waiting for one cloud node beyond which new ones are dropped (and counted). */
+const CLOUD_MAX_QUEUED = 100_000;
+
+let nodeSerial = 0;
+
+/**
+ * The logic node's composition root.
+ *
+ * Actor tree:
+ *   /logic-N/push-router/link-k     one link per cloud node
+ *   /logic-N/room-batcher
+ *   /logic-N/online
+ */
+export class LogicNode {
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly runtime: ActorRuntime;
+  readonly services: LogicServices;
+  ports = { grpc: 0, http: 0 };
+  failure: Error | null = null;
+
+  private readonly store: SessionStore;
+  private readonly sink: ReceiveSink;
+  private readonly grpcEdge: LogicGrpcEdge;
+  private readonly httpEdge: HttpPushEdge;
+  private readonly batcher: ActorRef<RoomBatcherMsg>;
+  private stopping: Promise<void> | null = null;
+  private resolveStopped: () => void = () => undefined;
+  readonly stopped: Promise<void>;
+
+  private constructor(readonly config: LogicConfig, options: LogicNodeOptions) {
+    const rootName = options.name ?? `logic-${process.pid}-${++nodeSerial}`;
+    this.log = options.logger ?? createLogger(config.log.level, { node: 'logic' });
+    this.metrics = options.metrics ?? new Metrics();
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
+    this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
+      onCriticalFailure: (path, kind, error) => {
+        this.failure = error;
+        this.log.error('critical actor failed; stopping the node', { component: 'logic-node', actor: path, kind, error: error.message });
+        void this.stop();
+      },
+    });
+    this.store = options.store ?? createSessionStore(config.session);
+    this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs));
+
+    const root = this.runtime.spawnRoot(groupActor, rootName, 'logic node');
+    const router = this.runtime.spawnChild(root, pushRouterActor, 'push-router', {
+      store: this.store, cloudNodes: config.cloud.nodes, connect, maxInFlight: config.cloud.maxInFlight, maxQueued: CLOUD_MAX_QUEUED,
+      metrics: this.metrics, log: this.log,
+    });
+    this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
+      maxMessages: config.push.batchMaxMessages, flushMs: config.push.batchFlushMs, sink: router,
+    });
+    const online = this.runtime.spawnChild(root, onlineActor, 'online', { store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now });
+
+    this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, this.store,
+      createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
+    this.grpcEdge = new LogicGrpcEdge(this.services, config.push.roomTypes, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
+      this.log.info('Close rpc received; stopping', { component: 'logic-node' });
+      void this.stop();
+    });
+    this.httpEdge = new HttpPushEdge({ maxBodyBytes: config.http.maxBodyBytes, roomTypes: config.push.roomTypes }, this.services, this.metrics, this.log);
+  }
+
+  static async start(config: LogicConfig, options: LogicNodeOptions = {}): Promise<LogicNode> {
+    const node = new LogicNode(config, options);
+    try {
+      const host = config.node.bindHost;
+      const grpc = await node.grpcEdge.listen(config.grpc.port, host);
+      const http = await node.httpEdge.listen(config.http.port, host);
+      node.ports = { grpc, http };
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    node.log.info('logic node started', {
+      component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, store: config.session.store,
+      cloud: config.cloud.nodes, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
+    });
+    return node;
+  }
+
+  /** Stops taking requests, sends what the batcher holds, then closes links, the store and the actors. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const started = Date.now();
+    await this.httpEdge.close().catch(() => undefined);
+    await this.grpcEdge.shutdown();
+    this.batcher.tell({ type: 'flushAll' });
+    await this.runtime.barrier(this.batcher, 1000);
+    const links = this.runtime.list({ kind: cloudLinkActor.kind });
+    await Promise.all(links.map((l) => {
+      const ref = this.runtime.refAt(l.path);
+      return ref ? this.runtime.barrier(ref, 1000) : Promise.resolve();
+    }));
+    this.runtime.shutdown();
+    await this.sink.close().catch(() => undefined);
+    await this.store.close().catch(() => undefined);
+    this.log.info('logic node stopped', { component: 'logic-node', tookMs: Date.now() - started });
+    this.resolveStopped();
+  }
+}

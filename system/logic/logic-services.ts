@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import type { ClusterOnline, OnlineMsg } from '../../actors/online-actor';
+import type { ReceiveSink, SessionStore } from '../../actors/logic-ports';
+import type { Outcome, ProtoMessage } from '../../actors/ports';
+import type { PushRouterMsg } from '../../actors/push-router-actor';
+import type { RoomBatcherMsg } from '../../actors/room-batcher-actor';
+import type { LogicConfig } from '../../config/logic-config';
+import type { ActorRef, Reply } from '../actor-kind';
+import type { ActorRuntime } from '../actor-runtime';
+import type { TokenVerifier } from '../auth/token';
+import type { NodesInfo, PushService } from '../edges/http-push-edge';
+import { ImError } from '../errors';
+import type { Metrics } from '../metrics';
+
+/** Longest a request waits for an actor's answer before it is reported as failed. */
+const ASK_TIMEOUT_MS = 10_000;
+
+/** goim's client reconnect backoff (seconds), returned by Nodes. */
+const CLIENT_BACKOFF = { max_delay: 300, base_delay: 3, factor: 1.8, jitter: 1.3 } as const;
+
+export interface ConnectAnswer {
+  readonly mid: string;
+  readonly key: string;
+  readonly roomId: string;
+  readonly accepts: number[];
+  /** Nanoseconds, as goim sends a Go duration. */
+  readonly heartbeatNanos: string;
+}
+
+export interface LogicActors {
+  readonly router: ActorRef<PushRouterMsg>;
+  readonly batcher: ActorRef<RoomBatcherMsg>;
+  readonly online: ActorRef<OnlineMsg>;
+}
+
+/**
+ * What a logic node does, behind both its edges (gRPC for cloud nodes, HTTP
+ * for applications): sessions go to the store, pushes to the routing actors.
+ * Inputs are already validated by the edge that received them.
+ */
+export class LogicServices implements PushService {
+  constructor(
+    private readonly config: LogicConfig,
+    private readonly runtime: ActorRuntime,
+    private readonly actors: LogicActors,
+    private readonly store: SessionStore,
+    private readonly verifier: TokenVerifier,
+    private readonly sink: ReceiveSink,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async connect(server: string, token: Buffer): Promise<ConnectAnswer> {
+    const claims = await this.verifier.verify(token);
+    const key = claims.key !== '' ? claims.key : randomUUID();
+    await this.store.add({ mid: claims.mid, key, server });
+    this.metrics.inc('im_logic_connects_total');
+    const { heartbeatSeconds, heartbeatMax } = this.config.clients;
+    return {
+      mid: claims.mid, key, roomId: claims.roomId, accepts: claims.accepts,
+      heartbeatNanos: (BigInt(heartbeatSeconds * heartbeatMax) * 1_000_000_000n).toString(),
+    };
+  }
+
+  disconnect(mid: string, key: string, server: string): Promise<boolean> {
+    this.metrics.inc('im_logic_disconnects_total');
+    return this.store.remove({ mid, key, server });
+  }
+
+  heartbeat(mid: string, key: string, server: string): Promise<void> {
+    return this.store.refresh({ mid, key, server });
+  }
+
+  async renewOnline(server: string, roomCount: Record<string, number>, connCount: number, ipCount: number): Promise<Record<string, number>> {
+    const online = { server, roomCount, connCount, ipCount, updated: Math.floor(Date.now() / 1000) };
+    const cluster = await this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'renew', online, reply }));
+    return Object.fromEntries(cluster.rooms);
+  }
+
+  receive(mid: string, proto: ProtoMessage): Promise<void> {
+    this.metrics.inc('im_logic_receive_total');
+    return this.sink.deliver(mid, proto);
+  }
+
+  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<void> {
+    return this.ask<PushRouterMsg, void>(this.actors.router, (reply) => ({ type: 'keys', op: operation, keys, msg, reply }));
+  }
+
+  pushMids(operation: number, mids: string[], msg: Buffer): Promise<void> {
+    return this.ask<PushRouterMsg, void>(this.actors.router, (reply) => ({ type: 'mids', op: operation, mids, msg, reply }));
+  }
+
+  async pushRoom(operation: number, roomId: string, msg: Buffer): Promise<void> {
+    this.metrics.inc('im_logic_pushes_total', { kind: 'room' });
+    this.actors.batcher.tell({ type: 'push', roomId, op: operation, msg });
+  }
+
+  pushAll(operation: number, speed: number, msg: Buffer): Promise<void> {
+    return this.ask<PushRouterMsg, void>(this.actors.router, (reply) => ({ type: 'all', op: operation, speed, msg, reply }));
+  }
+
+  async onlineTop(type: string, limit: number): Promise<Array<{ room_id: string; count: number }>> {
+    const prefix = `${type}://`;
+    const rooms = (await this.cluster()).rooms;
+    return [...rooms]
+      .filter(([roomId]) => roomId.startsWith(prefix))
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, limit)
+      .map(([roomId, count]) => ({ room_id: roomId.slice(prefix.length), count }));
+  }
+
+  async onlineRoom(type: string, rooms: string[]): Promise<Record<string, number>> {
+    const counts = (await this.cluster()).rooms;
+    return Object.fromEntries(rooms.map((room) => [room, counts.get(`${type}://${room}`) ?? 0]));
+  }
+
+  async onlineTotal(): Promise<{ conn_count: number; ip_count: number }> {
+    const cluster = await this.cluster();
+    return { conn_count: cluster.connCount, ip_count: cluster.ipCount };
+  }
+
+  nodes(_platform: string, _clientIp: string): NodesInfo {
+    const n = this.config.nodes;
+    return {
+      domain: n.domain, tcp_port: n.tcpPort, ws_port: n.wsPort, wss_port: n.wssPort,
+      heartbeat: this.config.clients.heartbeatSeconds, heartbeat_max: this.config.clients.heartbeatMax,
+      nodes: [...n.clientHosts], backoff: { ...CLIENT_BACKOFF },
+    };
+  }
+
+  private cluster(): Promise<ClusterOnline> {
+    return this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'snapshot', reply }));
+  }
+
+  private async ask<M, R>(ref: ActorRef<M>, build: (reply: Reply<Outcome<R>>) => M): Promise<R> {
+    const outcome = await this.runtime.ask<M, Outcome<R>>(ref, build, ASK_TIMEOUT_MS);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+}
+
+/** Keeps ImError as it is; wraps anything else so callers always see a catalogued code. */
+export function asImError(err: unknown, fallback: 'SESSION_STORE' | 'HTTP_INTERNAL'): ImError {
+  return err instanceof ImError ? err : new ImError(fallback, (err as Error)?.message ?? String(err));
+}

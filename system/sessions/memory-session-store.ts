@@ -1,0 +1,132 @@
+/**
+ * Sessions in this process only (one logic node). Mirrors the Redis store's
+ * TTL semantics: key_ entries expire one by one, a mid_ hash expires as a
+ * whole (any add/refresh of one of its keys renews it, like goim's HSET +
+ * EXPIRE), ol_ reports expire per server. Expired entries are invisible,
+ * dropped when met and by a periodic unref'd sweep.
+ */
+import type { ServerOnline, SessionMapping, SessionStore } from '../../actors/logic-ports';
+import { ImError } from '../errors';
+import { ExpiringMap } from './expiring-map';
+import { positiveMid } from './goim-layout';
+
+export interface MemorySessionStoreOptions {
+  readonly ttlSeconds: number;
+  /** Clock in milliseconds (tests inject one to skip time). Default Date.now. */
+  readonly now?: () => number;
+  /** How often expired entries are swept. Default 60 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory' as const;
+  /** key → server (goim's key_<key>). */
+  private readonly keys: ExpiringMap<string>;
+  /** mid → key → server (goim's mid_<mid>), expiring as a whole. */
+  private readonly mids: ExpiringMap<Map<string, string>>;
+  /** server → last report (goim's ol_<server>). */
+  private readonly onlines: ExpiringMap<ServerOnline>;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(options: MemorySessionStoreOptions) {
+    const now = options.now ?? Date.now;
+    const ttlMs = options.ttlSeconds * 1000;
+    this.keys = new ExpiringMap(ttlMs, now);
+    this.mids = new ExpiringMap(ttlMs, now);
+    this.onlines = new ExpiringMap(ttlMs, now);
+    this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
+    this.sweeper.unref();
+  }
+
+  async add(mapping: SessionMapping): Promise<void> {
+    this.assertOpen();
+    this.addNow(mapping);
+  }
+
+  async remove(mapping: SessionMapping): Promise<boolean> {
+    this.assertOpen();
+    const mid = positiveMid(mapping.mid);
+    const hash = mid === null ? undefined : this.mids.get(mid);
+    if (mid !== null && hash) {
+      hash.delete(mapping.key);
+      if (hash.size === 0) this.mids.delete(mid); // Redis drops an empty hash
+    }
+    return this.keys.delete(mapping.key);
+  }
+
+  async refresh(mapping: SessionMapping): Promise<void> {
+    this.assertOpen();
+    const mid = positiveMid(mapping.mid);
+    const midAlive = mid === null || this.mids.renew(mid);
+    const keyAlive = this.keys.renew(mapping.key);
+    if (!keyAlive || !midAlive) this.addNow(mapping);
+  }
+
+  async serversByKeys(keys: readonly string[]): Promise<Map<string, string>> {
+    this.assertOpen();
+    const found = new Map<string, string>();
+    for (const key of keys) {
+      const server = this.keys.get(key);
+      if (server !== undefined) found.set(key, server);
+    }
+    return found;
+  }
+
+  async keysByMids(mids: readonly string[]): Promise<Map<string, string>> {
+    this.assertOpen();
+    const found = new Map<string, string>();
+    for (const raw of mids) {
+      const mid = positiveMid(raw);
+      const hash = mid === null ? undefined : this.mids.get(mid);
+      for (const [key, server] of hash ?? []) found.set(key, server);
+    }
+    return found;
+  }
+
+  async putOnline(online: ServerOnline): Promise<void> {
+    this.assertOpen();
+    this.onlines.set(online.server, copyOnline(online));
+  }
+
+  async allOnline(): Promise<ServerOnline[]> {
+    this.assertOpen();
+    return [...this.onlines.liveEntries()].map(([, online]) => copyOnline(online));
+  }
+
+  /** Drops every expired entry now (also runs periodically); returns how many. */
+  sweep(): number {
+    return this.keys.sweep() + this.mids.sweep() + this.onlines.sweep();
+  }
+
+  /** Entries held, expired or not: what the sweep keeps bounded. */
+  get size(): number {
+    return this.keys.size + this.mids.size + this.onlines.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.keys.clear();
+    this.mids.clear();
+    this.onlines.clear();
+  }
+
+  private addNow({ mid: rawMid, key, server }: SessionMapping): void {
+    const mid = positiveMid(rawMid);
+    if (mid !== null) {
+      const hash = this.mids.get(mid) ?? new Map<string, string>();
+      hash.set(key, server);
+      this.mids.set(mid, hash); // renews the whole hash, like EXPIRE mid_<mid>
+    }
+    this.keys.set(key, server);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ImError('SESSION_STORE', 'memory store is closed');
+  }
+}
+
+function copyOnline(online: ServerOnline): ServerOnline {
+  return { ...online, roomCount: { ...online.roomCount } };
+}
