@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as net from 'net';
 import type { ServerOnline, SessionMapping, SessionStore } from '../actors/logic-ports';
 import { ImError } from '../system/errors';
 import { createSessionStore, MemorySessionStore, RedisSessionStore } from '../system/sessions';
@@ -301,6 +302,23 @@ describe('session store: redis', () => {
         const closing = Date.now();
         await down.close();
         expect(Date.now() - closing).to.be.below(500);
+      }
+    });
+
+    it('a Redis that accepts but never answers makes calls reject after commandTimeoutMs', async () => {
+      const silent = net.createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as net.AddressInfo;
+      const hung = new RedisSessionStore({ url: `redis://127.0.0.1:${port}`, ttlSeconds: TTL_S, commandTimeoutMs: 300 });
+      try {
+        const started = Date.now();
+        const err = await rejection(hung.serversByKeys(['k1']));
+        expect(err).to.be.instanceOf(ImError).and.have.property('code', 'E_SESSION_STORE');
+        expect((err as Error).message).to.match(/timed out/);
+        expect(Date.now() - started).to.be.within(250, 2000);
+      } finally {
+        await hung.close();
+        silent.close();
       }
     });
   });

@@ -3,8 +3,10 @@ import type { LogicConfig } from '../../config/logic-config';
 import { MemorySessionStore } from './memory-session-store';
 import { RedisSessionStore } from './redis-session-store';
 
-export { MemorySessionStore, MemorySessionStoreOptions } from './memory-session-store';
-export { RedisSessionStore, RedisSessionStoreOptions } from './redis-session-store';
+export { MemorySessionStore } from './memory-session-store';
+export type { MemorySessionStoreOptions } from './memory-session-store';
+export { RedisSessionStore } from './redis-session-store';
+export type { RedisSessionStoreOptions } from './redis-session-store';
 
 export interface SessionStoreOptions {
   /** Memory store clock in ms (tests). */

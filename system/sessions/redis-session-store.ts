@@ -8,7 +8,12 @@
  * 100 ms growing to 1 s), a connection attempt gives up after connectTimeoutMs,
  * and every command gives up after commandTimeoutMs. Failures reject with
  * ImError E_SESSION_STORE. A short Redis blip (a restart) is ridden out by
- * the queue; a Redis that stays away makes calls fail within about a second.
+ * the queue; a Redis that refuses connections makes calls fail within about
+ * a second, one that accepts but never answers within commandTimeoutMs.
+ *
+ * Single Redis (or a primary) only: putOnline's MULTI and allOnline's prune
+ * script touch ol_<server> and ol_servers together, which Redis Cluster
+ * would refuse across slots.
  */
 import { ChainableCommander, Redis } from 'ioredis';
 import type { ServerOnline, SessionMapping, SessionStore } from '../../actors/logic-ports';
@@ -32,7 +37,7 @@ const PRUNE_SERVER = "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.ca
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
-  readonly keys: GoimKeys;
+  private readonly keys: GoimKeys;
   private readonly redis: Redis;
   private readonly ttl: number;
   private lastConnectionError: Error | null = null;
@@ -47,9 +52,10 @@ export class RedisSessionStore implements SessionStore {
       enableOfflineQueue: true,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
-    // Without a listener ioredis prints every failed reconnect; keep the last for error details.
+    // Without a listener ioredis prints every failed reconnect; keep the last for error details
+    // (ioredis also emits the queue flush it causes, which says nothing new).
     this.redis.on('error', (err: Error) => {
-      this.lastConnectionError = err;
+      if (err.name !== 'MaxRetriesPerRequestError') this.lastConnectionError = err;
     });
     this.redis.on('ready', () => {
       this.lastConnectionError = null;
@@ -80,7 +86,8 @@ export class RedisSessionStore implements SessionStore {
       if (mid !== null) pipeline.expire(this.keys.mid(mid), this.ttl);
       pipeline.expire(this.keys.key(mapping.key), this.ttl);
       const results = await exec(pipeline);
-      // EXPIRE answers 0 when the key is gone: re-add, as goim's Heartbeat does.
+      // EXPIRE answers 0 when the key is gone: re-add, as goim's Heartbeat does
+      // (goim looks at key_ only; we also re-add when mid_ is gone, so the user stays reachable).
       if (results.some((renewed) => renewed !== 1)) await exec(this.addCommands(this.redis.pipeline(), mapping));
     });
   }
