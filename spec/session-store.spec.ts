@@ -75,6 +75,16 @@ function describeStoreContract(name: string, makeStore: () => Promise<StoreFixtu
       expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k1', 'node-b']]));
     });
 
+    it('a late Disconnect from the old server leaves the key where it reconnected', async () => {
+      await store.add(mapping('7', 'k1', 'node-a'));
+      await store.add(mapping('7', 'k1', 'node-b'));
+      expect(await store.remove(mapping('7', 'k1', 'node-a'))).to.equal(false);
+      expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-b']]));
+      expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k1', 'node-b']]));
+      expect(await store.remove(mapping('7', 'k1', 'node-b'))).to.equal(true);
+      expect(await store.keysByMids(['7'])).to.deep.equal(new Map());
+    });
+
     it('remove resolves true, then false; the user keeps its other key', async () => {
       await store.add(mapping('7', 'k1', 'node-a'));
       await store.add(mapping('7', 'k2', 'node-a'));

@@ -44,14 +44,16 @@ export class MemorySessionStore implements SessionStore {
     this.addNow(mapping);
   }
 
+  /** Only the server a key now maps to may remove it: a late Disconnect from its old server leaves the new session alone. */
   async remove(mapping: SessionMapping): Promise<boolean> {
     this.assertOpen();
     const mid = positiveMid(mapping.mid);
     const hash = mid === null ? undefined : this.mids.get(mid);
-    if (mid !== null && hash) {
+    if (mid !== null && hash && hash.get(mapping.key) === mapping.server) {
       hash.delete(mapping.key);
       if (hash.size === 0) this.mids.delete(mid); // Redis drops an empty hash
     }
+    if (this.keys.get(mapping.key) !== mapping.server) return false;
     return this.keys.delete(mapping.key);
   }
 

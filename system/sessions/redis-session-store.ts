@@ -33,6 +33,13 @@ export interface RedisSessionStoreOptions {
 }
 
 /** Drops a server from ol_servers only if its ol_ hash is really gone (a writer may have just re-put it). */
+/** DEL key_ and HDEL mid_ field, each only while it still names this server; answers whether key_ was removed. */
+const REMOVE_IF_OWNED = `
+local removed = 0
+if redis.call('GET', KEYS[1]) == ARGV[2] then removed = redis.call('DEL', KEYS[1]) end
+if KEYS[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return removed`;
+
 const PRUNE_SERVER = "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0";
 
 export class RedisSessionStore implements SessionStore {
@@ -68,14 +75,12 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  remove({ mid: rawMid, key }: SessionMapping): Promise<boolean> {
+  /** Only the server a key now maps to may remove it: a late Disconnect from its old server leaves the new session alone. */
+  remove({ mid: rawMid, key, server }: SessionMapping): Promise<boolean> {
     return this.run('remove', async () => {
       const mid = positiveMid(rawMid);
-      const pipeline = this.redis.pipeline();
-      if (mid !== null) pipeline.hdel(this.keys.mid(mid), key);
-      pipeline.del(this.keys.key(key));
-      const results = await exec(pipeline);
-      return results[results.length - 1] === 1;
+      const removed = await this.redis.eval(REMOVE_IF_OWNED, 2, this.keys.key(key), mid === null ? '' : this.keys.mid(mid), key, server);
+      return removed === 1;
     });
   }
 

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadLogicConfig } from '../config/logic-config';
+import { logicOptions } from '../config/logic-options';
+import { ImError } from '../system/errors';
+
+function configError(run: () => unknown): ImError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ImError) return err;
+    throw err;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('logic config', () => {
+  it('has goim-compatible defaults and runs with no external service', () => {
+    const c = loadLogicConfig();
+    expect(c.grpc.port).to.equal(3119);
+    expect(c.http.port).to.equal(3111);
+    expect(c.cloud.nodes).to.deep.equal(['127.0.0.1:3109']);
+    expect(c.session.store).to.equal('memory');
+    expect(c.auth.jwtSecret).to.equal('');
+    expect(c.receive.sink).to.equal('log');
+    expect(c.push.roomTypes).to.deep.equal(['live']);
+    expect(c.push.batchMaxMessages).to.equal(20);
+  });
+
+  it('reads lists and enums from the environment', () => {
+    const c = loadLogicConfig({
+      env: { IM_LOGIC_CLOUD_NODES: 'a:1, b:2', IM_LOGIC_ROOM_TYPES: 'live,chat', IM_LOGIC_SESSION_STORE: 'redis' },
+    });
+    expect(c.cloud.nodes).to.deep.equal(['a:1', 'b:2']);
+    expect(c.push.roomTypes).to.deep.equal(['live', 'chat']);
+    expect(c.session.store).to.equal('redis');
+  });
+
+  it('reports every bad option at once, naming each', () => {
+    const err = configError(() => loadLogicConfig({ env: { IM_LOGIC_SESSION_STORE: 'mongo', IM_LOGIC_ROOM_TYPES: 'a b', IM_LOGIC_REDIS_URL: 'http://x' } }));
+    expect(err.code).to.equal('E_CONFIG_INVALID');
+    expect(err.message).to.include('session.store').and.include('push.roomTypes').and.include('session.redisUrl');
+  });
+
+  it('needs receive.url for the http sink, and distinct ports', () => {
+    expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_RECEIVE_SINK: 'http' } })).message).to.include('receive.url');
+    expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_HTTP_PORT: '3119' } })).message).to.include('grpc.port and http.port');
+  });
+
+  it('README.md documents every logic option (its env variable and its path)', () => {
+    const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    for (const option of logicOptions) {
+      expect(readme, option.env).to.include(`\`${option.env}\``);
+      expect(readme, option.path).to.include(`\`${option.path}\``);
+    }
+  });
+});
