@@ -89,7 +89,7 @@ export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: n
     `  applications push   http://${reachable(httpHost)}:${httpPort}/im/push/...`,
     '',
     'See a push arrive: in one terminal run a client,',
-    `  node bin/im-cloud.js client --port ${cloudPorts.ws} --token '${token}'`,
+    `  node bin/im-cloud.js client${host === '127.0.0.1' ? '' : ` --host ${host}`} --port ${cloudPorts.ws}${cloud.ws.path === '/sub' ? '' : ` --path ${cloud.ws.path}`} --token '${token}'`,
     'and in another push to its user (mid 123):',
     `  curl -d 'hello from im-cloud' 'http://${reachable(httpHost)}:${httpPort}/im/push/mids?operation=1000&mids=123'`,
     '',

@@ -28,6 +28,14 @@ export interface ChildNodeOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Soft open-file limit of the child (`ulimit -n`), when given. */
   readonly openFileLimit?: number;
+  /** Inherited variables with these prefixes are removed too (IM_CLOUD_* always is), e.g. ['IM_LOGIC_']. */
+  readonly removeEnvPrefixes?: readonly string[];
+}
+
+export interface ShellChildOptions {
+  /** Added to the environment; inherited variables with `removeEnvPrefixes` (default IM_CLOUD_, IM_LOGIC_) are removed first. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly removeEnvPrefixes?: readonly string[];
 }
 
 export interface StartedPorts {
@@ -40,8 +48,15 @@ const running = new Set<ChildNode>();
 
 // Last line of defence: a test run that ends without its afterEach (mocha --exit, a crash) leaves no node behind.
 process.once('exit', () => {
-  for (const child of running) child.process.kill('SIGKILL');
+  for (const child of running) child.killNow();
 });
+
+function childEnv(extra: Readonly<Record<string, string>> | undefined, removePrefixes: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !removePrefixes.some((p) => k.startsWith(p))) env[k] = v;
+  Object.assign(env, extra ?? {});
+  return env;
+}
 
 export class ChildNode {
   readonly logs: LogLine[] = [];
@@ -55,7 +70,7 @@ export class ChildNode {
   private stdoutRest = '';
   private readonly watchers = new Set<() => void>();
 
-  private constructor(readonly process: ChildProcess) {
+  private constructor(readonly process: ChildProcess, private readonly ownGroup = false) {
     running.add(this);
     process.stdout?.setEncoding('utf8');
     process.stderr?.setEncoding('utf8');
@@ -76,15 +91,24 @@ export class ChildNode {
   }
 
   static spawn(options: ChildNodeOptions): ChildNode {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('IM_CLOUD_')) env[k] = v;
-    Object.assign(env, options.env ?? {});
+    const env = childEnv(options.env, ['IM_CLOUD_', ...(options.removeEnvPrefixes ?? [])]);
     const quoted = [CLI, ...options.args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const child = options.openFileLimit === undefined
       ? spawn(process.execPath, [CLI, ...options.args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
       // `exec` keeps one process, so signals reach node itself.
       : spawn('bash', ['-c', `ulimit -n ${options.openFileLimit} && exec '${process.execPath}' ${quoted}`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ChildNode(child);
+  }
+
+  /**
+   * Runs a command line with `bash -c` in the repository root, as a user would
+   * paste it into a terminal. The child leads its own process group, so kill()
+   * also ends anything bash started.
+   */
+  static shell(command: string, options: ShellChildOptions = {}): ChildNode {
+    const env = childEnv(options.env, options.removeEnvPrefixes ?? ['IM_CLOUD_', 'IM_LOGIC_']);
+    const child = spawn('bash', ['-c', command], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    return new ChildNode(child, true);
   }
 
   /** Kills every child still running (for after/afterEach hooks). */
@@ -106,6 +130,11 @@ export class ChildNode {
     return this.logs.filter((l) => l.message === message);
   }
 
+  /** Resolves with the first stdout line that is not JSON and matches `predicate` (already printed or future). */
+  waitForLine(predicate: (line: string) => boolean, timeoutMs = 5000, what = 'a stdout line'): Promise<string> {
+    return this.waitUntil(() => this.otherStdout.find(predicate), timeoutMs, what);
+  }
+
   /** Resolves with the first log line matching `predicate` (already logged or future). */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 5000, what = 'a log line'): Promise<LogLine> {
     return this.waitUntil(() => this.logs.find(predicate), timeoutMs, what);
@@ -122,14 +151,29 @@ export class ChildNode {
   /** SIGKILL unless already gone; resolves once it has exited. */
   async kill(): Promise<void> {
     if (!this.alive) return;
-    this.process.kill('SIGKILL');
+    this.killNow();
     await this.exited;
+  }
+
+  /** SIGKILL, to the whole process group for shell children. */
+  killNow(): void {
+    const pid = this.process.pid;
+    if (this.ownGroup && pid !== undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+        return;
+      } catch {
+        // The group is gone already; fall through to the child itself.
+      }
+    }
+    this.process.kill('SIGKILL');
   }
 
   /** What a failed assertion should show: the tail of the child's output. */
   describe(): string {
     const tail = this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
-    return `exit=${JSON.stringify(this.exit)}\nstderr:\n${this.stderr}\nlast log lines:\n${tail}`;
+    const other = this.otherStdout.length === 0 ? '' : `\nlast other stdout lines:\n${this.otherStdout.slice(-15).join('\n')}`;
+    return `exit=${JSON.stringify(this.exit)}\nstderr:\n${this.stderr}\nlast log lines:\n${tail}${other}`;
   }
 
   private waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
