@@ -12,6 +12,7 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
+import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 /** What the gRPC edge asks of the node; the node turns each into actor messages. */
 export interface PushTargets {
@@ -91,24 +92,12 @@ export class GrpcEdge {
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    });
+    return bindGrpcServer(this.server, port, host);
   }
 
   /** Waits for in-flight calls up to the grace period, then cuts them. */
   shutdown(): Promise<void> {
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, this.options.shutdownGraceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    return shutdownGrpcServer(this.server, this.options.shutdownGraceMs);
   }
 
   private frame(proto: Proto__Output | null): Outbound {

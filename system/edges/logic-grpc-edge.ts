@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { LogicServices } from '../logic/logic-services';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
+import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 const MID = /^\d{1,19}$/;
 
@@ -103,23 +104,12 @@ export class LogicGrpcEdge {
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    });
+    return bindGrpcServer(this.server, port, host);
   }
 
+  /** Waits for in-flight calls up to the grace period, then cuts them. */
   shutdown(): Promise<void> {
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, this.shutdownGraceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    return shutdownGrpcServer(this.server, this.shutdownGraceMs);
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
