@@ -3,7 +3,9 @@
  * before they go to the cloud nodes. A batch leaves when it holds
  * `maxMessages`, or `flushMs` after its first message, whichever comes
  * first; goim waits up to 1 s, we wait a few milliseconds. A lone message
- * leaves as a plain packet. Order within a room is kept.
+ * leaves as a plain packet. Batches leave in order; on the wire they keep it
+ * only with `cloud.maxInFlight` 1 (with more, as in goim, two pushes in flight
+ * to one node may overtake each other).
  */
 import type { ActorKind, ActorRef } from '../system/actor-kind';
 import { buildBatchBody } from '../system/codec/batch';
