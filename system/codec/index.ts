@@ -5,3 +5,4 @@ export type { StreamDecoderEvents } from './stream-decoder';
 export { decodeFrame } from './frame-decoder';
 export { buildBatchBody, validateBatchBody, walkBatch, encodeRawFrame } from './batch';
 export { Outbound } from './outbound';
+export { encodeBinaryFrame } from './ws-frame';

@@ -1,5 +1,6 @@
 import { encodeRawFrame } from './batch';
 import { Op, encodePacket } from './packet';
+import { encodeBinaryFrame } from './ws-frame';
 
 /**
  * A push framed once and shared by every recipient (wire.md §3): the bytes
@@ -15,6 +16,14 @@ export class Outbound {
     /** The proto's op; the accepts filter looks at this, not at the framing. */
     readonly op: number,
   ) {}
+
+  private framed: Buffer | null = null;
+
+  /** `ws` inside a complete WebSocket frame, built on first use and shared by every ws recipient. */
+  get wsFrame(): Buffer {
+    if (this.framed === null) this.framed = encodeBinaryFrame(this.ws);
+    return this.framed;
+  }
 
   /**
    * Frames a proto exactly as given; the gRPC caller owns ver and seq. An op-9

@@ -27,18 +27,26 @@ class WsClient implements ClientHandle {
   constructor(
     readonly id: number,
     private readonly ws: WebSocket,
+    /** The upgraded socket itself: pushes are written to it as pre-built frames. */
+    private readonly socket: Duplex,
     readonly remoteAddress: string,
     readonly cookie: string,
     private readonly sendLimit: number,
   ) {}
 
+  /**
+   * Writes the push's shared, pre-built frame straight to the socket: ws's
+   * own send would frame and allocate per recipient. Safe beside ws's writes
+   * (pongs, close) because compression is off, so ws never holds a partial
+   * frame, and each write here is one whole frame.
+   */
   send(out: Outbound): boolean {
-    if (this.closed) return false;
-    if (this.ws.bufferedAmount > this.sendLimit) {
-      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.ws.bufferedAmount} bytes queued`));
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.writableLength > this.sendLimit) {
+      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
       return false;
     }
-    this.ws.send(out.ws, BINARY);
+    this.socket.write(out.wsFrame);
     return true;
   }
 
@@ -130,12 +138,12 @@ export class WsEdge {
     if (!this.opener.accepting) return this.reject(socket, 503, new ImError('NODE_DRAINING'));
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     const cookie = req.headers.cookie ?? '';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, remote, cookie));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, cookie));
   }
 
-  private accept(ws: WebSocket, remote: string, cookie: string): void {
+  private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: 'ws' });
-    const client = new WsClient(this.opener.nextId(), ws, remote, cookie, this.options.sendBufferLimit);
+    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;
