@@ -1,0 +1,159 @@
+import * as nact from 'nact';
+import type { ActorContext, ActorKind, ActorRef } from './actor-kind';
+
+export type NactRef = nact.Ref<unknown>;
+export type NactSupervisionContext = nact.SupervisionContext<unknown, NactRef>;
+
+/** What a cell asks of the runtime that owns it (an interface, so the two files do not import each other). */
+export interface CellHost {
+  spawnUnder<S, M, D>(parent: Cell | null, kind: ActorKind<S, M, D>, name: string, deps: D): ActorRef<M>;
+  stopCell(cell: Cell): void;
+  stopRef(ref: ActorRef<unknown>): void;
+  decide(cell: Cell, msg: unknown, error: Error, sctx: NactSupervisionContext): symbol;
+}
+
+/** A mailbox barrier: answered by the runtime when the actor reaches it, never seen by the actor's receive. */
+export class Barrier {
+  constructor(readonly reached: () => void) {}
+}
+
+/**
+ * One live actor as the runtime knows it: its place in the tree, its last
+ * state, its fault history. The same object is the actor's typed reference
+ * and its context, so an actor costs one object and no closures beyond
+ * what nact itself allocates (connections are actors: this is per socket).
+ */
+export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
+  /** Set once nact has spawned the actor; until then (during init) a tell is dropped. */
+  nactRef: NactRef | undefined = undefined;
+  /** The state after the last message handled (read by inspection and by giveUp). */
+  state: unknown = undefined;
+  /** Created on first child / first fault: most actors (connections) never have either. */
+  children: Set<Cell> | null = null;
+  faults: number[] | null = null;
+  restarts = 0;
+  stopping = false;
+  stopRequested = false;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly host: CellHost,
+    readonly path: string,
+    readonly name: string,
+    readonly parent: Cell | null,
+    readonly definition: ActorKind<unknown, unknown, unknown>,
+    readonly deps: unknown,
+  ) {}
+
+  get kind(): string {
+    return this.definition.kind;
+  }
+
+  get self(): ActorRef<unknown> {
+    return this;
+  }
+
+  tell(msg: unknown): void {
+    if (this.nactRef) nact.dispatch(this.nactRef, msg);
+  }
+
+  spawn<CS, CM, CD>(kind: ActorKind<CS, CM, CD>, name: string, deps: CD): ActorRef<CM> {
+    return this.host.spawnUnder(this, kind, name, deps);
+  }
+
+  stop(ref: ActorRef<unknown>): void {
+    this.host.stopRef(ref);
+  }
+
+  stopSelf(): void {
+    this.stopRequested = true;
+  }
+
+  /** One message, through the kind's receive; a receive that returns nothing is a fault, not a new state. */
+  handle(state: unknown, msg: unknown): unknown {
+    if (msg instanceof Barrier) {
+      msg.reached();
+      return state;
+    }
+    const next = this.definition.receive(state, msg, this);
+    // A switch with no case for the message falls through and returns undefined: nact would keep that
+    // as the state and every later message would fail. Make it a fault so the last good state is kept.
+    if (next === undefined) throw new Error(`${this.kind} actor ${this.path} has no handler for message type ${messageType(msg)}`);
+    this.state = next;
+    // Deferred to the end of the message so onStop sees the final state.
+    if (this.stopRequested) this.host.stopCell(this);
+    return next;
+  }
+
+  init(): unknown {
+    this.state = this.definition.init(this.deps, this);
+    return this.state;
+  }
+}
+
+export function messageType(msg: unknown): string {
+  return typeof msg === 'object' && msg !== null && 'type' in msg ? String((msg as { type: unknown }).type) : typeof msg;
+}
+
+/**
+ * nact hands every callback a context whose `self` is the actor's own nact
+ * reference; the cell rides on that reference, so one set of callbacks
+ * serves every actor. During nact's constructor (init) the reference exists
+ * but spawn has not returned: the cell being spawned is parked here.
+ */
+interface CellCarrier {
+  cell?: Cell;
+}
+let spawning: Cell | null = null;
+
+function cellOf(nactContext: { self: unknown }): Cell {
+  const carrier = nactContext.self as CellCarrier;
+  if (!carrier.cell) {
+    if (!spawning) throw new Error('nact callback for an actor this runtime did not spawn');
+    carrier.cell = spawning;
+  }
+  return carrier.cell;
+}
+
+const callbacks = {
+  behaviour: (state: unknown, msg: unknown, nactContext: { self: unknown }): unknown => cellOf(nactContext).handle(state, msg),
+  initialStateFunc: (nactContext: { self: unknown }): unknown => cellOf(nactContext).init(),
+  onCrash: (msg: unknown, error: Error | undefined, sctx: NactSupervisionContext): symbol => {
+    const cell = cellOf(sctx as unknown as { self: unknown });
+    return cell.host.decide(cell, msg, error ?? new Error('unknown fault'), sctx);
+  },
+};
+
+/** Spawns the cell's nact actor under `parent`. */
+export function spawnNact(cell: Cell, parent: NactRef): NactRef {
+  spawning = cell;
+  try {
+    const ref = nact.spawn(parent, callbacks.behaviour, cell.name, {
+      initialStateFunc: callbacks.initialStateFunc,
+      onCrash: callbacks.onCrash,
+    } as unknown as nact.ActorProps<unknown, unknown, NactRef>) as NactRef;
+    (ref as unknown as CellCarrier).cell = cell;
+    return ref;
+  } finally {
+    spawning = null;
+  }
+}
+
+/**
+ * nact 7.6.2 keeps each actor's last Immediate after it has run, and Node
+ * leaves that Immediate linked to the ones queued after it: every idle
+ * actor pins a chain of spent Immediates and their closures. Dropping the
+ * handle once the message is done frees them.
+ */
+function releaseSpentImmediates(): void {
+  const { Actor } = require('nact/lib/actor') as { Actor: { prototype: { processNext(): void; immediate: unknown } } };
+  const processNext = Actor.prototype.processNext;
+  if ((processNext as { patched?: boolean }).patched) return;
+  const patched = function (this: { immediate: unknown }): void {
+    this.immediate = undefined;
+    processNext.call(this);
+  };
+  (patched as { patched?: boolean }).patched = true;
+  Actor.prototype.processNext = patched;
+}
+releaseSpentImmediates();
