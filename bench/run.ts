@@ -1,0 +1,65 @@
+/**
+ * The benchmark suite: ours (cloud + logic node), the floor (bare ws) and
+ * the peer (Socket.IO), one after another, with the same clients and
+ * messages; prints a markdown table and writes BENCHMARKS.md.
+ *
+ *   npm run bench                  quick (2,000 / 4,000 clients; under 3 minutes)
+ *   npm run bench -- --full        10,000 / 19,000 clients
+ *   options: --transport tcp (ours' clients over goim tcp), --only ours,floor
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { killAll } from './lib/processes';
+import { closeHttp } from './suite/http-client';
+import { planFor, describePlan } from './suite/plan';
+import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
+import { TargetResult, measureTarget } from './suite/scenarios';
+import { TARGETS, TargetName } from './suite/targets';
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+function commandLine(): string {
+  const args = process.argv.slice(2).join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  return `node --expose-gc dist/bench/run.js${args ? ` ${args}` : ''}`;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const plan = planFor(process.argv.includes('--full'), option('transport') === 'tcp' ? 'goim-tcp' : 'goim-ws');
+  const only = option('only')?.split(',') ?? [...TARGETS];
+  const targets = TARGETS.filter((t) => only.includes(t));
+  log(`bench ${describePlan(plan)}`);
+  log(`machine: ${machineLine()}; node ${process.version}`);
+  const results: TargetResult[] = [];
+  for (const name of targets) {
+    log(`${name}:`);
+    results.push(await measureTarget(name as TargetName, plan, log));
+  }
+  closeHttp();
+  const seconds = (Date.now() - started) / 1000;
+  const rows = buildRows(plan, results);
+  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n`);
+  const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
+  fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds));
+  log(`wrote ${file} (${seconds.toFixed(0)} s)`);
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err: Error) => {
+    process.stderr.write(`${err.stack ?? err.message}\n`);
+    killAll();
+    process.exit(1);
+  },
+);

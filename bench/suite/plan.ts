@@ -1,0 +1,31 @@
+/** How big each scenario is, in quick and in full mode. */
+import type { Protocol } from '../lib/commands';
+
+export interface Plan {
+  readonly mode: 'quick' | 'full';
+  /** Clients for every scenario, and the first idle-memory point. */
+  readonly n1: number;
+  /** The second idle-memory point. */
+  readonly n2: number;
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
+  /** Un-batched room pushes (one message each). */
+  readonly roomPushes: number;
+  /** Batched room pushes (one op-9 frame of 20 messages each). */
+  readonly roomBatches: number;
+  /** Broadcast-all `speed` (connections per second). */
+  readonly speed: number;
+  readonly oursProtocol: Protocol;
+}
+
+export function planFor(full: boolean, oursProtocol: Protocol): Plan {
+  return full
+    ? { mode: 'full', n1: 10_000, n2: 19_000, latencyRate: 1000, latencySeconds: 10, roomPushes: 200, roomBatches: 50, speed: 2000, oursProtocol }
+    : { mode: 'quick', n1: 2000, n2: 4000, latencyRate: 1000, latencySeconds: 3, roomPushes: 300, roomBatches: 75, speed: 1000, oursProtocol };
+}
+
+export function describePlan(p: Plan): string {
+  return `${p.mode}: ${p.n1.toLocaleString('en-US')} clients (idle memory also at ${p.n2.toLocaleString('en-US')}); `
+    + `key pushes ${p.latencyRate}/s for ${p.latencySeconds} s; room: ${p.roomPushes} single pushes, ${p.roomBatches} batches of 20; `
+    + `broadcast-all speed ${p.speed}/s; ours over ${p.oursProtocol === 'goim-tcp' ? 'tcp' : 'ws'}`;
+}

@@ -1,0 +1,159 @@
+/** Turns the results into the markdown table (one row per scenario) and BENCHMARKS.md. */
+import os from 'node:os';
+import { BATCH_SIZE } from '../servers/server-kit';
+import type { Plan } from './plan';
+import { describePlan } from './plan';
+import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
+import type { TargetName } from './targets';
+
+interface Cell {
+  readonly text: string;
+  /** The numbers the ratios are taken of (same order in every cell of a row). */
+  readonly values: readonly number[];
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly better: 'lower' | 'higher' | '—';
+  readonly cells: Record<TargetName, Cell | null>;
+}
+
+const fmt = (n: number, digits = 0): string =>
+  (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const pct = (a: number, b: number): string => (b > 0 ? `${fmt((100 * a) / b, 1)}%` : 'n/a');
+
+function byName(results: readonly TargetResult[], name: TargetName): TargetResult | undefined {
+  return results.find((r) => r.name === name);
+}
+
+function row(scenario: string, better: Row['better'], results: readonly TargetResult[], cell: (r: TargetResult) => Cell | null): Row {
+  const pick = (name: TargetName): Cell | null => {
+    const r = byName(results, name);
+    return r ? cell(r) : null;
+  };
+  return { scenario, better, cells: { ours: pick('ours'), floor: pick('floor'), 'socket.io': pick('socket.io') } };
+}
+
+function latencyCell(k: KeyLatency | undefined, suffix = ''): Cell | null {
+  if (!k) return null;
+  const l = k.latency;
+  const lost = k.delivered < k.drive.sent ? ` (${pct(k.delivered, k.drive.sent)} delivered)` : '';
+  return { text: `${fmt(l.p50Ms, 2)} / ${fmt(l.p99Ms, 2)} / ${fmt(l.maxMs, 1)} ms${lost}${suffix}`, values: [l.p50Ms, l.p99Ms, l.maxMs] };
+}
+
+function roomCell(r: RoomRate | undefined): Cell | null {
+  if (!r) return null;
+  const lost = r.delivered < r.expected ? ` (${pct(r.delivered, r.expected)} delivered)` : '';
+  return { text: `${fmt(r.perSecond)} msg/s${lost}`, values: [r.perSecond] };
+}
+
+function ratio(ours: Cell | null, other: Cell | null): string {
+  if (!ours || !other || ours.values.length === 0) return '—';
+  const parts = ours.values.map((v, i) => {
+    const o = other.values[i];
+    return Number.isFinite(v) && Number.isFinite(o) && o !== 0 ? `×${fmt(v / o, 2)}` : 'n/a';
+  });
+  return parts.join(' / ');
+}
+
+export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
+  const idleRow = (i: number, n: number): Row => row(`idle memory per authenticated connection at ${fmt(n)}: RSS / heapUsed`, 'lower', results, (r) => {
+    const m = r.idle[i];
+    if (!m) return null;
+    const failed = m.failed > 0 ? ` (${fmt(m.n)} up, ${fmt(m.failed)} failed)` : '';
+    return { text: `${fmt(m.rssPerConnKB, 2)} / ${fmt(m.heapPerConnKB, 2)} KB${failed}`, values: [m.rssPerConnKB, m.heapPerConnKB] };
+  });
+  const speedRow = row(`broadcast-all, speed ${fmt(plan.speed)}/s, to ${fmt(plan.n1)}: peak 1-s window / average rate`, '—', results, (r) => {
+    const s = r.speed;
+    if (!s) return r.name === 'ours' ? null : { text: 'n/a (no speed option)', values: [] };
+    const lost = s.delivered < s.expected ? `, ${pct(s.delivered, s.expected)} delivered` : '';
+    return { text: `${fmt(s.peakPerSecond)} / ${fmt(s.avgPerSecond)} per s: limit ${s.holds ? 'holds' : 'EXCEEDED'}${lost}`, values: [] };
+  });
+  return [
+    idleRow(0, plan.n1),
+    idleRow(1, plan.n2),
+    row(`connect + auth rate, ${fmt(plan.n1)} clients (ours: through a real logic node)`, 'higher', results, (r) => r.connect
+      ? { text: `${fmt(r.connect.perSecond)} conn/s${r.connect.failed ? ` (${fmt(r.connect.failed)} failed)` : ''}`, values: [r.connect.perSecond] }
+      : null),
+    row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.latencyRate)}/s: p50 / p99 / max (ours: logic HTTP API)`, 'lower', results,
+      (r) => latencyCell(r.keysHttp)),
+    row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.latencyRate)}/s: p50 / p99 / max (ours: cloud gRPC PushMsg)`, 'lower', results,
+      (r) => (r.name === 'ours' ? latencyCell(r.keysGrpc) : latencyCell(r.keysHttp, ' (HTTP)'))),
+    row(`room broadcast to ${fmt(plan.n1)}, un-batched (one message per push): delivered`, 'higher', results, (r) => roomCell(r.roomSingle)),
+    row(`room broadcast to ${fmt(plan.n1)}, batched (op 9, ${BATCH_SIZE} per frame): delivered`, 'higher', results, (r) => roomCell(r.roomBatched)),
+    speedRow,
+  ];
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const head = '| scenario | better | ours | floor (bare ws) | Socket.IO | ours ÷ floor | ours ÷ Socket.IO |\n|---|---|---|---|---|---|---|\n';
+  const show = (c: Cell | null): string => (c ? c.text : 'failed');
+  return head + rows.map((r) => `| ${r.scenario} | ${r.better} | ${show(r.cells.ours)} | ${show(r.cells.floor)} | ${show(r.cells['socket.io'])} | `
+    + `${ratio(r.cells.ours, r.cells.floor)} | ${ratio(r.cells.ours, r.cells['socket.io'])} |`).join('\n') + '\n';
+}
+
+/** Per-target details that the table leaves out: counts, drive results, errors. */
+export function detailLines(results: readonly TargetResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const parts: string[] = [];
+    for (const m of r.idle) parts.push(`server RSS ${fmt(m.serverRssMB, 1)} MB at ${fmt(m.n)}`);
+    if (r.connect?.failed) parts.push(`connect failures ${r.connect.failed} (first: ${r.connect.firstError})`);
+    const keys = (label: string, k: KeyLatency | undefined): void => {
+      if (k) parts.push(`${label}: ${fmt(k.drive.sent)} sent in ${fmt(k.drive.ms / 1000, 1)} s, ${fmt(k.drive.failed)} failed, ${fmt(k.drive.skipped)} skipped, ${fmt(k.delivered)} delivered`
+        + `${k.drive.firstError ? ` (first error: ${k.drive.firstError})` : ''}`);
+    };
+    keys('keys/HTTP', r.keysHttp);
+    keys('keys/gRPC', r.keysGrpc);
+    const room = (label: string, x: RoomRate | undefined): void => {
+      if (x) parts.push(`${label}: ${fmt(x.drive.sent)} pushes, ${fmt(x.delivered)} / ${fmt(x.expected)} delivered in ${fmt(x.seconds, 2)} s`
+        + `${x.drive.failed ? `, ${x.drive.failed} pushes failed (${x.drive.firstError})` : ''}`);
+    };
+    room('room single', r.roomSingle);
+    room('room batched', r.roomBatched);
+    if (r.speed) parts.push(`speed: ${fmt(r.speed.delivered)} / ${fmt(r.speed.expected)} delivered in ${fmt(r.speed.seconds, 2)} s (ideal ${fmt(r.speed.expected / r.speed.speed, 2)} s)`);
+    for (const e of r.errors) parts.push(`ERROR ${e}`);
+    lines.push(`- **${r.name}**: ${parts.join('; ')}`);
+  }
+  return lines;
+}
+
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${fmt(os.totalmem() / 1024 ** 3, 1)} GiB RAM, ${os.type()} ${os.release()}`;
+}
+
+export function benchmarksMarkdown(plan: Plan, rows: readonly Row[], results: readonly TargetResult[], command: string, seconds: number): string {
+  return [
+    '# Benchmarks',
+    '',
+    `Written by \`${command}\` on ${new Date().toISOString()}; the run took ${fmt(seconds)} s. Re-run it to refresh this file (it is overwritten).`,
+    '',
+    `- Machine: ${machineLine()}`,
+    `- Node: ${process.version}`,
+    `- Command: \`${command}\` (quick: \`npm run bench\`; full: \`npm run bench -- --full\`)`,
+    `- Counts: ${describePlan(plan)}`,
+    '',
+    '## Results',
+    '',
+    markdownTable(rows),
+    'Ratios are ours ÷ theirs for each number in the cell (for "lower is better" rows, above ×1 means ours costs more; for "higher", below ×1 means ours delivers less).',
+    '',
+    '## Details',
+    '',
+    ...detailLines(results),
+    '',
+    '## Method',
+    '',
+    '- Every server runs in its own process (forked with `--expose-gc`), bound to 127.0.0.1. Ours is two processes: a cloud node and a logic node (memory session store, classic JSON tokens), talking gRPC; idle memory is the cloud process\'s.',
+    '- The floor is a bare `ws` server (noServer + handleUpgrade, perMessageDeflate off) that answers op 7 with op 8 and op 2 with op 3, and sends one pre-built Buffer per socket with `ws.send` (the batched row: one pre-built op-9 frame of 20 packets). The peer is Socket.IO 4 (websocket transport only, no compression) emitting to a room (`m` = `{test:1}`; batched: one `b` event carrying 20 of them).',
+    '- Clients run in separate worker processes (at most 9,000 each, each with its own 127.0.0.x source address) on raw sockets with a hand-written upgrade, masked client frames and an in-place frame parser (op-9 batches walked by packLen; Socket.IO batches counted by object). Clients heartbeat (op 2) every 30 s, answer engine.io pings, and are closed with a TCP reset.',
+    `- Message: 26-byte packet (16-byte header + \`{"test":1}\`). Latency runs carry the send time as a 10-digit body instead (same size), stamped on CLOCK_MONOTONIC right before the push request; latency is measured at the client when the read arrives.`,
+    '- Idle memory: server RSS and heapUsed after a forced GC, minus the same before any client connected, divided by the connections. Connect rate: clients opened and authenticated (op 8 received) per second, 100 handshakes in flight per worker.',
+    '- Push to keys: a steady rate of pushes, each to one key, over HTTP (ours: the logic node\'s `/im/push/keys`; baselines: a `POST /push?key=` on the server itself) and over the cloud node\'s gRPC `PushMsg`.',
+    `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
+    '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
+    '- All three share the 2 cores with the load generator, so absolute figures are this machine\'s; the ratios are what to compare.',
+    '',
+  ].join('\n');
+}

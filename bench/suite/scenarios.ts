@@ -1,0 +1,156 @@
+/**
+ * The measurements, run against one target at a time: idle memory and
+ * connect rate, key-push latency, room delivery rate, broadcast speed.
+ * One scenario failing is recorded and the next one still runs.
+ */
+import { STAMP_LEN, monoUs, sleep, writeStamp } from '../lib/clock';
+import { BATCH_SIZE } from '../servers/server-kit';
+import { Fleet } from './fleet';
+import { DriveResult, paced, windowed } from './pacing';
+import type { Plan } from './plan';
+import { Latency, firstUsOf, lastUsOf, latencyOf, peakPerWindow, receivedOf } from './stats';
+import { Target, TargetName, startTarget } from './targets';
+
+export interface Idle { readonly n: number; readonly rssPerConnKB: number; readonly heapPerConnKB: number; readonly serverRssMB: number; readonly failed: number }
+export interface ConnectRate { readonly perSecond: number; readonly opened: number; readonly failed: number; readonly firstError: string }
+export interface KeyLatency { readonly latency: Latency; readonly drive: DriveResult; readonly delivered: number }
+export interface RoomRate { readonly perSecond: number; readonly delivered: number; readonly expected: number; readonly seconds: number; readonly drive: DriveResult }
+export interface SpeedCheck {
+  readonly speed: number; readonly delivered: number; readonly expected: number; readonly seconds: number;
+  readonly avgPerSecond: number; readonly peakPerSecond: number; readonly holds: boolean;
+}
+
+export interface TargetResult {
+  readonly name: TargetName;
+  readonly idle: Idle[];
+  connect?: ConnectRate;
+  keysHttp?: KeyLatency;
+  keysGrpc?: KeyLatency;
+  roomSingle?: RoomRate;
+  roomBatched?: RoomRate;
+  speed?: SpeedCheck;
+  readonly errors: string[];
+}
+
+const KB = 1024;
+const ROOM_WINDOW = 8;
+/** Tolerance of the speed check over any 1-s window. */
+const SPEED_TOLERANCE = 1.1;
+
+type Log = (line: string) => void;
+
+/** Polls the server until it holds `n` connections (`atLeast`) or at most `n`, for up to `maxMs`. */
+async function settle(target: Target, n: number, atLeast: boolean, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const { connections } = await target.memory();
+    if (atLeast ? connections >= n : connections <= n) break;
+    await sleep(250);
+  }
+  await sleep(500);
+}
+
+async function idleAt(target: Target, base: { rss: number; heapUsed: number }, n: number, failed: number): Promise<Idle> {
+  await settle(target, n, true, 15_000);
+  const m = await target.memory();
+  return {
+    n, failed, serverRssMB: m.rss / KB / KB,
+    rssPerConnKB: (m.rss - base.rss) / Math.max(1, n) / KB,
+    heapPerConnKB: (m.heapUsed - base.heapUsed) / Math.max(1, n) / KB,
+  };
+}
+
+async function keyLatency(fleet: Fleet, plan: Plan, push: (key: string, body: Buffer) => Promise<void>): Promise<KeyLatency> {
+  await fleet.reset(true);
+  const count = plan.latencyRate * plan.latencySeconds;
+  const drive = await paced(plan.latencyRate, count, 500, plan.latencySeconds * 1000 + 10_000, (i) => {
+    const body = Buffer.allocUnsafe(STAMP_LEN);
+    writeStamp(body, 0, monoUs());
+    return push(`bench-${(i * 7919) % plan.n1}`, body);
+  });
+  await fleet.waitFor(drive.sent, 3000, 15_000);
+  const reports = await fleet.reports();
+  return { latency: latencyOf(reports), drive, delivered: receivedOf(reports) };
+}
+
+async function roomRate(fleet: Fleet, target: Target, members: number, pushes: number, batched: boolean): Promise<RoomRate> {
+  await fleet.reset(false);
+  const startUs = monoUs();
+  const drive = await windowed(pushes, ROOM_WINDOW, 60_000, () => target.room(batched));
+  const expected = members * drive.sent * (batched ? BATCH_SIZE : 1);
+  await fleet.waitFor(expected, 5000, 120_000);
+  const reports = await fleet.reports();
+  const delivered = receivedOf(reports);
+  const seconds = Math.max(1e-6, (lastUsOf(reports) - startUs) / 1e6);
+  return { perSecond: delivered / seconds, delivered, expected, seconds, drive };
+}
+
+async function speedCheck(fleet: Fleet, broadcastAll: (speed: number) => Promise<void>, members: number, speed: number): Promise<SpeedCheck> {
+  await fleet.reset(false);
+  const startUs = monoUs();
+  await broadcastAll(speed);
+  await fleet.waitFor(members, 5000, (members / speed) * 3000 + 10_000);
+  const reports = await fleet.reports();
+  const delivered = receivedOf(reports);
+  const seconds = Math.max(1e-6, (lastUsOf(reports) - Math.min(startUs, firstUsOf(reports) || startUs)) / 1e6);
+  const peakPerSecond = peakPerWindow(reports, 1000);
+  return {
+    speed, delivered, expected: members, seconds, avgPerSecond: delivered / seconds, peakPerSecond,
+    holds: peakPerSecond <= speed * SPEED_TOLERANCE,
+  };
+}
+
+/** Runs `step`, recording its failure instead of throwing. */
+async function attempt<T>(result: TargetResult, what: string, log: Log, step: () => Promise<T>): Promise<T | undefined> {
+  const started = Date.now();
+  try {
+    const value = await step();
+    log(`  ${result.name}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return value;
+  } catch (err) {
+    const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    result.errors.push(message);
+    log(`  ${result.name}: FAILED ${message}`);
+    return undefined;
+  }
+}
+
+export async function measureTarget(name: TargetName, plan: Plan, log: Log): Promise<TargetResult> {
+  const result: TargetResult = { name, idle: [], errors: [] };
+  const target = await startTarget(name, plan.oursProtocol);
+  const fleets: Fleet[] = [];
+  try {
+    await sleep(500);
+    const base = await target.memory();
+    const main = await Fleet.start(`${name}-clients`, 0, plan.n1, 2);
+    fleets.push(main);
+    const c1 = await main.connect(target.client);
+    result.connect = { perSecond: c1.opened / (c1.ms / 1000), opened: c1.opened, failed: c1.failed, firstError: c1.firstError };
+    log(`  ${name}: ${c1.opened} clients up in ${(c1.ms / 1000).toFixed(1)} s${c1.failed ? `, ${c1.failed} failed (${c1.firstError})` : ''}`);
+    result.idle.push(await idleAt(target, base, c1.opened, c1.failed));
+
+    const extra = await Fleet.start(`${name}-extra`, plan.n1, plan.n2 - plan.n1, 1);
+    fleets.push(extra);
+    const c2 = await extra.connect(target.client);
+    log(`  ${name}: ${c1.opened + c2.opened} clients up${c2.failed ? `, ${c2.failed} more failed (${c2.firstError})` : ''}`);
+    result.idle.push(await idleAt(target, base, c1.opened + c2.opened, c1.failed + c2.failed));
+    await extra.close();
+    fleets.pop();
+    await settle(target, c1.opened, false, 30_000);
+
+    result.keysHttp = await attempt(result, 'key pushes over HTTP', log, () => keyLatency(main, plan, target.pushKeyHttp));
+    const grpc = target.pushKeyGrpc;
+    if (grpc) result.keysGrpc = await attempt(result, 'key pushes over gRPC', log, () => keyLatency(main, plan, grpc));
+    result.roomSingle = await attempt(result, 'room, un-batched', log, () => roomRate(main, target, c1.opened, plan.roomPushes, false));
+    result.roomBatched = await attempt(result, 'room, batched', log, () => roomRate(main, target, c1.opened, plan.roomBatches, true));
+    const all = target.broadcastAll;
+    if (all) result.speed = await attempt(result, 'broadcast-all with speed', log, () => speedCheck(main, all, c1.opened, plan.speed));
+  } catch (err) {
+    result.errors.push(err instanceof Error ? err.message : String(err));
+    log(`  ${name}: FAILED ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    for (const f of fleets) await f.close().catch(() => undefined);
+    await target.stop().catch(() => undefined);
+  }
+  return result;
+}

@@ -1,0 +1,99 @@
+/**
+ * The three servers under test, each in its own process(es), behind one
+ * interface: ours (a cloud node process + a logic node process), the floor
+ * (bare ws) and the peer (Socket.IO).
+ */
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
+import { encodePacket } from '../../system/codec';
+import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
+import type { ClientTarget, MemoryReport, Protocol, ServerCommands, ServerPorts } from '../lib/commands';
+import type { Peer } from '../lib/ipc';
+import { spawn, stopChild } from '../lib/processes';
+import { BATCH_SIZE, TEST_BODY } from '../servers/server-kit';
+import { post } from './http-client';
+
+export type TargetName = 'ours' | 'floor' | 'socket.io';
+export const TARGETS: readonly TargetName[] = ['ours', 'floor', 'socket.io'];
+
+export interface Target {
+  readonly name: TargetName;
+  readonly client: ClientTarget;
+  /** Memory of the process holding the client connections, after a forced GC. */
+  memory(): Promise<MemoryReport>;
+  /** One message to one key over HTTP (ours: the logic node's /im/push/keys). */
+  pushKeyHttp(key: string, body: Buffer): Promise<void>;
+  /** Ours only: PushMsg straight to the cloud node over gRPC. */
+  readonly pushKeyGrpc?: (key: string, body: Buffer) => Promise<void>;
+  /** One room push: one message, or one frame of BATCH_SIZE. */
+  room(batched: boolean): Promise<void>;
+  /** Ours only: /im/push/all with `speed`. */
+  readonly broadcastAll?: (speed: number) => Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOM_PROTO = { ver: 1, op: 1000, seq: 0, body: Buffer.from(TEST_BODY) };
+const single = encodePacket(1, 1000, 0, TEST_BODY);
+const BATCH_PROTO = { ver: 1, op: 9, seq: 0, body: Buffer.concat(Array.from({ length: BATCH_SIZE }, () => single)) };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function unary(call: (cb: (err: grpc.ServiceError | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
+}
+
+export async function startOurs(protocol: Protocol): Promise<Target> {
+  const cloudGrpcPort = await freePort();
+  const logic = spawn<ServerCommands, ServerPorts>('servers/ours-logic', 'ours-logic', { cloudGrpc: `127.0.0.1:${cloudGrpcPort}` });
+  const logicPorts = await logic.ready();
+  const cloud = spawn<ServerCommands, ServerPorts>('servers/ours-cloud', 'ours-cloud', { grpcPort: cloudGrpcPort, logicGrpc: `127.0.0.1:${logicPorts.grpc}` });
+  const cloudPorts = await cloud.ready();
+  const { im } = loadWireProtos();
+  const rpc: CloudClient = new im.cloud.Cloud(`127.0.0.1:${cloudGrpcPort}`, grpc.credentials.createInsecure());
+  const http = logicPorts.http ?? 0;
+  return {
+    name: 'ours',
+    client: protocol === 'goim-tcp'
+      ? { protocol, port: cloudPorts.tcp ?? 0, path: '' }
+      : { protocol: 'goim-ws', port: cloudPorts.ws ?? 0, path: '/sub' },
+    memory: () => cloud.ask('memory', null),
+    pushKeyHttp: (key, body) => post(http, `/im/push/keys?operation=1000&keys=${key}`, body),
+    pushKeyGrpc: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
+    room: (batched) => unary((cb) => rpc.BroadcastRoom({ roomID: 'live://bench', proto: batched ? BATCH_PROTO : ROOM_PROTO }, cb)),
+    broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
+    stop: async () => {
+      closeClientChannel(rpc);
+      await Promise.all([stopChild(cloud.child, 3000), stopChild(logic.child, 3000)]);
+    },
+  };
+}
+
+async function startBaseline(name: TargetName, script: string, protocol: Protocol, path: string): Promise<Target> {
+  const server: Peer<ServerCommands, ServerPorts> = spawn<ServerCommands, ServerPorts>(script, name, null);
+  const ports = await server.ready();
+  const http = ports.http ?? 0;
+  return {
+    name,
+    client: { protocol, port: ports.ws ?? 0, path },
+    memory: () => server.ask('memory', null),
+    pushKeyHttp: (key, body) => post(http, `/push?key=${key}`, body),
+    room: (batched) => post(http, `/room?batched=${batched ? 1 : 0}`, ''),
+    stop: () => stopChild(server.child, 3000),
+  };
+}
+
+export function startTarget(name: TargetName, oursProtocol: Protocol): Promise<Target> {
+  if (name === 'ours') return startOurs(oursProtocol);
+  if (name === 'floor') return startBaseline(name, 'servers/floor-server', 'goim-ws', '/sub');
+  return startBaseline(name, 'servers/sio-server', 'sio', '/socket.io/?EIO=4&transport=websocket');
+}
