@@ -325,7 +325,7 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
 
   receive(state, msg, ctx) {
     const deps = state.deps;
-    const stopSelf = ctx.stopSelf;
+    const stopSelf = (): void => ctx.stopSelf();
     switch (msg.type) {
       case 'packet':
         return handlePacket(state, deps, ctx.self, stopSelf, msg.packet);

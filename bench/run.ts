@@ -5,11 +5,12 @@
  *
  *   npm run bench                  quick (2,000 / 4,000 clients; under 3 minutes)
  *   npm run bench -- --full        10,000 / 19,000 clients
- *   options: --transport tcp (ours' clients over goim tcp), --only ours,floor
+ *   options: --transport tcp (ours' clients over goim tcp), --only ours,floor, --profile (CPU-profile the servers)
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { killAll } from './lib/processes';
+import { summarizeLogs } from './lib/logs';
+import { LOG_DIR, PROFILE_DIR, killAll, resetLogs } from './lib/processes';
 import { closeHttp } from './suite/http-client';
 import { planFor, describePlan } from './suite/plan';
 import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
@@ -33,11 +34,12 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const plan = planFor(process.argv.includes('--full'), option('transport') === 'tcp' ? 'goim-tcp' : 'goim-ws');
+  const plan = planFor(process.argv.includes('--full'), option('transport') === 'tcp' ? 'goim-tcp' : 'goim-ws', process.argv.includes('--profile'));
   const only = option('only')?.split(',') ?? [...TARGETS];
   const targets = TARGETS.filter((t) => only.includes(t));
   log(`bench ${describePlan(plan)}`);
   log(`machine: ${machineLine()}; node ${process.version}`);
+  resetLogs();
   const results: TargetResult[] = [];
   for (const name of targets) {
     log(`${name}:`);
@@ -48,7 +50,10 @@ async function main(): Promise<void> {
   const rows = buildRows(plan, results);
   process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n`);
   const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
-  fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds));
+  const logs = summarizeLogs();
+  fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs));
+  for (const l of logs) log(`${l.errorLines} error lines in ${l.file}; first: ${l.first}`);
+  log(`children's logs: ${LOG_DIR}${plan.profile ? `; CPU profiles: ${PROFILE_DIR} (node dist/bench/profile-top.js FILE)` : ''}`);
   log(`wrote ${file} (${seconds.toFixed(0)} s)`);
 }
 

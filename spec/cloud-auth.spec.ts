@@ -63,5 +63,8 @@ describe('cloud node: auth and heartbeat over real sockets', () => {
     expect(h.logic[0].calls.disconnect[0].key).to.equal(auth.key);
     expect(h.logic[0].calls.disconnect[0].mid).to.equal('123');
     await eventually(() => h.node.runtime.count('connection') === 0, 'connection actor to stop');
+    // It stopped by closing, not by crashing: no fault, and the close counted as the client's.
+    expect(h.node.metrics.total('im_actor_faults_total')).to.equal(0);
+    expect(h.node.metrics.get('im_connections_closed_total', { reason: 'client_closed' })).to.equal(1);
   });
 });

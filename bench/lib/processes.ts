@@ -5,8 +5,19 @@
  * closes (serveIpc).
  */
 import { ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CommandMap, Peer } from './ipc';
+
+/** Children's stdout and stderr go to <LOG_DIR>/<name>.log, not to the table's terminal. */
+export const LOG_DIR = path.join(os.tmpdir(), 'im-cloud-bench');
+export const PROFILE_DIR = path.join(LOG_DIR, 'profiles');
+
+export interface SpawnOptions {
+  /** Write a V8 CPU profile (--cpu-prof) into PROFILE_DIR when the child exits. */
+  readonly profile?: boolean;
+}
 
 const children = new Set<ChildProcess>();
 let hooked = false;
@@ -30,13 +41,23 @@ function hookExit(): void {
   }
 }
 
+/** Empties LOG_DIR; call once at the start of a run. */
+export function resetLogs(): void {
+  fs.rmSync(LOG_DIR, { recursive: true, force: true });
+  fs.mkdirSync(PROFILE_DIR, { recursive: true });
+}
+
 /** Forks `dist/bench/<script>.js` with --expose-gc; `arg` travels as JSON in argv. */
-export function spawn<C extends CommandMap, R>(script: string, name: string, arg: unknown): Peer<C, R> {
+export function spawn<C extends CommandMap, R>(script: string, name: string, arg: unknown, options: SpawnOptions = {}): Peer<C, R> {
   hookExit();
+  fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  const out = fs.openSync(path.join(LOG_DIR, `${name}.log`), 'a');
+  const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   const child = fork(path.join(__dirname, '..', `${script}.js`), [JSON.stringify(arg)], {
-    execArgv: ['--expose-gc', '--max-old-space-size=4096'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...profile],
+    stdio: ['ignore', out, out, 'ipc'],
   });
+  fs.closeSync(out);
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Peer<C, R>(child, name);

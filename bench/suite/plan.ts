@@ -16,12 +16,14 @@ export interface Plan {
   /** Broadcast-all `speed` (connections per second). */
   readonly speed: number;
   readonly oursProtocol: Protocol;
+  /** CPU-profile the server processes (--cpu-prof). */
+  readonly profile: boolean;
 }
 
-export function planFor(full: boolean, oursProtocol: Protocol): Plan {
+export function planFor(full: boolean, oursProtocol: Protocol, profile: boolean): Plan {
   return full
-    ? { mode: 'full', n1: 10_000, n2: 19_000, latencyRate: 1000, latencySeconds: 10, roomPushes: 200, roomBatches: 50, speed: 2000, oursProtocol }
-    : { mode: 'quick', n1: 2000, n2: 4000, latencyRate: 1000, latencySeconds: 3, roomPushes: 300, roomBatches: 75, speed: 1000, oursProtocol };
+    ? { mode: 'full', n1: 10_000, n2: 19_000, latencyRate: 1000, latencySeconds: 10, roomPushes: 200, roomBatches: 50, speed: 2000, oursProtocol, profile }
+    : { mode: 'quick', n1: 2000, n2: 4000, latencyRate: 1000, latencySeconds: 3, roomPushes: 100, roomBatches: 40, speed: 1000, oursProtocol, profile };
 }
 
 export function describePlan(p: Plan): string {

@@ -1,6 +1,8 @@
 /** Turns the results into the markdown table (one row per scenario) and BENCHMARKS.md. */
 import os from 'node:os';
+import path from 'node:path';
 import { BATCH_SIZE } from '../servers/server-kit';
+import type { LogSummary } from '../lib/logs';
 import type { Plan } from './plan';
 import { describePlan } from './plan';
 import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
@@ -123,7 +125,9 @@ export function machineLine(): string {
   return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${fmt(os.totalmem() / 1024 ** 3, 1)} GiB RAM, ${os.type()} ${os.release()}`;
 }
 
-export function benchmarksMarkdown(plan: Plan, rows: readonly Row[], results: readonly TargetResult[], command: string, seconds: number): string {
+export function benchmarksMarkdown(
+  plan: Plan, rows: readonly Row[], results: readonly TargetResult[], command: string, seconds: number, logs: readonly LogSummary[],
+): string {
   return [
     '# Benchmarks',
     '',
@@ -142,6 +146,7 @@ export function benchmarksMarkdown(plan: Plan, rows: readonly Row[], results: re
     '## Details',
     '',
     ...detailLines(results),
+    ...logs.map((l) => `- log \`${path.basename(l.file)}\`: ${l.errorLines} error lines; first: \`${l.first.replace(/`/g, "'")}\``),
     '',
     '## Method',
     '',

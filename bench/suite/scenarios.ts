@@ -117,7 +117,7 @@ async function attempt<T>(result: TargetResult, what: string, log: Log, step: ()
 
 export async function measureTarget(name: TargetName, plan: Plan, log: Log): Promise<TargetResult> {
   const result: TargetResult = { name, idle: [], errors: [] };
-  const target = await startTarget(name, plan.oursProtocol);
+  const target = await startTarget(name, plan.oursProtocol, plan.profile);
   const fleets: Fleet[] = [];
   try {
     await sleep(500);

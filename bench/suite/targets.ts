@@ -52,11 +52,11 @@ function unary(call: (cb: (err: grpc.ServiceError | null) => void) => void): Pro
   return new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
 }
 
-export async function startOurs(protocol: Protocol): Promise<Target> {
+async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> {
   const cloudGrpcPort = await freePort();
-  const logic = spawn<ServerCommands, ServerPorts>('servers/ours-logic', 'ours-logic', { cloudGrpc: `127.0.0.1:${cloudGrpcPort}` });
+  const logic = spawn<ServerCommands, ServerPorts>('servers/ours-logic', 'ours-logic', { cloudGrpc: `127.0.0.1:${cloudGrpcPort}` }, { profile });
   const logicPorts = await logic.ready();
-  const cloud = spawn<ServerCommands, ServerPorts>('servers/ours-cloud', 'ours-cloud', { grpcPort: cloudGrpcPort, logicGrpc: `127.0.0.1:${logicPorts.grpc}` });
+  const cloud = spawn<ServerCommands, ServerPorts>('servers/ours-cloud', 'ours-cloud', { grpcPort: cloudGrpcPort, logicGrpc: `127.0.0.1:${logicPorts.grpc}` }, { profile });
   const cloudPorts = await cloud.ready();
   const { im } = loadWireProtos();
   const rpc: CloudClient = new im.cloud.Cloud(`127.0.0.1:${cloudGrpcPort}`, grpc.credentials.createInsecure());
@@ -78,8 +78,8 @@ export async function startOurs(protocol: Protocol): Promise<Target> {
   };
 }
 
-async function startBaseline(name: TargetName, script: string, protocol: Protocol, path: string): Promise<Target> {
-  const server: Peer<ServerCommands, ServerPorts> = spawn<ServerCommands, ServerPorts>(script, name, null);
+async function startBaseline(name: TargetName, script: string, protocol: Protocol, path: string, profile: boolean): Promise<Target> {
+  const server: Peer<ServerCommands, ServerPorts> = spawn<ServerCommands, ServerPorts>(script, name, null, { profile });
   const ports = await server.ready();
   const http = ports.http ?? 0;
   return {
@@ -92,8 +92,8 @@ async function startBaseline(name: TargetName, script: string, protocol: Protoco
   };
 }
 
-export function startTarget(name: TargetName, oursProtocol: Protocol): Promise<Target> {
-  if (name === 'ours') return startOurs(oursProtocol);
-  if (name === 'floor') return startBaseline(name, 'servers/floor-server', 'goim-ws', '/sub');
-  return startBaseline(name, 'servers/sio-server', 'sio', '/socket.io/?EIO=4&transport=websocket');
+export function startTarget(name: TargetName, oursProtocol: Protocol, profile: boolean): Promise<Target> {
+  if (name === 'ours') return startOurs(oursProtocol, profile);
+  if (name === 'floor') return startBaseline(name, 'servers/floor-server', 'goim-ws', '/sub', profile);
+  return startBaseline(name, 'servers/sio-server', 'sio', '/socket.io/?EIO=4&transport=websocket', profile);
 }
