@@ -31,7 +31,7 @@ function byName(results: readonly TargetResult[], name: TargetName): TargetResul
 function row(scenario: string, better: Row['better'], results: readonly TargetResult[], cell: (r: TargetResult) => Cell | null): Row {
   const pick = (name: TargetName): Cell | null => {
     const r = byName(results, name);
-    return r ? cell(r) : null;
+    return r ? cell(r) : { text: 'not run', values: [] };
   };
   return { scenario, better, cells: { ours: pick('ours'), floor: pick('floor'), 'socket.io': pick('socket.io') } };
 }
