@@ -1,8 +1,10 @@
 /**
- * Connection shard: parents a slice of the node's connection actors (nact
- * copies an actor's child map on every message, so no actor may parent
- * thousands of busy children) and runs their deadlines — handshake and
- * heartbeat — from one node-wide sweep instead of a timer per socket.
+ * Connection shard: keeps the deadlines — handshake and heartbeat — of one
+ * slice of the node's connections, checked by one node-wide sweep instead
+ * of a timer per socket, and drains them on shutdown. It is not their nact
+ * parent: nact copies an actor's child map on every message it handles, so
+ * the parents (plain supervisor shards) receive no messages at all, and the
+ * per-connection traffic (adopt, watch, forget) comes here.
  */
 import type { ActorKind, ActorRef } from '../system/actor-kind';
 

@@ -48,7 +48,8 @@ let nodeSerial = 0;
  * Actor tree:
  *   /cloud-N/buckets/bucket-i
  *   /cloud-N/rooms/room-directory-i/room-k
- *   /cloud-N/connections/shard-i/conn-id
+ *   /cloud-N/connections/shard-i/conn-id   (supervisors only: they receive no messages)
+ *   /cloud-N/deadlines/deadlines-i         (handshake/heartbeat deadlines and drain of shard i)
  *   /cloud-N/logic-gateway
  */
 export class CloudNode {
@@ -63,6 +64,9 @@ export class CloudNode {
   private readonly logicClients: LogicNodeClient[];
   private readonly buckets: ShardRouter<BucketMsg>;
   private readonly rooms: ShardRouter<RoomDirectoryMsg>;
+  /** Parents of the connection actors; they receive no messages (nact copies a parent's child map per message). */
+  private readonly supervisors: ActorRef<unknown>[] = [];
+  /** One deadline keeper per supervisor: handshake and heartbeat timeouts, drain. */
   private readonly shards: ActorRef<ConnectionShardMsg>[] = [];
   private readonly gateway: ActorRef<GatewayMsg>;
   private readonly guard: AcceptGuard;
@@ -98,6 +102,7 @@ export class CloudNode {
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
     const roomGroup = this.runtime.spawnChild(root, groupActor, 'rooms', 'room directories by room hash');
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
+    const deadlineGroup = this.runtime.spawnChild(root, groupActor, 'deadlines', 'deadline keepers, one per connection shard');
     const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
     this.rooms = new ShardRouter(
       Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered })),
@@ -116,7 +121,8 @@ export class CloudNode {
       Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
     );
     for (let i = 0; i < config.actors.connectionShards; i++) {
-      this.shards.push(this.runtime.spawnChild(connectionGroup, connectionShardActor, `shard-${i}`, null));
+      this.supervisors.push(this.runtime.spawnChild(connectionGroup, groupActor, `shard-${i}`, 'connection supervisor'));
+      this.shards.push(this.runtime.spawnChild(deadlineGroup, connectionShardActor, `deadlines-${i}`, null));
     }
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
@@ -242,8 +248,9 @@ export class CloudNode {
       get accepting() { return node.accepting; },
       nextId: () => ++node.connectionSerial,
       open: (handle: ClientHandle): ActorRef<ConnectionMsg> => {
-        const shard = node.shards[handle.id % node.shards.length];
-        const ref = node.runtime.spawnChild(shard, connectionActor, `conn-${handle.id}`, { handle, shard, services });
+        const index = handle.id % node.shards.length;
+        const shard = node.shards[index];
+        const ref = node.runtime.spawnChild(node.supervisors[index], connectionActor, `conn-${handle.id}`, { handle, shard, services });
         shard.tell({ type: 'adopt', id: handle.id, ref, at: Date.now() + config.protocol.handshakeTimeoutMs });
         return ref;
       },
