@@ -9,13 +9,13 @@
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
 import { CloudNode } from '../system/cloud-node';
 import { LogicNode } from '../system/logic-node';
 import { createLogger } from '../system/logger';
+import { freePort } from '../spec/support/free-ports';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,17 +31,6 @@ interface Result {
   max: number;
   delivered: number;
   expected: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `rate` 0 pushes as fast as `concurrency` allows; otherwise at that many pushes per second. */

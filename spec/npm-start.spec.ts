@@ -10,12 +10,12 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
 import { startBanner } from '../system/cli';
 import { ChildNode, REPO_ROOT } from './support/child-node';
+import { freePorts } from './support/free-ports';
 
 const CLIENT_PREFIX = 'node bin/im-cloud.js client';
 const CURL_PREFIX = 'curl -d';
@@ -28,29 +28,6 @@ interface StartPorts {
   readonly cloudGrpc: number;
   readonly logicGrpc: number;
   readonly http: number;
-}
-
-/** Distinct ports that are free right now: all held open together, then released. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      // No host: the unspecified address, as the nodes' default bind host 0.0.0.0 uses.
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, () => resolve());
-      });
-    }
-    return servers.map((s) => {
-      const address = s.address();
-      if (address === null || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`);
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-  }
 }
 
 function startEnv(ports: StartPorts): Record<string, string> {
@@ -111,7 +88,7 @@ describe('npm start, then the README\'s client command and curl line (child proc
 
   /** `node bin/im-cloud.js start` on free ports; resolves once its banner is out. */
   async function start(): Promise<{ node: ChildNode; ports: StartPorts; clientLine: string; curlLine: string }> {
-    const [tcp, ws, cloudGrpc, logicGrpc, http] = await freePorts(5);
+    const [tcp, ws, cloudGrpc, logicGrpc, http] = await freePorts(5, undefined);
     const ports: StartPorts = { tcp, ws, cloudGrpc, logicGrpc, http };
     const node = track(ChildNode.spawn({ args: ['start'], env: startEnv(ports), removeEnvPrefixes: ['IM_LOGIC_'] }));
     await node.waitForLine((l) => l.trim().startsWith(CURL_PREFIX), 15000, `the start banner's "${CURL_PREFIX}" line`);

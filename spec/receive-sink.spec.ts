@@ -5,6 +5,7 @@ import type { Log, ProtoMessage } from '../actors/ports';
 import { createReceiveSink, HttpReceiveSink, LogReceiveSink } from '../system/auth/receive-sinks';
 import { ImError } from '../system/errors';
 import { silentLogger } from '../system/logger';
+import { freePort } from './support/free-ports';
 
 interface LogLine {
   readonly level: string;
@@ -66,14 +67,6 @@ async function rejection(p: Promise<unknown>): Promise<ImError> {
     return err as ImError;
   }
   throw new Error('promise resolved');
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('receive sink: http', () => {

@@ -3,7 +3,6 @@
  * interface: ours (a cloud node process + a logic node process), the floor
  * (bare ws) and the peer (Socket.IO).
  */
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
 import { encodePacket } from '../../system/codec';
@@ -13,6 +12,7 @@ import type { Peer } from '../lib/ipc';
 import { spawn, stopChild } from '../lib/processes';
 import { BATCH_SIZE, TEST_BODY } from '../servers/server-kit';
 import { post } from './http-client';
+import { freePort } from '../../spec/support/free-ports';
 
 export type TargetName = 'ours' | 'floor' | 'socket.io';
 export const TARGETS: readonly TargetName[] = ['ours', 'floor', 'socket.io'];
@@ -36,17 +36,6 @@ export interface Target {
 const ROOM_PROTO = { ver: 1, op: 1000, seq: 0, body: Buffer.from(TEST_BODY) };
 const single = encodePacket(1, 1000, 0, TEST_BODY);
 const BATCH_PROTO = { ver: 1, op: 9, seq: 0, body: Buffer.concat(Array.from({ length: BATCH_SIZE }, () => single)) };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function unary(call: (cb: (err: grpc.ServiceError | null) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));

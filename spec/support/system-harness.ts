@@ -32,6 +32,7 @@ import { LogicNode } from '../../system/logic-node';
 import { MemorySessionStore, RedisSessionStore } from '../../system/sessions';
 import { TEST_REDIS_URL } from './redis-scratch';
 import { AuthReply, GOIM_TOKEN, TestClient } from './test-client';
+import { freePorts } from './free-ports';
 
 export type Overrides = Record<string, unknown>;
 export type Transport = 'ws' | 'tcp';
@@ -316,18 +317,6 @@ function specs<S extends object>(given: number | readonly S[] | undefined): read
 function testLogger(node: string): Logger {
   const level = process.env.TEST_LOG;
   return level ? createLogger(level, { node }) : silentLogger();
-}
-
-/** Distinct free ports on 127.0.0.1: all bound at once (so they differ), then released. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }
 
 function withQuery(path: string, query: HttpOptions['query']): string {
