@@ -1,5 +1,6 @@
 import * as nact from 'nact';
 import type { ActorContext, ActorKind, ActorRef } from './actor-kind';
+import { applyNactScheduling } from './nact-scheduling';
 
 export type NactRef = nact.Ref<unknown>;
 export type NactSupervisionContext = nact.SupervisionContext<unknown, NactRef>;
@@ -139,21 +140,4 @@ export function spawnNact(cell: Cell, parent: NactRef): NactRef {
   }
 }
 
-/**
- * nact 7.6.2 keeps each actor's last Immediate after it has run, and Node
- * leaves that Immediate linked to the ones queued after it: every idle
- * actor pins a chain of spent Immediates and their closures. Dropping the
- * handle once the message is done frees them.
- */
-function releaseSpentImmediates(): void {
-  const { Actor } = require('nact/lib/actor') as { Actor: { prototype: { processNext(): void; immediate: unknown } } };
-  const processNext = Actor.prototype.processNext;
-  if ((processNext as { patched?: boolean }).patched) return;
-  const patched = function (this: { immediate: unknown }): void {
-    this.immediate = undefined;
-    processNext.call(this);
-  };
-  (patched as { patched?: boolean }).patched = true;
-  Actor.prototype.processNext = patched;
-}
-releaseSpentImmediates();
+applyNactScheduling();

@@ -1,0 +1,106 @@
+/**
+ * Two changes to how nact 7.6.2 runs an actor's mailbox, applied once per
+ * process. nact itself stays in charge of mailboxes, dispatch and
+ * supervision; only the scheduling of handled messages changes.
+ *
+ * 1. Drain, don't hop. nact handles each message in its own setImmediate,
+ *    so one actor handles at most one message per event-loop turn; under
+ *    socket load a turn takes a millisecond or more, which caps a busy actor
+ *    (the logic gateway, a bucket, a cloud link) near a thousand messages a
+ *    second while the CPU idles. Here an actor handles up to
+ *    MESSAGES_PER_TURN queued messages in one turn, then yields.
+ * 2. Release spent Immediates. nact keeps each actor's last Immediate after
+ *    it ran, and Node leaves it linked to the Immediates queued after it, so
+ *    every idle actor pinned a chain of them and their closures.
+ */
+
+/** Queued messages one actor may handle in one event-loop turn before it lets I/O and other actors run. */
+export const MESSAGES_PER_TURN = 64;
+
+interface MailboxItem {
+  readonly message: unknown;
+  readonly sender: unknown;
+}
+
+/** The parts of nact's Actor class this module relies on (nact/lib/actor.js, 7.6.2). */
+interface NactActor {
+  busy: boolean;
+  stopped: boolean;
+  state: unknown;
+  immediate: NodeJS.Immediate | undefined;
+  readonly mailbox: { shift(): MailboxItem | undefined };
+  f: (this: unknown, state: unknown, msg: unknown, ctx: unknown) => unknown;
+  createContext(sender: unknown): unknown;
+  afterMessage(): void;
+  handleFault(msg: unknown, sender: unknown, error: unknown): unknown;
+  processNext(): void;
+  handleMessage(message: unknown, sender: unknown): void;
+  setTimeout(): void;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function drain(actor: NactActor, first: unknown, firstSender: unknown): void {
+  actor.immediate = undefined;
+  let message = first;
+  let sender = firstSender;
+  for (let handled = 1; ; handled++) {
+    if (actor.stopped) return;
+    let next: unknown;
+    try {
+      const ctx = actor.createContext(sender);
+      next = actor.f.call(ctx, actor.state, message, ctx);
+    } catch (error) {
+      void actor.handleFault(message, sender, error);
+      return;
+    }
+    if (isThenable(next)) {
+      // An asynchronous behaviour keeps nact's own one-message-at-a-time pace.
+      const failed = message;
+      const from = sender;
+      next.then(
+        (state) => {
+          actor.state = state;
+          actor.afterMessage();
+          actor.processNext();
+        },
+        (error: unknown) => void actor.handleFault(failed, from, error),
+      );
+      return;
+    }
+    actor.state = next;
+    actor.afterMessage();
+    if (actor.stopped) return;
+    const item = actor.mailbox.shift();
+    if (!item) {
+      actor.busy = false;
+      actor.setTimeout();
+      return;
+    }
+    if (handled >= MESSAGES_PER_TURN) {
+      actor.handleMessage(item.message, item.sender);
+      return;
+    }
+    message = item.message;
+    sender = item.sender;
+  }
+}
+
+let applied = false;
+
+export function applyNactScheduling(): void {
+  if (applied) return;
+  applied = true;
+  const { Actor } = require('nact/lib/actor') as { Actor: { prototype: NactActor } };
+  Actor.prototype.handleMessage = function handleMessage(this: NactActor, message: unknown, sender: unknown): void {
+    this.busy = true;
+    this.immediate = setImmediate(drain, this, message, sender);
+  };
+  const processNext = Actor.prototype.processNext;
+  Actor.prototype.processNext = function releasingProcessNext(this: NactActor): void {
+    this.immediate = undefined;
+    processNext.call(this);
+  };
+}
