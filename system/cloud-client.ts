@@ -6,7 +6,7 @@ import type { BroadcastRoomReq } from '../proto/generated/im/cloud/BroadcastRoom
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
 import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
-import { closeClientChannel, loadWireProtos } from './proto-loader';
+import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
 
@@ -15,7 +15,7 @@ export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
 
   constructor(readonly address: string, private readonly timeoutMs: number) {
-    this.client = new (loadWireProtos().im.cloud.Cloud)(address, grpc.credentials.createInsecure());
+    this.client = new (loadWireProtos().im.cloud.Cloud)(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
   }
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {

@@ -10,7 +10,7 @@ import type { OnlineReply__Output } from '../proto/generated/im/logic/OnlineRepl
 import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
 import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
 import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
-import { closeClientChannel, loadWireProtos } from './proto-loader';
+import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
@@ -28,7 +28,7 @@ export class GrpcLogicClient implements LogicNodeClient {
 
   constructor(readonly address: string, private readonly timeoutMs: number) {
     const { im } = loadWireProtos();
-    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure());
+    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
   }
 
   async connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult> {

@@ -33,6 +33,16 @@ export function loadWireProtos(): WireProtos {
 }
 
 /**
+ * Channel options for the node-to-node links. Channelz bookkeeping and the
+ * retry machinery cost CPU on every call and we use neither: failover
+ * between nodes is ours (the gateway, the cloud links).
+ */
+export const NODE_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.enable_channelz': 0,
+  'grpc.enable_retries': 0,
+};
+
+/**
  * Closes a generated client's channel. Generated clients expose each rpc under
  * a lower-case alias too, so on services with a `Close` rpc `client.close()`
  * would call the rpc and stop the remote node.
