@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   // Let start-up allocations settle before the baseline.
   await new Promise((r) => setTimeout(r, 500));
   const before = measure();
+  const cpuBefore = process.cpuUsage();
   const child = fork(path.join(__dirname, 'idle-clients.js'), [String(transport === 'tcp' ? node.ports.tcp : node.ports.ws), String(n), transport]);
   const ready = await new Promise<{ count: number; ms: number }>((resolve, reject) => {
     child.on('message', (msg: { type: string; count: number; ms: number; message?: string }) => {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     });
     child.on('exit', (code) => reject(new Error(`client process exited with ${code}`)));
   });
+  const connectCpu = process.cpuUsage(cpuBefore);
   // Let the connect phase's garbage settle: V8 returns spare heap pages only when the heap is idle.
   await new Promise((r) => setTimeout(r, Number(arg('settle', '1000'))));
   const after = measure();
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     ['transport', transport],
     ['connections online', String(online)],
     ['connect + auth time', `${ready.ms} ms (${Math.round((ready.count * 1000) / ready.ms)} per second)`],
+    ['node CPU per connect + auth', `${((connectCpu.user + connectCpu.system) / 1000 / ready.count).toFixed(3)} ms`],
     ['heap per connection', `${((after.heap - before.heap) / online / 1024).toFixed(2)} KB`],
     ['RSS per connection', `${((after.rss - before.rss) / online / 1024).toFixed(2)} KB`],
     ['heap reserved (heapTotal) per connection', `${((after.heapTotal - before.heapTotal) / online / 1024).toFixed(2)} KB`],
