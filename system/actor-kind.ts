@@ -13,7 +13,11 @@ export interface ActorRef<M> {
   tell(msg: M): void;
 }
 
-/** What a behaviour may do besides returning its next state. */
+/**
+ * What a behaviour may do besides returning its next state. Call its methods
+ * on the context (`ctx.stopSelf()`), never detached: the context is the
+ * actor's runtime record, and its methods are shared, not per-actor closures.
+ */
 export interface ActorContext<M> {
   readonly self: ActorRef<M>;
   readonly name: string;
