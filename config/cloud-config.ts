@@ -15,6 +15,7 @@ export interface CloudConfig {
     readonly heartbeatTimeoutMs: number;
     readonly sweepIntervalMs: number;
     readonly sendBufferLimit: number;
+    readonly coalesce: boolean;
   };
   readonly logic: {
     readonly nodes: readonly string[];
@@ -47,6 +48,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       heartbeatTimeoutMs: r.num('protocol.heartbeatTimeoutMs'),
       sweepIntervalMs: r.num('protocol.sweepIntervalMs'),
       sendBufferLimit: r.num('protocol.sendBufferLimit'),
+      coalesce: r.bool('protocol.coalesce'),
     },
     logic: {
       nodes: r.list('logic.nodes'),

@@ -11,6 +11,7 @@ import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
 import type { Outbound } from './codec/outbound';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
+import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
 import { TcpEdge } from './edges/tcp-edge';
@@ -129,9 +130,10 @@ export class CloudNode {
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
     const opener = this.opener();
     const sendBufferLimit = config.protocol.sendBufferLimit;
-    this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit }, opener, this.guard, this.metrics, this.log);
+    const coalescer = config.protocol.coalesce ? new Coalescer() : null;
+    this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer }, opener, this.guard, this.metrics, this.log);
     this.wsEdge = new WsEdge(
-      { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit },
+      { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer },
       opener, this.guard, this.metrics, this.log,
     );
     this.grpcEdge = new GrpcEdge(

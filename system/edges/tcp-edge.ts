@@ -9,6 +9,7 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
 
 /** How long a closed connection may linger for the peer to read op 6 before the socket is destroyed. */
@@ -19,14 +20,20 @@ export function disconnectPacket(error: ImError): Buffer {
   return encodePacket(1, Op.DisconnectReply, 0, JSON.stringify(error.toReason()));
 }
 
-class TcpClient implements ClientHandle {
+class TcpClient implements ClientHandle, CoalescingTarget {
   readonly transport = 'tcp' as const;
   readonly cookie = '';
   readonly remoteAddress: string;
   closed = false;
   ref: ActorRef<ConnectionMsg> | null = null;
+  pending: PacketSequence | null = null;
 
-  constructor(readonly id: number, private readonly socket: net.Socket, private readonly sendLimit: number) {
+  constructor(
+    readonly id: number,
+    private readonly socket: net.Socket,
+    private readonly sendLimit: number,
+    private readonly coalescer: Coalescer | null,
+  ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
   }
 
@@ -36,12 +43,18 @@ class TcpClient implements ClientHandle {
       this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
       return false;
     }
-    this.socket.write(out.tcp);
+    if (this.coalescer) this.coalescer.append(this, out);
+    else this.socket.write(out.tcp);
     return true;
+  }
+
+  writeSequence(seq: PacketSequence): void {
+    if (!this.closed) this.socket.write(seq.tcpBytes());
   }
 
   close(error?: ImError): void {
     if (this.closed) return;
+    this.coalescer?.flushOne(this);
     this.closed = true;
     if (error) this.socket.end(disconnectPacket(error));
     else this.socket.end();
@@ -60,6 +73,8 @@ class TcpClient implements ClientHandle {
 export interface TcpEdgeOptions {
   readonly maxBodySize: number;
   readonly sendBufferLimit: number;
+  /** Merges the packets a connection gets within one task into one write; null writes each at once. */
+  readonly coalescer: Coalescer | null;
 }
 
 /** TCP clients: bytes in through the stream decoder, packets out to the connection actor. */
@@ -89,7 +104,7 @@ export class TcpEdge {
       return;
     }
     this.metrics.inc('im_connections_opened_total', { transport: 'tcp' });
-    const client = new TcpClient(this.opener.nextId(), socket, this.options.sendBufferLimit);
+    const client = new TcpClient(this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer);
     const ref = this.opener.open(client);
     client.ref = ref;
     const decoder = new StreamDecoder(this.options.maxBodySize, {

@@ -11,6 +11,7 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
 import { CLOSE_LINGER_MS, disconnectPacket } from './tcp-edge';
 
@@ -19,10 +20,11 @@ const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 
 const BINARY = { binary: true } as const;
 
-class WsClient implements ClientHandle {
+class WsClient implements ClientHandle, CoalescingTarget {
   readonly transport = 'ws' as const;
   closed = false;
   ref: ActorRef<ConnectionMsg> | null = null;
+  pending: PacketSequence | null = null;
 
   constructor(
     readonly id: number,
@@ -32,6 +34,7 @@ class WsClient implements ClientHandle {
     readonly remoteAddress: string,
     readonly cookie: string,
     private readonly sendLimit: number,
+    private readonly coalescer: Coalescer | null,
   ) {}
 
   /**
@@ -46,12 +49,18 @@ class WsClient implements ClientHandle {
       this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
       return false;
     }
-    this.socket.write(out.wsFrame);
+    if (this.coalescer) this.coalescer.append(this, out);
+    else this.socket.write(out.wsFrame);
     return true;
+  }
+
+  writeSequence(seq: PacketSequence): void {
+    if (!this.closed && this.ws.readyState === WebSocket.OPEN) this.socket.write(seq.wsFrame());
   }
 
   close(error?: ImError): void {
     if (this.closed) return;
+    this.coalescer?.flushOne(this);
     this.closed = true;
     if (error && this.ws.readyState === WebSocket.OPEN) this.ws.send(disconnectPacket(error), BINARY);
     this.ws.close(1000);
@@ -72,6 +81,7 @@ export interface WsEdgeOptions {
   readonly maxPayload: number;
   readonly maxBodySize: number;
   readonly sendBufferLimit: number;
+  readonly coalescer: Coalescer | null;
 }
 
 /**
@@ -143,7 +153,7 @@ export class WsEdge {
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: 'ws' });
-    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit);
+    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;
