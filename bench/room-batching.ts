@@ -5,7 +5,7 @@
  * (delivered rate), once at a steady rate (the latency batching adds).
  * Prints a markdown table.
  *
- *   node dist/bench/room-batching.js [--clients 1000] [--messages 2000] [--concurrency 32] [--rate 200]
+ *   node dist/bench/room-batching.js [--clients 1000] [--messages 2000] [--concurrency 32] [--rate 30] [--no-coalesce]
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -41,7 +41,10 @@ async function run(mode: string, batch: { batchFlushMs: number; batchMaxMessages
     overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: [`127.0.0.1:${cloudGrpcPort}`] }, push: batch },
   }), { logger });
   const wired = await CloudNode.start(loadCloudConfig({
-    overrides: { node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: cloudGrpcPort }, logic: { nodes: [`127.0.0.1:${logic.ports.grpc}`] } },
+    overrides: {
+      node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: cloudGrpcPort }, logic: { nodes: [`127.0.0.1:${logic.ports.grpc}`] },
+      protocol: { coalesce: !process.argv.includes('--no-coalesce') },
+    },
   }), { logger });
 
   const child = fork(path.join(__dirname, 'room-clients.js'), [String(wired.ports.ws), String(clients), String(messages)]);
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
     await run(`${rate} pushes/s, batched`, batched, clients, Math.min(messages, rate * 5), concurrency, rate),
   ];
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  process.stdout.write(`${clients} ws clients in one room; pushes via HTTP /im/push/room (${concurrency} in flight at most)\n\n`);
+  process.stdout.write(`${clients} ws clients in one room; pushes via HTTP /im/push/room (${concurrency} in flight at most); cloud coalescing ${process.argv.includes('--no-coalesce') ? 'off' : 'on'}\n\n`);
   process.stdout.write('| mode | pushes/s accepted | delivered msgs/s | latency p50 | p99 | max | delivered |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
     process.stdout.write(`| ${r.mode} | ${f(r.pushesPerSecond)} | ${f(r.deliveredPerSecond)} | ${f(r.p50, 1)} ms | ${f(r.p99, 1)} ms | ${f(r.max, 1)} ms | ${f(r.delivered)} / ${f(r.expected)} |\n`);
