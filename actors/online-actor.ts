@@ -5,7 +5,7 @@
  * Nodes silent for longer are left out: their connections are presumed gone.
  */
 import type { ActorKind, Reply } from '../system/actor-kind';
-import { ImError } from '../system/errors';
+import { asImError } from '../system/errors';
 import type { ServerOnline, SessionStore } from './logic-ports';
 import type { Outcome } from './ports';
 
@@ -72,7 +72,7 @@ export const onlineActor: ActorKind<OnlineState, OnlineMsg, OnlineDeps> = {
             ctx.self.tell({ type: 'computed', cluster, at });
             reply({ ok: true, value: cluster });
           },
-          (err: Error) => reply({ ok: false, error: err instanceof ImError ? err : new ImError('SESSION_STORE', err.message) }),
+          (err: unknown) => reply({ ok: false, error: asImError(err, 'SESSION_STORE') }),
         );
     };
     switch (msg.type) {

@@ -6,7 +6,7 @@
  * on first use), so one down node never holds up the others.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
-import { ImError } from '../system/errors';
+import { asImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import { cloudLinkActor, CloudLinkMsg } from './cloud-link-actor';
 import type { CloudNodeClient, SessionStore } from './logic-ports';
@@ -82,7 +82,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
           ctx.self.tell({ type: 'routed', byServer: groupByServer(keyToServer), op, msg: body });
           reply({ ok: true, value: undefined });
         },
-        (err: Error) => reply({ ok: false, error: err instanceof ImError ? err : new ImError('SESSION_STORE', err.message) }),
+        (err: unknown) => reply({ ok: false, error: asImError(err, 'SESSION_STORE') }),
       );
     };
     switch (msg.type) {

@@ -100,6 +100,11 @@ export class ImError extends Error {
   }
 }
 
+/** Keeps an ImError as it is; wraps anything else under `fallback`, so callers always see a catalogued code. */
+export function asImError(err: unknown, fallback: ErrorName): ImError {
+  return err instanceof ImError ? err : new ImError(fallback, err instanceof Error ? err.message : String(err));
+}
+
 export function imError(name: ErrorName, detail?: string): ImError {
   return new ImError(name, detail);
 }

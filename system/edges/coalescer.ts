@@ -1,5 +1,5 @@
+import { encodeRawFrame } from '../codec/batch';
 import type { Outbound } from '../codec/outbound';
-import { HEADER_LEN, Op, writeHeader } from '../codec/packet';
 import { encodeBinaryFrame } from '../codec/ws-frame';
 
 /**
@@ -35,13 +35,7 @@ export class PacketSequence {
   /** One WebSocket frame: the packet itself, or one op-9 packet holding them all (wire.md §3). */
   wsFrame(): Buffer {
     if (this.length === 1) return this.last.wsFrame;
-    if (!this.ws) {
-      const packets = this.outs().map((o) => o.tcp);
-      const header = Buffer.allocUnsafe(HEADER_LEN);
-      const bodyLength = packets.reduce((n, p) => n + p.length, 0);
-      writeHeader(header, 0, HEADER_LEN + bodyLength, 1, Op.Raw, 0);
-      this.ws = encodeBinaryFrame(Buffer.concat([header, ...packets]));
-    }
+    this.ws ??= encodeBinaryFrame(encodeRawFrame(this.tcpBytes()));
     return this.ws;
   }
 

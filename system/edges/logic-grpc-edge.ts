@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LogicHandlers } from '../../proto/generated/im/logic/Logic';
-import { ErrorName, ImError } from '../errors';
+import { asImError, ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { LogicServices } from '../logic/logic-services';
 import type { Metrics } from '../metrics';
@@ -119,7 +119,7 @@ export class LogicGrpcEdge {
       handle(call.request).then(
         (res) => callback(null, res),
         (err: unknown) => {
-          const error = err instanceof ImError ? err : new ImError('INTERNAL', String((err as Error)?.message ?? err));
+          const error = asImError(err, 'INTERNAL');
           const code = STATUS_OF[error.name] ?? grpc.status.INTERNAL;
           this.metrics.inc('im_logic_grpc_errors_total', { rpc, code: error.code });
           const level = code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED ? 'warn' : 'error';

@@ -9,7 +9,6 @@ import type { ActorRef, Reply } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import type { TokenVerifier } from '../auth/token';
 import type { NodesInfo, PushService } from '../edges/http-push-edge';
-import { ImError } from '../errors';
 import type { Metrics } from '../metrics';
 
 /** Longest a request waits for an actor's answer before it is reported as failed. */
@@ -138,7 +137,3 @@ export class LogicServices implements PushService {
   }
 }
 
-/** Keeps ImError as it is; wraps anything else so callers always see a catalogued code. */
-export function asImError(err: unknown, fallback: 'SESSION_STORE' | 'HTTP_INTERNAL'): ImError {
-  return err instanceof ImError ? err : new ImError(fallback, (err as Error)?.message ?? String(err));
-}
