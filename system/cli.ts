@@ -1,7 +1,7 @@
 import { cloudOptions } from '../config/cloud-options';
 import { CloudConfig, loadCloudConfig, serverIdOf } from '../config/cloud-config';
 import { optionsMarkdown } from '../config/docs';
-import { LogicConfig, loadLogicConfig } from '../config/logic-config';
+import { loadLogicConfig } from '../config/logic-config';
 import { logicOptions } from '../config/logic-options';
 import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
@@ -101,7 +101,6 @@ async function runStart(args: readonly string[]): Promise<number> {
   const cloudFile = flag(args, '--cloud-config') ?? env.IM_CLOUD_CONFIG;
   const logicFile = flag(args, '--logic-config') ?? env.IM_LOGIC_CONFIG;
   const cloudBase = loadCloudConfig({ file: cloudFile, env });
-  const logicBase: LogicConfig = loadLogicConfig({ file: logicFile, env });
   // Wire the two to each other unless the operator said otherwise.
   const logic = loadLogicConfig({
     file: logicFile, env,
@@ -119,7 +118,7 @@ async function runStart(args: readonly string[]): Promise<number> {
     await logicNode.stop();
     throw err;
   }
-  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logicBase.node.bindHost) + '\n');
+  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost) + '\n');
   return runUntilStopped([cloudNode, logicNode], (m, meta) => cloudNode.log.info(m, meta));
 }
 

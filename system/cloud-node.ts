@@ -78,12 +78,15 @@ export class CloudNode {
   private connectionSerial = 0;
   private accepting = false;
   private stopping: Promise<void> | null = null;
-  private readonly stoppedSignal: { resolve: () => void; promise: Promise<void> };
+  private resolveStopped: () => void = () => undefined;
+  /** Resolves once the node has stopped, whoever stopped it (signal, Close rpc, critical failure). */
+  readonly stopped: Promise<void>;
 
   private constructor(readonly config: CloudConfig, options: CloudNodeOptions) {
     const rootName = options.name ?? `cloud-${process.pid}-${++nodeSerial}`;
     this.log = options.logger ?? createLogger(config.log.level, { node: 'cloud' });
     this.metrics = options.metrics ?? new Metrics();
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
     this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
       onCriticalFailure: (path, kind, error) => {
         this.failure = error;
@@ -91,9 +94,6 @@ export class CloudNode {
         void this.stop();
       },
     });
-    let resolveStopped = (): void => undefined;
-    const promise = new Promise<void>((resolve) => { resolveStopped = resolve; });
-    this.stoppedSignal = { resolve: resolveStopped, promise };
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
@@ -165,11 +165,6 @@ export class CloudNode {
     return node;
   }
 
-  /** Resolves once the node has stopped, whoever stopped it (signal, Close rpc, critical failure). */
-  get stopped(): Promise<void> {
-    return this.stoppedSignal.promise;
-  }
-
   get openConnections(): number {
     return this.guard.openConnections;
   }
@@ -205,7 +200,7 @@ export class CloudNode {
     for (const client of this.logicClients) client.close();
     this.runtime.shutdown();
     this.log.info('cloud node stopped', { component: 'cloud-node', serverId: this.serverId, tookMs: Date.now() - started });
-    this.stoppedSignal.resolve();
+    this.resolveStopped();
   }
 
   private gatewayIdle(): boolean {
