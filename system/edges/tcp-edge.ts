@@ -1,72 +1,40 @@
 import net from 'node:net';
-import type { ConnectionMsg } from '../../actors/connection-actor';
-import type { ClientHandle, CloseReason } from '../../actors/ports';
-import type { ActorRef } from '../actor-kind';
-import { Op, encodePacket } from '../codec/packet';
 import type { Outbound } from '../codec/outbound';
 import { StreamDecoder } from '../codec/stream-decoder';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
-import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
+import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
+import { disconnectPacket, SocketClient } from './socket-client';
 
-/** How long a closed connection may linger for the peer to read op 6 before the socket is destroyed. */
-export const CLOSE_LINGER_MS = 2000;
-
-/** Bytes of op 6 with the error's JSON reason (wire.md §1). */
-export function disconnectPacket(error: ImError): Buffer {
-  return encodePacket(1, Op.DisconnectReply, 0, JSON.stringify(error.toReason()));
-}
-
-class TcpClient implements ClientHandle, CoalescingTarget {
+class TcpClient extends SocketClient {
   readonly transport = 'tcp' as const;
-  readonly cookie = '';
-  readonly remoteAddress: string;
-  closed = false;
-  ref: ActorRef<ConnectionMsg> | null = null;
-  pending: PacketSequence | null = null;
 
-  constructor(
-    readonly id: number,
-    private readonly socket: net.Socket,
-    private readonly sendLimit: number,
-    private readonly coalescer: Coalescer | null,
-  ) {
-    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+  constructor(id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null) {
+    super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer);
   }
 
-  send(out: Outbound): boolean {
-    if (this.closed) return false;
-    if (this.socket.writableLength > this.sendLimit) {
-      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
-      return false;
-    }
-    if (this.coalescer) this.coalescer.append(this, out);
-    else this.socket.write(out.tcp);
+  protected get open(): boolean {
     return true;
   }
 
-  writeSequence(seq: PacketSequence): void {
-    if (!this.closed) this.socket.write(seq.tcpBytes());
+  protected bytesOf(out: Outbound): Buffer {
+    return out.tcp;
   }
 
-  close(error?: ImError): void {
-    if (this.closed) return;
-    this.coalescer?.flushOne(this);
-    this.closed = true;
-    if (error) this.socket.end(disconnectPacket(error));
-    else this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+  protected bytesOfSequence(seq: PacketSequence): Buffer {
+    return seq.tcpBytes();
   }
 
-  /** The edge ends the socket itself (the actor is told, and releases the session). */
-  abort(reason: CloseReason, error: ImError): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.destroy();
-    this.ref?.tell({ type: 'socketClosed', reason, error });
+  protected end(error?: ImError): void {
+    if (error) this.tcp.end(disconnectPacket(error));
+    else this.tcp.end();
+  }
+
+  protected kill(): void {
+    this.tcp.destroy();
   }
 }
 

@@ -2,77 +2,54 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { ConnectionMsg } from '../../actors/connection-actor';
-import type { ClientHandle, CloseReason } from '../../actors/ports';
-import type { ActorRef } from '../actor-kind';
 import { decodeFrame } from '../codec/frame-decoder';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
-import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
+import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { CLOSE_LINGER_MS, disconnectPacket } from './tcp-edge';
+import { disconnectPacket, SocketClient } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 
 const BINARY = { binary: true } as const;
 
-class WsClient implements ClientHandle, CoalescingTarget {
+/**
+ * Pushes are written straight to the upgraded socket as pre-built frames: ws's
+ * own send would frame and allocate per recipient. Safe beside ws's writes
+ * (pongs, close) because compression is off, so ws never holds a partial
+ * frame, and each write here is one whole frame.
+ */
+class WsClient extends SocketClient {
   readonly transport = 'ws' as const;
-  closed = false;
-  ref: ActorRef<ConnectionMsg> | null = null;
-  pending: PacketSequence | null = null;
 
-  constructor(
-    readonly id: number,
-    private readonly ws: WebSocket,
-    /** The upgraded socket itself: pushes are written to it as pre-built frames. */
-    private readonly socket: Duplex,
-    readonly remoteAddress: string,
-    readonly cookie: string,
-    private readonly sendLimit: number,
-    private readonly coalescer: Coalescer | null,
-  ) {}
-
-  /**
-   * Writes the push's shared, pre-built frame straight to the socket: ws's
-   * own send would frame and allocate per recipient. Safe beside ws's writes
-   * (pongs, close) because compression is off, so ws never holds a partial
-   * frame, and each write here is one whole frame.
-   */
-  send(out: Outbound): boolean {
-    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.socket.writableLength > this.sendLimit) {
-      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
-      return false;
-    }
-    if (this.coalescer) this.coalescer.append(this, out);
-    else this.socket.write(out.wsFrame);
-    return true;
+  constructor(id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string, sendLimit: number, coalescer: Coalescer | null) {
+    super(id, socket, remoteAddress, cookie, sendLimit, coalescer);
   }
 
-  writeSequence(seq: PacketSequence): void {
-    if (!this.closed && this.ws.readyState === WebSocket.OPEN) this.socket.write(seq.wsFrame());
+  protected get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
   }
 
-  close(error?: ImError): void {
-    if (this.closed) return;
-    this.coalescer?.flushOne(this);
-    this.closed = true;
-    if (error && this.ws.readyState === WebSocket.OPEN) this.ws.send(disconnectPacket(error), BINARY);
+  protected bytesOf(out: Outbound): Buffer {
+    return out.wsFrame;
+  }
+
+  protected bytesOfSequence(seq: PacketSequence): Buffer {
+    return seq.wsFrame();
+  }
+
+  protected end(error?: ImError): void {
+    if (error && this.open) this.ws.send(disconnectPacket(error), BINARY);
+    // ws then waits 30 s for the peer's close frame; the linger timer cuts that short: a descriptor is worth more.
     this.ws.close(1000);
-    // ws waits 30 s for the peer's close frame; a descriptor is worth more than that courtesy.
-    setTimeout(() => this.ws.terminate(), CLOSE_LINGER_MS).unref();
   }
 
-  abort(reason: CloseReason, error: ImError): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected kill(): void {
     this.ws.terminate();
-    this.ref?.tell({ type: 'socketClosed', reason, error });
   }
 }
 

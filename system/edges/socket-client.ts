@@ -1,0 +1,79 @@
+import type { Duplex } from 'node:stream';
+import type { ConnectionMsg } from '../../actors/connection-actor';
+import type { ClientHandle, CloseReason, Transport } from '../../actors/ports';
+import type { ActorRef } from '../actor-kind';
+import { Op, encodePacket } from '../codec/packet';
+import type { Outbound } from '../codec/outbound';
+import { ImError } from '../errors';
+import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
+
+/** How long a closed connection may linger for the peer to read op 6 before the socket is destroyed. */
+export const CLOSE_LINGER_MS = 2000;
+
+/** Bytes of op 6 with the error's JSON reason (wire.md §1). */
+export function disconnectPacket(error: ImError): Buffer {
+  return encodePacket(1, Op.DisconnectReply, 0, JSON.stringify(error.toReason()));
+}
+
+/**
+ * What a tcp and a ws client share: the send path (slow-consumer check, then
+ * a write now or at the end of the task through the coalescer), the order of
+ * a close (held packets first), and the abort that tells the actor. A
+ * transport supplies its bytes and how it ends.
+ */
+export abstract class SocketClient implements ClientHandle, CoalescingTarget {
+  abstract readonly transport: Transport;
+  closed = false;
+  ref: ActorRef<ConnectionMsg> | null = null;
+  pending: PacketSequence | null = null;
+
+  constructor(
+    readonly id: number,
+    /** The socket pushes are written to. */
+    protected readonly socket: Duplex,
+    readonly remoteAddress: string,
+    readonly cookie: string,
+    private readonly sendLimit: number,
+    private readonly coalescer: Coalescer | null,
+  ) {}
+
+  /** Whether the transport still takes data frames (a ws that began closing does not). */
+  protected abstract get open(): boolean;
+  protected abstract bytesOf(out: Outbound): Buffer;
+  protected abstract bytesOfSequence(seq: PacketSequence): Buffer;
+  /** Ends the connection politely, sending op 6 first when there is an error to tell. */
+  protected abstract end(error?: ImError): void;
+  /** Ends the connection at once. */
+  protected abstract kill(): void;
+
+  send(out: Outbound): boolean {
+    if (this.closed || !this.open) return false;
+    if (this.socket.writableLength > this.sendLimit) {
+      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
+      return false;
+    }
+    if (this.coalescer) this.coalescer.append(this, out);
+    else this.socket.write(this.bytesOf(out));
+    return true;
+  }
+
+  writeSequence(seq: PacketSequence): void {
+    if (!this.closed && this.open) this.socket.write(this.bytesOfSequence(seq));
+  }
+
+  close(error?: ImError): void {
+    if (this.closed) return;
+    this.coalescer?.flushOne(this);
+    this.closed = true;
+    this.end(error);
+    setTimeout(() => this.kill(), CLOSE_LINGER_MS).unref();
+  }
+
+  /** The edge ends the socket itself (the actor is told, and releases the session). */
+  abort(reason: CloseReason, error: ImError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.kill();
+    this.ref?.tell({ type: 'socketClosed', reason, error });
+  }
+}
