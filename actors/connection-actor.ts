@@ -10,7 +10,7 @@
  * socket, forget the deadline. Pushes never pass through here: buckets and
  * rooms write to the handle directly.
  */
-import type { ActorKind, ActorRef } from '../system/actor-kind';
+import type { ActorContext, ActorKind, ActorRef } from '../system/actor-kind';
 import { Op, Packet } from '../system/codec/packet';
 import { Outbound } from '../system/codec/outbound';
 import { ImError } from '../system/errors';
@@ -77,6 +77,9 @@ export interface ConnectionDeps {
   readonly shard: ActorRef<ConnectionShardMsg>;
   readonly services: ConnectionServices;
 }
+
+/** The actor's context, handed down to each helper (its methods are called on it, never detached). */
+type Ctx = ActorContext<ConnectionMsg>;
 
 /** Packets a client may send while its auth is in flight before that counts as abuse. */
 export const MAX_EARLY_PACKETS = 16;
@@ -149,18 +152,18 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
   return state.phase === 'authenticating' ? 'closing' : 'closed';
 }
 
-function close(state: ConnectionState, deps: ConnectionDeps, stopSelf: () => void, reason: CloseReason, error?: ImError): ConnectionState {
+function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: CloseReason, error?: ImError): ConnectionState {
   state.phase = release(state, deps, reason, error);
-  if (state.phase === 'closed') stopSelf();
+  if (state.phase === 'closed') ctx.stopSelf();
   return state;
 }
 
-function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, outcome: Outcome<ConnectResult>): ConnectionState {
+function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, outcome: Outcome<ConnectResult>): ConnectionState {
   const s = deps.services;
   if (state.phase === 'closing') {
     if (outcome.ok) s.gateway.tell({ type: 'disconnect', mid: outcome.value.mid, key: outcome.value.key });
     state.phase = 'closed';
-    stopSelf();
+    ctx.stopSelf();
     return state;
   }
   if (state.phase !== 'authenticating') return state;
@@ -171,7 +174,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: Ac
     // answer, and nothing was registered, so the connection is done (else the actor would never stop).
     release(state, deps, reason, outcome.error);
     state.phase = 'closed';
-    stopSelf();
+    ctx.stopSelf();
     return state;
   }
   const r = outcome.value;
@@ -186,7 +189,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: Ac
   state.nextLogicBeatAt = now + logicBeatDelay(s);
   // Registration is told before op 8 leaves, so a push sent after the client sees op 8 finds it.
   s.buckets.forKey(session.key).tell({
-    type: 'put', member: { key: session.key, connId: deps.handle.id, handle: deps.handle, accepts: session.accepts, owner: self },
+    type: 'put', member: { key: session.key, connId: deps.handle.id, handle: deps.handle, accepts: session.accepts, owner: ctx.self },
   });
   if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'join', roomId: session.roomId, handle: deps.handle });
   deps.shard.tell({ type: 'watch', id: deps.handle.id, at: now + session.heartbeatMs });
@@ -196,44 +199,44 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, self: Ac
   const early = state.early ?? [];
   state.early = null;
   for (const packet of early) {
-    handlePacket(state, deps, self, stopSelf, packet);
+    handlePacket(state, deps, ctx, packet);
     if (state.phase !== 'online') break;
   }
   return state;
 }
 
-function handlePacket(state: ConnectionState, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, p: Packet): ConnectionState {
+function handlePacket(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, p: Packet): ConnectionState {
   const s = deps.services;
   switch (state.phase) {
     case 'awaitingAuth': {
-      if (p.op !== Op.Auth) return close(state, deps, stopSelf, 'protocol_error', new ImError('OP_BEFORE_AUTH', `got op ${p.op}`));
+      if (p.op !== Op.Auth) return close(state, deps, ctx, 'protocol_error', new ImError('OP_BEFORE_AUTH', `got op ${p.op}`));
       state.phase = 'authenticating';
       // The auth packet leads the queue: its ver and seq are echoed in op 8.
       state.early = [p];
       s.gateway.tell({
         type: 'connect', cookie: deps.handle.cookie, token: p.body,
-        reply: (outcome) => self.tell({ type: 'authResult', outcome }),
+        reply: (outcome) => ctx.self.tell({ type: 'authResult', outcome }),
       });
       return state;
     }
     case 'authenticating': {
       const early = state.early ?? [];
       if (early.length > MAX_EARLY_PACKETS) {
-        return close(state, deps, stopSelf, 'protocol_error', new ImError('OP_BEFORE_AUTH', `more than ${MAX_EARLY_PACKETS} packets before the auth reply`));
+        return close(state, deps, ctx, 'protocol_error', new ImError('OP_BEFORE_AUTH', `more than ${MAX_EARLY_PACKETS} packets before the auth reply`));
       }
       early.push(p);
       state.early = early;
       return state;
     }
     case 'online':
-      return handleOnlinePacket(state, state.session as Session, deps, self, stopSelf, p);
+      return handleOnlinePacket(state, state.session as Session, deps, ctx, p);
     case 'closing':
     case 'closed':
       return state;
   }
 }
 
-function handleOnlinePacket(state: ConnectionState, session: Session, deps: ConnectionDeps, self: ActorRef<ConnectionMsg>, stopSelf: () => void, p: Packet): ConnectionState {
+function handleOnlinePacket(state: ConnectionState, session: Session, deps: ConnectionDeps, ctx: Ctx, p: Packet): ConnectionState {
   const s = deps.services;
   const connId = deps.handle.id;
   switch (p.op) {
@@ -279,13 +282,13 @@ function handleOnlinePacket(state: ConnectionState, session: Session, deps: Conn
     default: {
       // goim forwards op 4 and any business op (>= 1000) to logic and acknowledges with op 5.
       if (p.op !== Op.SendMsg && p.op < 1000) {
-        return close(state, deps, stopSelf, 'protocol_error', new ImError('UNKNOWN_OP', `op ${p.op}`));
+        return close(state, deps, ctx, 'protocol_error', new ImError('UNKNOWN_OP', `op ${p.op}`));
       }
       s.gateway.tell({
         type: 'receive', mid: session.mid, proto: { ver: p.ver, op: p.op, seq: p.seq, body: p.body },
         reply: (outcome) => {
           if (!outcome.ok) s.metrics.inc('im_receive_failures_total', { code: outcome.error.code });
-          self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body });
+          ctx.self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body });
         },
       });
       return state;
@@ -293,12 +296,12 @@ function handleOnlinePacket(state: ConnectionState, session: Session, deps: Conn
   }
 }
 
-function handleDeadline(state: ConnectionState, deps: ConnectionDeps, stopSelf: () => void, now: number): ConnectionState {
+function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, now: number): ConnectionState {
   const s = deps.services;
   const id = deps.handle.id;
   switch (state.phase) {
     case 'awaitingAuth':
-      return close(state, deps, stopSelf, 'auth_timeout', new ImError('AUTH_TIMEOUT', `${s.handshakeTimeoutMs} ms`));
+      return close(state, deps, ctx, 'auth_timeout', new ImError('AUTH_TIMEOUT', `${s.handshakeTimeoutMs} ms`));
     case 'authenticating':
       // Logic's answer is bounded by the gateway's deadlines; keep waiting for it.
       deps.shard.tell({ type: 'watch', id, at: now + s.handshakeTimeoutMs });
@@ -306,7 +309,7 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, stopSelf: 
     case 'online': {
       const session = state.session as Session;
       const due = state.lastBeatAt + session.heartbeatMs;
-      if (now >= due) return close(state, deps, stopSelf, 'heartbeat_timeout', new ImError('HEARTBEAT_TIMEOUT', `${session.heartbeatMs} ms`));
+      if (now >= due) return close(state, deps, ctx, 'heartbeat_timeout', new ImError('HEARTBEAT_TIMEOUT', `${session.heartbeatMs} ms`));
       deps.shard.tell({ type: 'watch', id, at: due });
       return state;
     }
@@ -325,26 +328,25 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
 
   receive(state, msg, ctx) {
     const deps = state.deps;
-    const stopSelf = (): void => ctx.stopSelf();
     switch (msg.type) {
       case 'packet':
-        return handlePacket(state, deps, ctx.self, stopSelf, msg.packet);
+        return handlePacket(state, deps, ctx, msg.packet);
       case 'protocolError':
         deps.services.metrics.inc('im_protocol_errors_total', { code: msg.error.code, transport: deps.handle.transport });
-        return close(state, deps, stopSelf, 'protocol_error', msg.error);
+        return close(state, deps, ctx, 'protocol_error', msg.error);
       case 'socketClosed':
-        return close(state, deps, stopSelf, msg.reason, msg.error);
+        return close(state, deps, ctx, msg.reason, msg.error);
       case 'authResult':
-        return handleAuthResult(state, deps, ctx.self, stopSelf, msg.outcome);
+        return handleAuthResult(state, deps, ctx, msg.outcome);
       case 'received':
         if (state.phase === 'online') reply(deps, msg.ver, Op.SendMsgReply, msg.seq, msg.body);
         return state;
       case 'deadline':
-        return handleDeadline(state, deps, stopSelf, msg.now);
+        return handleDeadline(state, deps, ctx, msg.now);
       case 'replaced':
-        return close(state, deps, stopSelf, 'replaced', new ImError('REPLACED'));
+        return close(state, deps, ctx, 'replaced', new ImError('REPLACED'));
       case 'drain':
-        return close(state, deps, stopSelf, 'draining', new ImError('NODE_DRAINING'));
+        return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'));
       default:
         throw new Error(`connection actor got an unknown message: ${JSON.stringify(msg)}`);
     }
