@@ -6,6 +6,7 @@
  *   npm run bench                  quick (2,000 / 4,000 clients; under 3 minutes)
  *   npm run bench -- --full        10,000 / 19,000 clients
  *   options: --transport tcp (ours' clients over goim tcp), --only ours,floor, --profile (CPU-profile the servers)
+ *   env: BENCH_NODE_ARGS="--trace-gc" adds node flags to every child process (their output goes to the children's logs)
  */
 import fs from 'node:fs';
 import path from 'node:path';

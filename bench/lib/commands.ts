@@ -67,8 +67,17 @@ export interface MemoryReport {
   readonly connections: number;
 }
 
+/** What a server is doing right now; cheap (no GC), for polling. */
+export interface ServerStatus {
+  /** Client connections the server holds. */
+  readonly connections: number;
+  /** Calls to other nodes not answered yet (ours: Connect/Heartbeat/Disconnect to logic); 0 for the baselines. */
+  readonly pending: number;
+}
+
 export type ServerCommands = {
   memory: { args: null; result: MemoryReport };
+  status: { args: null; result: ServerStatus };
 };
 
 /** Ports a server child announces once it listens. */

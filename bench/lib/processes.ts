@@ -42,19 +42,26 @@ function hookExit(): void {
 }
 
 /** Empties LOG_DIR; call once at the start of a run. */
+function extraNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export function resetLogs(): void {
   fs.rmSync(LOG_DIR, { recursive: true, force: true });
   fs.mkdirSync(PROFILE_DIR, { recursive: true });
 }
 
-/** Forks `dist/bench/<script>.js` with --expose-gc; `arg` travels as JSON in argv. */
+/**
+ * Forks `dist/bench/<script>.js` with --expose-gc (and the node flags in
+ * BENCH_NODE_ARGS, e.g. `--trace-gc`, output in LOG_DIR); `arg` travels as JSON in argv.
+ */
 export function spawn<C extends CommandMap, R>(script: string, name: string, arg: unknown, options: SpawnOptions = {}): Peer<C, R> {
   hookExit();
   fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const out = fs.openSync(path.join(LOG_DIR, `${name}.log`), 'a');
   const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   const child = fork(path.join(__dirname, '..', `${script}.js`), [JSON.stringify(arg)], {
-    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...profile],
+    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...profile, ...extraNodeArgs()],
     stdio: ['ignore', out, out, 'ipc'],
   });
   fs.closeSync(out);

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     wss.handleUpgrade(req, socket, head, onConnection);
   });
   const port = await listen(server);
-  serveIpc<ServerCommands>({ memory: () => measureMemory(members.size) }, { ws: port, http: port });
+  serveIpc<ServerCommands>({ memory: () => measureMemory(members.size), status: () => ({ connections: members.size, pending: 0 }) }, { ws: port, http: port });
 }
 
 main().catch(failStart);

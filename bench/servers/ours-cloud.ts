@@ -16,6 +16,16 @@ export interface OursCloudArg {
   readonly logicGrpc: string;
 }
 
+/** Logic calls in flight or queued: a burst of disconnects leaves thousands of Disconnects behind it. */
+function pendingLogicCalls(node: CloudNode): number {
+  let n = 0;
+  for (const gateway of node.runtime.list({ kind: 'logic-gateway', withState: true })) {
+    const { inFlight, queued } = gateway.state ?? {};
+    n += (typeof inFlight === 'number' ? inFlight : 0) + (typeof queued === 'number' ? queued : 0);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
   const arg = argOf<OursCloudArg>();
   const config = loadCloudConfig({
@@ -28,7 +38,10 @@ async function main(): Promise<void> {
   });
   const node = await CloudNode.start(config, { logger: createLogger('error', { node: 'cloud' }) });
   serveIpc<ServerCommands>(
-    { memory: () => measureMemory(node.runtime.count('connection')) },
+    {
+      memory: () => measureMemory(node.runtime.count('connection')),
+      status: () => ({ connections: node.runtime.count('connection'), pending: pendingLogicCalls(node) }),
+    },
     { ws: node.ports.ws, tcp: node.ports.tcp, grpc: node.ports.grpc },
   );
 }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     },
   });
   const node = await LogicNode.start(config, { logger: createLogger('error', { node: 'logic' }) });
-  serveIpc<ServerCommands>({ memory: () => measureMemory(0) }, { grpc: node.ports.grpc, http: node.ports.http });
+  serveIpc<ServerCommands>({ memory: () => measureMemory(0), status: () => ({ connections: 0, pending: 0 }) }, { grpc: node.ports.grpc, http: node.ports.http });
 }
 
 main().catch(failStart);

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   });
   const port = await listen(server);
   const engine = io.engine;
-  serveIpc<ServerCommands>({ memory: () => measureMemory(engine.clientsCount) }, { ws: port, http: port });
+  serveIpc<ServerCommands>({ memory: () => measureMemory(engine.clientsCount), status: () => ({ connections: engine.clientsCount, pending: 0 }) }, { ws: port, http: port });
 }
 
 main().catch(failStart);

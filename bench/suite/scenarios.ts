@@ -39,12 +39,16 @@ const SPEED_TOLERANCE = 1.1;
 
 type Log = (line: string) => void;
 
-/** Polls the server until it holds `n` connections (`atLeast`) or at most `n`, for up to `maxMs`. */
+/**
+ * Polls the server until it holds `n` connections (`atLeast`) or at most `n`
+ * and owes no other node an answer, for up to `maxMs`: a scenario measures
+ * the server at rest, not the tail of the previous one's work.
+ */
 async function settle(target: Target, n: number, atLeast: boolean, maxMs: number): Promise<void> {
   const deadline = Date.now() + maxMs;
   while (Date.now() < deadline) {
-    const { connections } = await target.memory();
-    if (atLeast ? connections >= n : connections <= n) break;
+    const { connections, pending } = await target.status();
+    if ((atLeast ? connections >= n : connections <= n) && pending === 0) break;
     await sleep(250);
   }
   await sleep(500);
@@ -60,14 +64,20 @@ async function idleAt(target: Target, base: { rss: number; heapUsed: number }, n
   };
 }
 
+/** Pushes not measured before each latency run: the first second runs cold code paths and opens connections. */
+const WARM_UP_SECONDS = 1;
+
 async function keyLatency(fleet: Fleet, plan: Plan, push: (key: string, body: Buffer) => Promise<void>): Promise<KeyLatency> {
-  await fleet.reset(true);
-  const count = plan.latencyRate * plan.latencySeconds;
-  const drive = await paced(plan.latencyRate, count, 500, plan.latencySeconds * 1000 + 10_000, (i) => {
+  const send = (i: number): Promise<void> => {
     const body = Buffer.allocUnsafe(STAMP_LEN);
     writeStamp(body, 0, monoUs());
     return push(`bench-${(i * 7919) % plan.n1}`, body);
-  });
+  };
+  await fleet.reset(false);
+  const warmUp = await paced(plan.latencyRate, plan.latencyRate * WARM_UP_SECONDS, 500, WARM_UP_SECONDS * 1000 + 10_000, send);
+  await fleet.waitFor(warmUp.sent, 3000, 15_000);
+  await fleet.reset(true);
+  const drive = await paced(plan.latencyRate, plan.latencyRate * plan.latencySeconds, 500, plan.latencySeconds * 1000 + 10_000, send);
   await fleet.waitFor(drive.sent, 3000, 15_000);
   const reports = await fleet.reports();
   return { latency: latencyOf(reports), drive, delivered: receivedOf(reports) };

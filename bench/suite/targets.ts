@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
 import { encodePacket } from '../../system/codec';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
-import type { ClientTarget, MemoryReport, Protocol, ServerCommands, ServerPorts } from '../lib/commands';
+import type { ClientTarget, MemoryReport, Protocol, ServerCommands, ServerPorts, ServerStatus } from '../lib/commands';
 import type { Peer } from '../lib/ipc';
 import { spawn, stopChild } from '../lib/processes';
 import { BATCH_SIZE, TEST_BODY } from '../servers/server-kit';
@@ -22,6 +22,8 @@ export interface Target {
   readonly client: ClientTarget;
   /** Memory of the process holding the client connections, after a forced GC. */
   memory(): Promise<MemoryReport>;
+  /** Connections held and calls to other nodes still outstanding; no GC. */
+  status(): Promise<ServerStatus>;
   /** One message to one key over HTTP (ours: the logic node's /im/push/keys). */
   pushKeyHttp(key: string, body: Buffer): Promise<void>;
   /** Ours only: PushMsg straight to the cloud node over gRPC. */
@@ -56,6 +58,7 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
       ? { protocol, port: cloudPorts.tcp ?? 0, path: '' }
       : { protocol: 'goim-ws', port: cloudPorts.ws ?? 0, path: '/sub' },
     memory: () => cloud.ask('memory', null),
+    status: () => cloud.ask('status', null),
     pushKeyHttp: (key, body) => post(http, `/im/push/keys?operation=1000&keys=${key}`, body),
     pushKeyGrpc: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
     room: (batched) => unary((cb) => rpc.BroadcastRoom({ roomID: 'live://bench', proto: batched ? BATCH_PROTO : ROOM_PROTO }, cb)),
@@ -75,6 +78,7 @@ async function startBaseline(name: TargetName, script: string, protocol: Protoco
     name,
     client: { protocol, port: ports.ws ?? 0, path },
     memory: () => server.ask('memory', null),
+    status: () => server.ask('status', null),
     pushKeyHttp: (key, body) => post(http, `/push?key=${key}`, body),
     room: (batched) => post(http, `/room?batched=${batched ? 1 : 0}`, ''),
     stop: () => stopChild(server.child, 3000),
