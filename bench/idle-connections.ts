@@ -10,19 +10,11 @@ import path from 'node:path';
 import { loadCloudConfig } from '../config/cloud-config';
 import { CloudNode } from '../system/cloud-node';
 import { createLogger } from '../system/logger';
+import { memoryAfterGc } from './servers/server-kit';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : process.argv[i + 1];
-}
-
-function measure(): { rss: number; heap: number; heapTotal: number; external: number } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 async function main(): Promise<void> {
@@ -39,7 +31,7 @@ async function main(): Promise<void> {
   const node = await CloudNode.start(config, { logger: createLogger('warn') });
   // Let start-up allocations settle before the baseline.
   await new Promise((r) => setTimeout(r, 500));
-  const before = measure();
+  const before = await memoryAfterGc();
   const cpuBefore = process.cpuUsage();
   const child = fork(path.join(__dirname, 'idle-clients.js'), [String(transport === 'tcp' ? node.ports.tcp : node.ports.ws), String(n), transport]);
   const ready = await new Promise<{ count: number; ms: number }>((resolve, reject) => {
@@ -52,14 +44,14 @@ async function main(): Promise<void> {
   const connectCpu = process.cpuUsage(cpuBefore);
   // Let the connect phase's garbage settle: V8 returns spare heap pages only when the heap is idle.
   await new Promise((r) => setTimeout(r, Number(arg('settle', '1000'))));
-  const after = measure();
+  const after = await memoryAfterGc();
   const online = node.runtime.count('connection');
   const rows = [
     ['transport', transport],
     ['connections online', String(online)],
     ['connect + auth time', `${ready.ms} ms (${Math.round((ready.count * 1000) / ready.ms)} per second)`],
     ['node CPU per connect + auth', `${((connectCpu.user + connectCpu.system) / 1000 / ready.count).toFixed(3)} ms`],
-    ['heap per connection', `${((after.heap - before.heap) / online / 1024).toFixed(2)} KB`],
+    ['heap per connection', `${((after.heapUsed - before.heapUsed) / online / 1024).toFixed(2)} KB`],
     ['RSS per connection', `${((after.rss - before.rss) / online / 1024).toFixed(2)} KB`],
     ['heap reserved (heapTotal) per connection', `${((after.heapTotal - before.heapTotal) / online / 1024).toFixed(2)} KB`],
     ['off-heap (external) per connection', `${((after.external - before.external) / online / 1024).toFixed(2)} KB`],
