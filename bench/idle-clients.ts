@@ -11,11 +11,11 @@ const [portArg, countArg, transport = 'ws', hostArg = '127.0.0.1'] = process.arg
 const port = Number(portArg);
 const count = Number(countArg);
 const CONCURRENCY = 200;
-const auth = encodePacket(1, Op.Auth, 1, JSON.stringify({ mid: 1, room_id: 'live://bench', platform: 'web', accepts: [1000] }));
 const sockets: Array<WebSocket | net.Socket> = [];
 
 /** Resolves when op 8 arrives: the client is online. A 4-byte op check is all the parsing needed. */
 function openOne(i: number): Promise<void> {
+  const auth = encodePacket(1, Op.Auth, 1, JSON.stringify({ mid: 1, key: `idle-${i}`, room_id: 'live://bench', platform: 'web', accepts: [1000] }));
   return new Promise((resolve, reject) => {
     const isAuthReply = (buf: Buffer): boolean => buf.length >= 16 && buf.readInt32BE(8) === Op.AuthReply;
     if (transport === 'tcp') {

@@ -5,45 +5,21 @@
  *
  *   node --expose-gc dist/bench/idle-connections.js [--n 10000] [--transport ws|tcp]
  */
-import { fork } from 'node:child_process';
-import path from 'node:path';
-import { loadCloudConfig } from '../config/cloud-config';
-import { CloudNode } from '../system/cloud-node';
-import { createLogger } from '../system/logger';
+import { argValue, openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
 import { memoryAfterGc } from './servers/server-kit';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-
 async function main(): Promise<void> {
-  const n = Number(arg('n', '10000'));
-  const transport = arg('transport', 'ws');
-  const logic = fork(path.join(__dirname, 'logic-double.js'));
-  const logicPort = await new Promise<number>((resolve, reject) => {
-    logic.once('message', (m: { port: number }) => resolve(m.port));
-    logic.once('exit', (code) => reject(new Error(`logic double exited with ${code}`)));
-  });
-  const config = loadCloudConfig({
-    overrides: { node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0 }, logic: { nodes: [`127.0.0.1:${logicPort}`] } },
-  });
-  const node = await CloudNode.start(config, { logger: createLogger('warn') });
+  const n = Number(argValue('n', '10000'));
+  const transport = argValue('transport', 'ws') === 'tcp' ? 'tcp' : 'ws';
+  const { node, stop } = await startCloudUnderTest();
   // Let start-up allocations settle before the baseline.
   await new Promise((r) => setTimeout(r, 500));
   const before = await memoryAfterGc();
   const cpuBefore = process.cpuUsage();
-  const child = fork(path.join(__dirname, 'idle-clients.js'), [String(transport === 'tcp' ? node.ports.tcp : node.ports.ws), String(n), transport]);
-  const ready = await new Promise<{ count: number; ms: number }>((resolve, reject) => {
-    child.on('message', (msg: { type: string; count: number; ms: number; message?: string }) => {
-      if (msg.type === 'ready') resolve(msg);
-      else reject(new Error(msg.message));
-    });
-    child.on('exit', (code) => reject(new Error(`client process exited with ${code}`)));
-  });
+  const ready = await openIdleClients(node, n, transport);
   const connectCpu = process.cpuUsage(cpuBefore);
   // Let the connect phase's garbage settle: V8 returns spare heap pages only when the heap is idle.
-  await new Promise((r) => setTimeout(r, Number(arg('settle', '1000'))));
+  await new Promise((r) => setTimeout(r, Number(argValue('settle', '1000'))));
   const after = await memoryAfterGc();
   const online = node.runtime.count('connection');
   const rows = [
@@ -58,15 +34,8 @@ async function main(): Promise<void> {
     ['node RSS', `${(after.rss / 1024 / 1024).toFixed(1)} MB`],
   ];
   process.stdout.write(`| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`);
-  child.removeAllListeners('exit');
-  child.send({ type: 'close' });
-  await new Promise((r) => child.once('exit', r));
-  // Every reset socket ends in a Disconnect to logic; let them land before the logic double stops.
-  const deadline = Date.now() + 120_000;
-  while (node.runtime.count('connection') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  await node.stop();
-  logic.removeAllListeners('exit');
-  logic.kill();
+  await ready.close();
+  await stop();
 }
 
 main().catch((err: Error) => {

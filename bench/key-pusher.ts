@@ -1,0 +1,54 @@
+/**
+ * Child process of push-gc: PushMsg over real gRPC to keys idle-0 .. idle-(n-1)
+ * at a steady rate, on request; answers with the calls' latency percentiles.
+ *
+ *   argv: <cloud gRPC host:port> <n> <rate per second>
+ */
+import { GrpcCloudClient } from '../system/cloud-client';
+import { paced } from './suite/pacing';
+
+export interface PusherRun {
+  readonly type: 'run';
+  readonly seconds: number;
+}
+
+export interface PusherResult {
+  readonly type: 'done';
+  readonly sent: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+const [address, nArg, rateArg] = process.argv.slice(2);
+const n = Number(nArg);
+const rate = Number(rateArg);
+const client = new GrpcCloudClient(address, 5000);
+const body = Buffer.from('{"test":1}');
+
+async function run(seconds: number): Promise<PusherResult> {
+  const latencies: number[] = [];
+  const drive = await paced(rate, rate * seconds, 500, seconds * 1000 + 10_000, async (i) => {
+    const started = performance.now();
+    await client.pushMsg([`idle-${(i * 7919) % n}`], 1000, { ver: 1, op: 1000, seq: 0, body });
+    latencies.push(performance.now() - started);
+  });
+  latencies.sort((a, b) => a - b);
+  const at = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { type: 'done', sent: drive.sent, failed: drive.failed, skipped: drive.skipped, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies[latencies.length - 1] ?? NaN };
+}
+
+process.on('message', (msg: PusherRun) => {
+  if (msg.type !== 'run') return;
+  run(msg.seconds).then(
+    (result) => process.send?.(result),
+    (err: Error) => process.send?.({ type: 'error', message: err.message }),
+  );
+});
+process.on('disconnect', () => {
+  client.close();
+  process.exit(0);
+});
+process.send?.({ type: 'ready' });
