@@ -14,6 +14,7 @@ import { summarizeLogs } from './lib/logs';
 import { LOG_DIR, PROFILE_DIR, killAll, resetLogs } from './lib/processes';
 import { closeHttp } from './suite/http-client';
 import { planFor, describePlan } from './suite/plan';
+import { goalLines, goalsMarkdown } from './suite/goals';
 import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
 import { TargetResult, measureTarget } from './suite/scenarios';
 import { TARGETS, TargetName } from './suite/targets';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   closeHttp();
   const seconds = (Date.now() - started) / 1000;
   const rows = buildRows(plan, results);
-  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n`);
+  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(goalLines(plan, results))}\n`);
   const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
   const logs = summarizeLogs();
   fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs));

@@ -5,6 +5,7 @@ import { BATCH_SIZE } from '../servers/server-kit';
 import type { LogSummary } from '../lib/logs';
 import type { Plan } from './plan';
 import { describePlan } from './plan';
+import { goalLines, goalsMarkdown } from './goals';
 import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
 import type { TargetName } from './targets';
 
@@ -143,6 +144,10 @@ export function benchmarksMarkdown(
     markdownTable(rows),
     'Ratios are ours ÷ theirs for each number in the cell (for "lower is better" rows, above ×1 means ours costs more; for "higher", below ×1 means ours delivers less).',
     '',
+    '## Goals',
+    '',
+    goalsMarkdown(goalLines(plan, results)),
+    '',
     '## Details',
     '',
     ...detailLines(results),
@@ -156,7 +161,7 @@ export function benchmarksMarkdown(
     `- Message: 26-byte packet (16-byte header + \`{"test":1}\`). Latency runs carry the send time as a 10-digit body instead (same size), stamped on CLOCK_MONOTONIC right before the push request; latency is measured at the client when the read arrives.`,
     '- Idle memory: server RSS and heapUsed after two forced full GCs and a 1-s wait (V8 returns freed pages to the OS from a background task), minus the same before any client connected, divided by the connections. Connect rate: clients opened and authenticated (op 8 received) per second, 100 handshakes in flight per worker.',
     '- Push to keys: a steady rate of pushes, each to one key, over HTTP (ours: the logic node\'s `/im/push/keys`; baselines: a `POST /push?key=` on the server itself) and over the cloud node\'s gRPC `PushMsg`, each after one unmeasured second at the same rate (the first pushes run cold code and open connections).',
-    '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: after 9,000 clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
+    '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: when the second connect phase\'s clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
     `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
     '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
     '- All three share the 2 cores with the load generator, so absolute figures are this machine\'s; the ratios are what to compare.',
