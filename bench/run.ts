@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   closeHttp();
   const seconds = (Date.now() - started) / 1000;
   const rows = buildRows(plan, results);
-  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(goalLines(plan, results))}\n`);
+  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(plan, goalLines(plan, results))}\n`);
   const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
   const logs = summarizeLogs();
   fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs));

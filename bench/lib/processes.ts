@@ -41,11 +41,11 @@ function hookExit(): void {
   }
 }
 
-/** Empties LOG_DIR; call once at the start of a run. */
 function extraNodeArgs(): string[] {
   return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
+/** Empties LOG_DIR; call once at the start of a run. */
 export function resetLogs(): void {
   fs.rmSync(LOG_DIR, { recursive: true, force: true });
   fs.mkdirSync(PROFILE_DIR, { recursive: true });

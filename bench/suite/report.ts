@@ -146,7 +146,7 @@ export function benchmarksMarkdown(
     '',
     '## Goals',
     '',
-    goalsMarkdown(goalLines(plan, results)),
+    goalsMarkdown(plan, goalLines(plan, results)),
     '',
     '## Details',
     '',
