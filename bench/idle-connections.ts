@@ -5,7 +5,8 @@
  *
  *   node --expose-gc dist/bench/idle-connections.js [--n 10000] [--transport ws|tcp]
  */
-import { argValue, openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
+import { argValue } from './lib/argv';
+import { openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
 import { memoryAfterGc } from './servers/server-kit';
 
 async function main(): Promise<void> {

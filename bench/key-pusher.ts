@@ -6,6 +6,7 @@
  */
 import { GrpcCloudClient } from '../system/cloud-client';
 import { paced } from './suite/pacing';
+import { spread } from './suite/stats';
 
 export interface PusherRun {
   readonly type: 'run';
@@ -35,9 +36,8 @@ async function run(seconds: number): Promise<PusherResult> {
     await client.pushMsg([`idle-${(i * 7919) % n}`], 1000, { ver: 1, op: 1000, seq: 0, body });
     latencies.push(performance.now() - started);
   });
-  latencies.sort((a, b) => a - b);
-  const at = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { type: 'done', sent: drive.sent, failed: drive.failed, skipped: drive.skipped, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies[latencies.length - 1] ?? NaN };
+  const { p50, p99, max } = spread(latencies.sort((a, b) => a - b));
+  return { type: 'done', sent: drive.sent, failed: drive.failed, skipped: drive.skipped, p50Ms: p50, p99Ms: p99, maxMs: max };
 }
 
 process.on('message', (msg: PusherRun) => {

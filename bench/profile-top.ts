@@ -5,6 +5,7 @@
  *   node dist/bench/profile-top.js FILE.cpuprofile [--top 30]
  */
 import fs from 'node:fs';
+import { argValue } from './lib/argv';
 
 interface ProfileNode {
   id: number;
@@ -18,8 +19,7 @@ interface Profile {
 }
 
 const file = process.argv[2];
-const topIndex = process.argv.indexOf('--top');
-const top = topIndex === -1 ? 30 : Number(process.argv[topIndex + 1]);
+const top = Number(argValue('top', '30'));
 if (!file) {
   process.stderr.write('usage: node dist/bench/profile-top.js FILE.cpuprofile [--top 30]\n');
   process.exit(2);

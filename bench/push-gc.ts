@@ -14,7 +14,8 @@ import inspector from 'node:inspector';
 import path from 'node:path';
 import { PerformanceEntry, PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { PusherResult, PusherRun } from './key-pusher';
-import { argValue, openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
+import { argValue } from './lib/argv';
+import { openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
 
 interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };

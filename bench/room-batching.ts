@@ -16,10 +16,10 @@ import { CloudNode } from '../system/cloud-node';
 import { LogicNode } from '../system/logic-node';
 import { createLogger } from '../system/logger';
 import { freePort } from '../spec/support/free-ports';
+import { argValue } from './lib/argv';
 
 function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
+  return Number(argValue(name, String(fallback)));
 }
 
 interface Result {

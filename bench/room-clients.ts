@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import { encodePacket, Op } from '../system/codec/packet';
+import { spread } from './suite/stats';
 
 const [portArg, countArg, expectedArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -57,9 +58,8 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready' });
   const deadline = Date.now() + 60_000;
   while (received < count * expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  process.send?.({ type: 'done', received, seconds: (lastAt - firstAt) / 1000, p50: pct(0.5), p99: pct(0.99), max: latencies[latencies.length - 1] ?? NaN });
+  const { p50, p99, max } = spread(latencies.sort((a, b) => a - b));
+  process.send?.({ type: 'done', received, seconds: (lastAt - firstAt) / 1000, p50, p99, max });
 }
 
 process.on('message', (msg: { type: string }) => {

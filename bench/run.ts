@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { optionValue } from './lib/argv';
 import { summarizeLogs } from './lib/logs';
 import { LOG_DIR, PROFILE_DIR, killAll, resetLogs } from './lib/processes';
 import { closeHttp } from './suite/http-client';
@@ -18,11 +19,6 @@ import { goalLines, goalsMarkdown } from './suite/goals';
 import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
 import { TargetResult, measureTarget } from './suite/scenarios';
 import { TARGETS, TargetName } from './suite/targets';
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
 
 function commandLine(): string {
   const args = process.argv.slice(2).join(' ');
@@ -36,8 +32,8 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const plan = planFor(process.argv.includes('--full'), option('transport') === 'tcp' ? 'goim-tcp' : 'goim-ws', process.argv.includes('--profile'));
-  const only = option('only')?.split(',') ?? [...TARGETS];
+  const plan = planFor(process.argv.includes('--full'), optionValue('transport') === 'tcp' ? 'goim-tcp' : 'goim-ws', process.argv.includes('--profile'));
+  const only = optionValue('only')?.split(',') ?? [...TARGETS];
   const targets = TARGETS.filter((t) => only.includes(t));
   log(`bench ${describePlan(plan)}`);
   log(`machine: ${machineLine()}; node ${process.version}`);

@@ -70,9 +70,3 @@ export async function openIdleClients(node: CloudNode, n: number, transport: 'ws
     },
   };
 }
-
-/** `--name value` from argv, or `fallback`. */
-export function argValue(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 || i + 1 >= process.argv.length ? fallback : process.argv[i + 1];
-}

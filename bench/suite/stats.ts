@@ -8,10 +8,16 @@ export interface Latency {
   readonly maxMs: number;
 }
 
+/** p50, p99 and max of values sorted ascending; NaN when there are none. */
+export function spread(sorted: ArrayLike<number>): { readonly p50: number; readonly p99: number; readonly max: number } {
+  const at = (p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
+  return { p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
 export function latencyOf(reports: readonly WorkerReport[]): Latency {
   const all = Float64Array.from(reports.flatMap((r) => r.latenciesUs)).sort();
-  const at = (p: number): number => (all.length === 0 ? NaN : all[Math.min(all.length - 1, Math.floor(p * all.length))] / 1000);
-  return { samples: all.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: all.length === 0 ? NaN : all[all.length - 1] / 1000 };
+  const us = spread(all);
+  return { samples: all.length, p50Ms: us.p50 / 1000, p99Ms: us.p99 / 1000, maxMs: us.max / 1000 };
 }
 
 export function receivedOf(reports: readonly WorkerReport[]): number {
