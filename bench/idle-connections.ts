@@ -7,6 +7,7 @@
  */
 import { argValue } from './lib/argv';
 import { openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
+import { table } from './lib/markdown';
 import { memoryAfterGc } from './servers/server-kit';
 
 async function main(): Promise<void> {
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     ['off-heap (external) per connection', `${((after.external - before.external) / online / 1024).toFixed(2)} KB`],
     ['node RSS', `${(after.rss / 1024 / 1024).toFixed(1)} MB`],
   ];
-  process.stdout.write(`| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`);
+  process.stdout.write(`${table(['figure', 'value'], rows)}\n`);
   await ready.close();
   await stop();
 }

@@ -16,6 +16,7 @@ import { PerformanceEntry, PerformanceObserver, constants, monitorEventLoopDelay
 import type { PusherResult, PusherRun } from './key-pusher';
 import { argValue } from './lib/argv';
 import { openIdleClients, startCloudUnderTest } from './lib/cloud-under-test';
+import { table } from './lib/markdown';
 
 interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
@@ -79,9 +80,6 @@ function allocations(root: ProfileNode): { total: number; byOrigin: Map<string, 
   return { total, byOrigin, bySite };
 }
 
-const table = (head: string[], rows: string[][]): string => [
-  `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`),
-].join('\n');
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KB`;
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 

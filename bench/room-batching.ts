@@ -17,6 +17,7 @@ import { LogicNode } from '../system/logic-node';
 import { createLogger } from '../system/logger';
 import { freePort } from '../spec/support/free-ports';
 import { argValue } from './lib/argv';
+import { table } from './lib/markdown';
 
 function arg(name: string, fallback: number): number {
   return Number(argValue(name, String(fallback)));
@@ -104,10 +105,9 @@ async function main(): Promise<void> {
   ];
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   process.stdout.write(`${clients} ws clients in one room; pushes via HTTP /im/push/room (${concurrency} in flight at most); cloud coalescing ${process.argv.includes('--no-coalesce') ? 'off' : 'on'}\n\n`);
-  process.stdout.write('| mode | pushes/s accepted | delivered msgs/s | latency p50 | p99 | max | delivered |\n|---|---|---|---|---|---|---|\n');
-  for (const r of rows) {
-    process.stdout.write(`| ${r.mode} | ${f(r.pushesPerSecond)} | ${f(r.deliveredPerSecond)} | ${f(r.p50, 1)} ms | ${f(r.p99, 1)} ms | ${f(r.max, 1)} ms | ${f(r.delivered)} / ${f(r.expected)} |\n`);
-  }
+  process.stdout.write(`${table(['mode', 'pushes/s accepted', 'delivered msgs/s', 'latency p50', 'p99', 'max', 'delivered'], rows.map((r) => [
+    r.mode, f(r.pushesPerSecond), f(r.deliveredPerSecond), `${f(r.p50, 1)} ms`, `${f(r.p99, 1)} ms`, `${f(r.max, 1)} ms`, `${f(r.delivered)} / ${f(r.expected)}`,
+  ]))}\n`);
 }
 
 main().catch((err: Error) => {

@@ -3,6 +3,7 @@
  * each goal with the measured figure beside it and whether this run met it.
  * Goals judged against a baseline use that baseline's figure from the same run.
  */
+import { table } from '../lib/markdown';
 import type { Plan } from './plan';
 import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
 
@@ -72,8 +73,6 @@ export function goalsMarkdown(plan: Plan, lines: readonly GoalLine[]): string {
   const mark = (met: boolean | null): string => (met === null ? '—' : met ? 'met' : 'missed');
   return [
     ...(plan.mode === 'full' ? [] : ['Quick run: the figures are shown, but only a full run (`--full`) is judged against the goals.', '']),
-    '| goal | this run | |',
-    '|---|---|---|',
-    ...lines.map((l) => `| ${l.goal} | ${l.measured} | ${mark(l.met)} |`),
+    table(['goal', 'this run', ''], lines.map((l) => [l.goal, l.measured, mark(l.met)])),
   ].join('\n');
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BATCH_SIZE } from '../servers/server-kit';
 import type { LogSummary } from '../lib/logs';
+import { table } from '../lib/markdown';
 import type { Plan } from './plan';
 import { describePlan } from './plan';
 import { goalLines, goalsMarkdown } from './goals';
@@ -89,10 +90,11 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
 }
 
 export function markdownTable(rows: readonly Row[]): string {
-  const head = '| scenario | better | ours | floor (bare ws) | Socket.IO | ours ÷ floor | ours ÷ Socket.IO |\n|---|---|---|---|---|---|---|\n';
   const show = (c: Cell | null): string => (c ? c.text : 'failed');
-  return head + rows.map((r) => `| ${r.scenario} | ${r.better} | ${show(r.cells.ours)} | ${show(r.cells.floor)} | ${show(r.cells['socket.io'])} | `
-    + `${ratio(r.cells.ours, r.cells.floor)} | ${ratio(r.cells.ours, r.cells['socket.io'])} |`).join('\n') + '\n';
+  return `${table(['scenario', 'better', 'ours', 'floor (bare ws)', 'Socket.IO', 'ours ÷ floor', 'ours ÷ Socket.IO'], rows.map((r) => [
+    r.scenario, r.better, show(r.cells.ours), show(r.cells.floor), show(r.cells['socket.io']),
+    ratio(r.cells.ours, r.cells.floor), ratio(r.cells.ours, r.cells['socket.io']),
+  ]))}\n`;
 }
 
 /** Per-target details that the table leaves out: counts, drive results, errors. */
