@@ -17,6 +17,8 @@ export interface ReplacedNotice { readonly type: 'replaced' }
 export interface Member {
   readonly key: string;
   readonly connId: number;
+  /** The user (mid) logic gave the connection; decides whether a replaced connection still owes a Disconnect. */
+  readonly mid: string;
   readonly handle: ClientHandle;
   readonly accepts: ReadonlySet<number>;
   readonly owner: ActorRef<ReplacedNotice>;
@@ -25,12 +27,16 @@ export interface Member {
 export type BucketMsg =
   | { readonly type: 'put'; readonly member: Member }
   /**
-   * The connection is gone. Only if it still owns its key does logic hear
-   * `Disconnect`: a replaced connection's session belongs to its successor,
-   * and deciding here, in the key's own mailbox, leaves no race with the put
-   * that replaced it.
+   * The connection is gone. If it still owns its key, logic hears
+   * `Disconnect` (carrying `logicConnId`, so logic removes the session only
+   * while it is this connection's). A connection replaced by another login
+   * of the same user owes none: the session belongs to its successor, and
+   * deciding here, in the key's own mailbox, leaves no race with the put that
+   * replaced it. Replaced by another user (a shared device key), it still
+   * owes one: logic then drops only its user's mid_ entry for the key, which
+   * would otherwise route that user's pushes to the new user's connection.
    */
-  | { readonly type: 'del'; readonly key: string; readonly connId: number; readonly mid: string }
+  | { readonly type: 'del'; readonly key: string; readonly connId: number; readonly mid: string; readonly logicConnId: string }
   | { readonly type: 'accepts'; readonly key: string; readonly connId: number; readonly accepts: ReadonlySet<number> }
   | { readonly type: 'push'; readonly keys: readonly string[]; readonly op: number; readonly out: Outbound }
   | { readonly type: 'broadcast'; readonly op: number; readonly out: Outbound; readonly perSecond: number }
@@ -111,9 +117,10 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
         return state;
       }
       case 'del': {
-        if (state.members.get(msg.key)?.connId !== msg.connId) return state;
-        state.members.delete(msg.key);
-        deps.gateway.tell({ type: 'disconnect', mid: msg.mid, key: msg.key });
+        const member = state.members.get(msg.key);
+        if (member?.connId === msg.connId) state.members.delete(msg.key);
+        else if (member?.mid === msg.mid) return state;
+        deps.gateway.tell({ type: 'disconnect', mid: msg.mid, key: msg.key, connId: msg.logicConnId });
         return state;
       }
       case 'accepts': {

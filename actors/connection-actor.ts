@@ -2,8 +2,20 @@
  * Connection actor: one per client socket, from accept to close.
  *
  *   awaitingAuth ──op 7──► authenticating ──Connect ok──► online ──► closed
- *        │                      │ (socket gone: 'closing',       │
- *        └── timeout / bad op ──┴── Disconnect once answered) ───┘
+ *        │                      │ (socket gone or logic too slow: │
+ *        │                      │  'closing', Disconnect once     │
+ *        └── timeout / bad op ──┴── answered, if it succeeded) ───┘
+ *
+ * Logic knows each connection by an id unique across the node's restarts
+ * (`logicConnId`: the node's boot id and the socket's serial), sent with
+ * Connect, Heartbeat and Disconnect, so a late Disconnect of this connection
+ * never removes the session of a successor that took the same key.
+ *
+ * Waiting for logic is bounded: once op 7 is handed to the gateway, logic's
+ * answer has `logicConnectWaitMs`; past it the client is closed with
+ * E_LOGIC_TIMEOUT (and a session logic creates later is disconnected). A
+ * Connect still queued in the gateway when the socket closes is not sent
+ * at all, and then no Disconnect is owed.
  *
  * Every way out (client close, protocol error, timeouts, kick, drain, crash)
  * goes through `release`: leave bucket and room, tell logic once, close the
@@ -49,6 +61,10 @@ interface Session {
 export interface ConnectionState {
   phase: Phase;
   session: Session | null;
+  /** The id logic keeps with this connection's session (unique across the node's restarts). */
+  readonly logicConnId: string;
+  /** While authenticating: when logic's answer is no longer waited for. */
+  authDeadline: number;
   /** Packets that arrived while logic was deciding; replayed once online. */
   early: Packet[] | null;
   lastBeatAt: number;
@@ -63,6 +79,10 @@ export interface ConnectionServices {
   readonly buckets: ShardRouter<BucketMsg>;
   readonly rooms: ShardRouter<RoomDirectoryMsg>;
   readonly handshakeTimeoutMs: number;
+  /** How long logic's answer to op 7 is waited for, from when it is asked. */
+  readonly logicConnectWaitMs: number;
+  /** This node's boot id: with a socket's serial, the connection's id at logic. */
+  readonly bootId: string;
   readonly defaultHeartbeatMs: number;
   readonly logicHeartbeatMinMs: number;
   readonly logicHeartbeatMaxMs: number;
@@ -141,8 +161,8 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
   }
   const session = state.session;
   if (session && state.phase === 'online') {
-    // The bucket tells logic (Disconnect) unless another login has taken the key meanwhile.
-    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id, mid: session.mid });
+    // The bucket tells logic (Disconnect) unless another login of the same user has taken the key meanwhile.
+    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id, mid: session.mid, logicConnId: state.logicConnId });
     if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
   }
   handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error);
@@ -161,13 +181,21 @@ function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: C
 function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, outcome: Outcome<ConnectResult>): ConnectionState {
   const s = deps.services;
   if (state.phase === 'closing') {
-    if (outcome.ok) s.gateway.tell({ type: 'disconnect', mid: outcome.value.mid, key: outcome.value.key });
+    // Logic created a session for a connection that is gone: undo it. A failed (or never sent) Connect created none.
+    if (outcome.ok) s.gateway.tell({ type: 'disconnect', mid: outcome.value.mid, key: outcome.value.key, connId: state.logicConnId });
     state.phase = 'closed';
     ctx.stopSelf();
     return state;
   }
   if (state.phase !== 'authenticating') return state;
   if (!outcome.ok) {
+    if (outcome.error.name === 'LOGIC_CALL_CANCELLED') {
+      // The gateway saw the socket closed before this actor did: the close is the client's.
+      release(state, deps, 'client_closed');
+      state.phase = 'closed';
+      ctx.stopSelf();
+      return state;
+    }
     s.metrics.inc('im_auth_failures_total', { code: outcome.error.code });
     const reason: CloseReason = outcome.error.name === 'AUTH_REFUSED' ? 'auth_refused' : 'logic_unavailable';
     // release() leaves an 'authenticating' connection 'closing' to await logic's answer; this is that
@@ -189,7 +217,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
   state.nextLogicBeatAt = now + logicBeatDelay(s);
   // Registration is told before op 8 leaves, so a push sent after the client sees op 8 finds it.
   s.buckets.forKey(session.key).tell({
-    type: 'put', member: { key: session.key, connId: deps.handle.id, handle: deps.handle, accepts: session.accepts, owner: ctx.self },
+    type: 'put', member: { key: session.key, connId: deps.handle.id, mid: session.mid, handle: deps.handle, accepts: session.accepts, owner: ctx.self },
   });
   if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'join', roomId: session.roomId, handle: deps.handle });
   deps.shard.tell({ type: 'watch', id: deps.handle.id, at: now + session.heartbeatMs });
@@ -213,10 +241,14 @@ function handlePacket(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, p:
       state.phase = 'authenticating';
       // The auth packet leads the queue: its ver and seq are echoed in op 8.
       state.early = [p];
+      const { handle } = deps;
       s.gateway.tell({
-        type: 'connect', cookie: deps.handle.cookie, token: p.body,
+        type: 'connect', cookie: handle.cookie, token: p.body, connId: state.logicConnId,
+        alive: () => !handle.closed,
         reply: (outcome) => ctx.self.tell({ type: 'authResult', outcome }),
       });
+      state.authDeadline = s.now() + s.logicConnectWaitMs;
+      deps.shard.tell({ type: 'watch', id: handle.id, at: state.authDeadline });
       return state;
     }
     case 'authenticating': {
@@ -250,7 +282,7 @@ function handleOnlinePacket(state: ConnectionState, session: Session, deps: Conn
       }
       if (now >= state.nextLogicBeatAt) {
         state.nextLogicBeatAt = now + logicBeatDelay(s);
-        s.gateway.tell({ type: 'heartbeat', mid: session.mid, key: session.key });
+        s.gateway.tell({ type: 'heartbeat', mid: session.mid, key: session.key, connId: state.logicConnId });
       }
       return state;
     }
@@ -303,8 +335,12 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, 
     case 'awaitingAuth':
       return close(state, deps, ctx, 'auth_timeout', new ImError('AUTH_TIMEOUT', `${s.handshakeTimeoutMs} ms`));
     case 'authenticating':
-      // Logic's answer is bounded by the gateway's deadlines; keep waiting for it.
-      deps.shard.tell({ type: 'watch', id, at: now + s.handshakeTimeoutMs });
+      if (now >= state.authDeadline) {
+        // 'closing': should logic still answer, the session it made is disconnected then.
+        return close(state, deps, ctx, 'logic_timeout', new ImError('LOGIC_TIMEOUT', `no answer within ${s.logicConnectWaitMs} ms`));
+      }
+      // A deadline armed before op 7 came (the handshake's): wait on for logic's answer.
+      deps.shard.tell({ type: 'watch', id, at: state.authDeadline });
       return state;
     case 'online': {
       const session = state.session as Session;
@@ -323,7 +359,8 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
   kind: 'connection',
 
   init: (deps) => ({
-    phase: 'awaitingAuth', session: null, early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
+    phase: 'awaitingAuth', session: null, logicConnId: `${deps.services.bootId}.${deps.handle.id}`, authDeadline: Infinity,
+    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
   }),
 
   receive(state, msg, ctx) {

@@ -10,6 +10,11 @@ export interface SessionMapping {
   readonly mid: string;
   readonly key: string;
   readonly server: string;
+  /**
+   * The connection's id, unique across its cloud node's restarts (ConnectReq.connId and
+   * friends); '' or absent from a cloud node that sends none (goim's comet).
+   */
+  readonly connId?: string;
 }
 
 /** One cloud node's last RenewOnline report (goim's `ol_<server>`). */
@@ -29,11 +34,24 @@ export interface ServerOnline {
  */
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
-  /** Connect: maps key → server and adds key to the mid's hash (when mid > 0), both with the session TTL. */
+  /**
+   * Connect: maps key → server and adds key to the mid's hash (when mid > 0), both with the
+   * session TTL, and records which connection (connId, mid) the key's session now is.
+   */
   add(mapping: SessionMapping): Promise<void>;
-  /** Disconnect: removes both; resolves whether the key was mapped. */
+  /**
+   * Disconnect: removes key → server and the mid's hash field, each only while it names this
+   * server; resolves whether key → server was removed. A mapping with a connId is *stale* when
+   * the key is mapped to a session recorded as another connection's: then nothing of that
+   * session is touched (its mid's field is left too; only a field of this mapping's mid, when
+   * the session is another mid's, is removed). Without a connId, or when the session has no
+   * recorded connection, removal works on the server alone, as in goim.
+   */
   remove(mapping: SessionMapping): Promise<boolean>;
-  /** Heartbeat: renews the TTLs; re-adds the mapping when it had expired. */
+  /**
+   * Heartbeat: renews the TTLs; re-adds the mapping (with its connId) when key or mid hash had
+   * expired. A stale mapping (see remove) does nothing.
+   */
   refresh(mapping: SessionMapping): Promise<void>;
   /** key → server for the keys that are mapped (unknown keys are left out). */
   serversByKeys(keys: readonly string[]): Promise<Map<string, string>>;

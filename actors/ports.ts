@@ -15,6 +15,7 @@ export type CloseReason =
   | 'auth_timeout'
   | 'auth_refused'
   | 'logic_unavailable'
+  | 'logic_timeout'
   | 'heartbeat_timeout'
   | 'replaced'
   | 'slow_consumer'
@@ -74,14 +75,19 @@ export class LogicCallError extends Error {
   }
 }
 
-/** One logic node, as the gateway actor uses it. Every call has a deadline; failures reject with LogicCallError. */
+/**
+ * One logic node, as the gateway actor uses it. Every call takes the time it may
+ * take (`timeoutMs`: what is left of the gateway's deadline for it) and fails
+ * with LogicCallError. `connId` is the connection's id logic keeps with its
+ * session (ConnectReq.connId and friends).
+ */
 export interface LogicNodeClient {
   readonly address: string;
-  connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult>;
-  disconnect(mid: string, key: string, server: string): Promise<boolean>;
-  heartbeat(mid: string, key: string, server: string): Promise<void>;
-  renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats): Promise<Record<string, number>>;
-  receive(mid: string, proto: ProtoMessage): Promise<void>;
+  connect(server: string, cookie: string, token: Buffer, connId: string, timeoutMs: number): Promise<ConnectResult>;
+  disconnect(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<boolean>;
+  heartbeat(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<void>;
+  renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats, timeoutMs: number): Promise<Record<string, number>>;
+  receive(mid: string, proto: ProtoMessage, timeoutMs: number): Promise<void>;
   close(): void;
 }
 

@@ -20,6 +20,9 @@ export interface CloudConfig {
   readonly logic: {
     readonly nodes: readonly string[];
     readonly callTimeoutMs: number;
+    readonly maxInFlight: number;
+    readonly maxQueued: number;
+    readonly connectWaitMs: number;
     readonly renewOnlineIntervalMs: number;
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
@@ -53,6 +56,9 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     logic: {
       nodes: r.list('logic.nodes'),
       callTimeoutMs: r.num('logic.callTimeoutMs'),
+      maxInFlight: r.num('logic.maxInFlight'),
+      maxQueued: r.num('logic.maxQueued'),
+      connectWaitMs: r.num('logic.connectWaitMs'),
       renewOnlineIntervalMs: r.num('logic.renewOnlineIntervalMs'),
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),

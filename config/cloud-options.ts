@@ -36,7 +36,24 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
-  { path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each call to a logic node; past it the next node is tried.' },
+  {
+    path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
+    doc: 'Deadline of each call to logic, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left; a node that fails fast (unavailable) is skipped for the next within the same deadline.',
+  },
+  {
+    path: 'logic.maxInFlight', env: 'IM_CLOUD_LOGIC_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 1024,
+    doc: 'Calls to logic in flight at once from this node; more wait in a queue.',
+  },
+  {
+    path: 'logic.maxQueued', env: 'IM_CLOUD_LOGIC_MAX_QUEUED', kind: { type: 'int', min: 0 }, default: 10000,
+    doc: 'Calls to logic that may wait for a free in-flight slot; past it a call fails at once (a Connect closes its client with E_LOGIC_BUSY, a Disconnect or Heartbeat is dropped), counted in im_logic_calls_rejected_total.',
+  },
+  {
+    path: 'logic.connectWaitMs', env: 'IM_CLOUD_LOGIC_CONNECT_WAIT_MS', kind: { type: 'int', min: 1 },
+    default: (r) => Number(r.get('logic.callTimeoutMs')) + Number(r.get('protocol.handshakeTimeoutMs')),
+    defaultDoc: 'logic.callTimeoutMs + protocol.handshakeTimeoutMs',
+    doc: 'Longest a connection waits for logic\'s answer to its auth (op 7) before it is closed with E_LOGIC_TIMEOUT; a session logic still creates afterwards is disconnected.',
+  },
   { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },

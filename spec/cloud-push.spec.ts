@@ -388,7 +388,7 @@ describe('cloud node: pushes through the real gRPC edge to ws and tcp clients', 
       const h = await boot();
       const logic = h.logic[0];
       const key = uniqueKey('twice');
-      const first = await join(h, 'ws', { key, mid: 71, room: 'live://replace' });
+      const first = await join(h, 'ws', { key, mid: 72, room: 'live://replace' });
       const second = await join(h, 'tcp', { key, mid: 72, room: 'live://replace' });
       // Told to the bucket behind the second connection's registration, before the first may even have closed.
       await h.pushMsg([key], BIZ, biz('after-replace'));
@@ -402,12 +402,36 @@ describe('cloud node: pushes through the real gRPC edge to ws and tcp clients', 
       // The replaced connection left the room in the turn that closed it.
       expect(await second.client.heartbeat()).to.equal(1);
 
+      // Each Connect named its own connection.
+      const [firstConn, secondConn] = logic.calls.connect.map((c) => c.connId);
+      expect(firstConn).to.match(/^[0-9a-f]{16}\.\d+$/);
+      expect(secondConn).to.match(/^[0-9a-f]{16}\.\d+$/).and.not.equal(firstConn);
       second.client.close();
-      await logic.waitFor((c) => c.disconnect.some((d) => d.mid === '72'), 5000, 'Disconnect of the second login');
+      await logic.waitFor((c) => c.disconnect.length > 0, 5000, 'Disconnect of the second login');
       // A Disconnect for the first login would have been told to the gateway before this one
       // (its connection had already closed): once the gateway is idle it would have been answered.
       await eventually(() => gatewayIdle(h), 'the logic gateway to go idle');
-      expect(logic.calls.disconnect.map((d) => [d.mid, d.key])).to.deep.equal([['72', key]]);
+      expect(logic.calls.disconnect.map((d) => [d.mid, d.key, d.connId])).to.deep.equal([['72', key, secondConn]]);
+    });
+
+    it('by another user (a shared device key): the first login\'s Disconnect is still sent, naming its own connection', async () => {
+      const h = await boot();
+      const logic = h.logic[0];
+      const key = uniqueKey('handover');
+      const first = await join(h, 'ws', { key, mid: 71 });
+      const second = await join(h, 'tcp', { key, mid: 72 });
+      await first.client.waitForClose();
+      expect(first.client.disconnectReason()?.code).to.equal('E_REPLACED');
+      const [firstConn, secondConn] = logic.calls.connect.map((c) => c.connId);
+      // Logic removes only user 71's mid_ entry for the key (the session is 72's connection): else
+      // pushes to 71 would still be routed to the key, now 72's.
+      await logic.waitFor((c) => c.disconnect.length === 1, 5000, 'Disconnect of the first login');
+      expect(logic.calls.disconnect.map((d) => [d.mid, d.key, d.connId])).to.deep.equal([['71', key, firstConn]]);
+      await h.pushMsg([key], BIZ, biz('to-72'));
+      await arrived(second, BIZ, 'to-72');
+      second.client.close();
+      await logic.waitFor((c) => c.disconnect.length === 2, 5000, 'Disconnect of the second login');
+      expect(logic.calls.disconnect[1]).to.include({ mid: '72', key, connId: secondConn });
     });
   });
 

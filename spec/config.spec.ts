@@ -69,6 +69,14 @@ describe('cloud config', () => {
       expect(loadCloudConfig({ overrides: { protocol: { maxBodySize: 100 }, ws: { maxPayload: 1000 } } }).ws.maxPayload).to.equal(1000);
     });
 
+    it('bounds calls to logic: 1024 in flight, 10000 queued, and a Connect waited for callTimeoutMs + handshakeTimeoutMs', () => {
+      expect(config.logic).to.deep.include({ callTimeoutMs: 3000, maxInFlight: 1024, maxQueued: 10000, connectWaitMs: 8000 });
+      expect(loadCloudConfig({ overrides: { logic: { callTimeoutMs: 500 }, protocol: { handshakeTimeoutMs: 200 } } }).logic.connectWaitMs).to.equal(700);
+      expect(loadCloudConfig({ env: { IM_CLOUD_LOGIC_CONNECT_WAIT_MS: '250', IM_CLOUD_LOGIC_MAX_QUEUED: '0' } }).logic)
+        .to.deep.include({ connectWaitMs: 250, maxQueued: 0 });
+      expect(configError({ env: { IM_CLOUD_LOGIC_MAX_IN_FLIGHT: '0' } }).message).to.include('logic.maxInFlight (IM_CLOUD_LOGIC_MAX_IN_FLIGHT)');
+    });
+
     it('is the same with an empty environment as with none', () => {
       expect(loadCloudConfig({ env: {} })).to.deep.equal(config);
     });

@@ -15,7 +15,7 @@ interface StoreFixture {
   elapse(ms: number): Promise<void>;
 }
 
-const mapping = (mid: string, key: string, server: string): SessionMapping => ({ mid, key, server });
+const mapping = (mid: string, key: string, server: string, connId?: string): SessionMapping => ({ mid, key, server, connId });
 
 const online = (server: string, roomCount: Record<string, number>, connCount = 0, ipCount = 0): ServerOnline => ({
   server, roomCount, connCount, ipCount, updated: 1_700_000_000,
@@ -83,6 +83,81 @@ function describeStoreContract(name: string, makeStore: () => Promise<StoreFixtu
       expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k1', 'node-b']]));
       expect(await store.remove(mapping('7', 'k1', 'node-b'))).to.equal(true);
       expect(await store.keysByMids(['7'])).to.deep.equal(new Map());
+    });
+
+    describe('connection ids (a client reconnecting with the same key)', () => {
+      it("a stale connection's remove leaves the new session (key_ and mid_); the new connection's removes both", async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.2'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(false);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.2'))).to.equal(true);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map());
+        expect(await store.keysByMids(['7'])).to.deep.equal(new Map());
+      });
+
+      it('a matching connection removes key_ and its mid_ field; the user keeps its other key', async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('7', 'k2', 'node-a', 'boot.2'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(true);
+        expect(await store.serversByKeys(['k1', 'k2'])).to.deep.equal(new Map([['k2', 'node-a']]));
+        expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k2', 'node-a']]));
+        // Its conn record went with key_: a later session of the key without an id is removable by anyone on its server.
+        await store.add(mapping('7', 'k1', 'node-a'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.9'))).to.equal(true);
+      });
+
+      it('a remove with no connection id behaves as before: the server alone decides', async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.2'));
+        expect(await store.remove(mapping('7', 'k1', 'node-b'))).to.equal(false);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.remove(mapping('7', 'k1', 'node-a'))).to.equal(true);
+        expect(await store.keysByMids(['7'])).to.deep.equal(new Map());
+        // A session stored without an id (a goim comet) is removed by its server, id or not.
+        await store.add(mapping('7', 'k1', 'node-a'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(true);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map());
+      });
+
+      it('a later Connect without an id clears the recorded connection', async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('7', 'k1', 'node-a'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.2'))).to.equal(true);
+      });
+
+      it("a stale connection of another user (shared device key) drops only that user's mid_ entry", async () => {
+        await store.add(mapping('71', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('72', 'k1', 'node-a', 'boot.2'));
+        expect(await store.remove(mapping('71', 'k1', 'node-a', 'boot.1'))).to.equal(false);
+        expect(await store.keysByMids(['71'])).to.deep.equal(new Map());
+        expect(await store.keysByMids(['72'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a']]));
+      });
+
+      it("a stale connection's Heartbeat changes nothing; the owner's re-add keeps its id", async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.2'));
+        await store.refresh(mapping('7', 'k1', 'node-a', 'boot.1'));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(false);
+        await f.elapse(TTL_S * 1000 + 1000);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map());
+        await store.refresh(mapping('7', 'k1', 'node-a', 'boot.2'));
+        expect(await store.keysByMids(['7'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(false);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a']]));
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.2'))).to.equal(true);
+      });
+
+      it('the recorded connection lives as long as key_: renewed by Heartbeat', async () => {
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.1'));
+        await store.add(mapping('7', 'k1', 'node-a', 'boot.2'));
+        await f.elapse(TTL_S * 1000 - 1000);
+        await store.refresh(mapping('7', 'k1', 'node-a', 'boot.2'));
+        await f.elapse(2000);
+        expect(await store.remove(mapping('7', 'k1', 'node-a', 'boot.1'))).to.equal(false);
+        expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a']]));
+      });
     });
 
     it('remove resolves true, then false; the user keeps its other key', async () => {
@@ -223,6 +298,29 @@ describe('session store: redis', () => {
       await store.remove(mapping('123', 'k1', 'node-a:3109'));
       expect(await raw.exists(`${prefix}key_k1`)).to.equal(0);
       expect(await raw.hkeys(`${prefix}mid_123`)).to.deep.equal(['k2']);
+    });
+
+    it('keeps the connection id in conn_<key> (ours) beside goim\'s key_ and mid_, with their TTL, and drops it with key_', async () => {
+      await store.add(mapping('123', 'k1', 'node-a:3109', 'boot.1'));
+      await store.add(mapping('0', 'guest', 'node-a:3109', 'boot.2'));
+      await store.add(mapping('123', 'goim', 'node-a:3109'));
+      const raw = scratch.raw;
+      // goim's readers see exactly goim's layout.
+      expect(await raw.get(`${prefix}key_k1`)).to.equal('node-a:3109');
+      expect(await raw.hgetall(`${prefix}mid_123`)).to.deep.equal({ k1: 'node-a:3109', goim: 'node-a:3109' });
+      expect(await raw.hgetall(`${prefix}conn_k1`)).to.deep.equal({ id: 'boot.1', mid: '123' });
+      expect(await raw.hgetall(`${prefix}conn_guest`)).to.deep.equal({ id: 'boot.2', mid: '' });
+      expect(await raw.exists(`${prefix}conn_goim`)).to.equal(0);
+      expect(await ttlOf(`${prefix}conn_k1`)).to.be.within(TTL_S - 2, TTL_S);
+      await store.remove(mapping('123', 'k1', 'node-a:3109', 'boot.1'));
+      expect(await raw.exists(`${prefix}key_k1`, `${prefix}conn_k1`)).to.equal(0);
+    });
+
+    it('a session goim wrote (no conn_) is removed by its server whatever connection id comes', async () => {
+      await scratch.raw.set(`${prefix}key_k1`, 'node-a', 'EX', TTL_S);
+      await scratch.raw.hset(`${prefix}mid_5`, 'k1', 'node-a');
+      expect(await store.remove(mapping('5', 'k1', 'node-a', 'boot.1'))).to.equal(true);
+      expect(await scratch.raw.exists(`${prefix}key_k1`, `${prefix}mid_5`)).to.equal(0);
     });
 
     it("writes online reports in goim's layout: ol_<server> fields are shard numbers holding goim's JSON", async () => {

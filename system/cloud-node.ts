@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
 import { connectionActor, ConnectionMsg, ConnectionServices } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
@@ -37,8 +38,6 @@ export interface BoundPorts {
 
 /** In-flight pushes a broadcast-with-speed slices at this interval. */
 const BROADCAST_SLICE_MS = 50;
-/** Upper bound on concurrent calls to logic from one node. */
-const LOGIC_MAX_IN_FLIGHT = 1024;
 
 let nodeSerial = 0;
 
@@ -76,6 +75,11 @@ export class CloudNode {
   private readonly wsEdge: WsEdge;
   private readonly timers: NodeJS.Timeout[] = [];
   private connectionSerial = 0;
+  /**
+   * Random per start: with a connection's serial it makes the id logic knows the connection by,
+   * unique across restarts (serials start over; a restarted node must not match old sessions).
+   */
+  private readonly bootId = randomBytes(8).toString('hex');
   private accepting = false;
   private stopping: Promise<void> | null = null;
   private resolveStopped: () => void = () => undefined;
@@ -97,7 +101,7 @@ export class CloudNode {
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.callTimeoutMs));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
@@ -113,7 +117,10 @@ export class CloudNode {
       serverId: () => this.serverId,
       roomDirectories: this.rooms.shards,
       stats: () => ({ connCount: this.guard.openConnections, ipCount: this.guard.distinctAddresses }),
-      maxInFlight: LOGIC_MAX_IN_FLIGHT,
+      maxInFlight: config.logic.maxInFlight,
+      maxQueued: config.logic.maxQueued,
+      callTimeoutMs: config.logic.callTimeoutMs,
+      now: Date.now,
       metrics: this.metrics,
       log: this.log,
     });
@@ -232,6 +239,8 @@ export class CloudNode {
       buckets: this.buckets,
       rooms: this.rooms,
       handshakeTimeoutMs: config.protocol.handshakeTimeoutMs,
+      logicConnectWaitMs: config.logic.connectWaitMs,
+      bootId: this.bootId,
       defaultHeartbeatMs: config.protocol.heartbeatTimeoutMs,
       logicHeartbeatMinMs: config.logic.heartbeatMinMs,
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,

@@ -22,17 +22,17 @@ export function nanosToMillis(value: string | number): number {
 
 type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
-/** One logic node over real gRPC; every call carries a deadline, failures become LogicCallError. */
+/** One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError. */
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
 
-  constructor(readonly address: string, private readonly timeoutMs: number) {
+  constructor(readonly address: string) {
     const { im } = loadWireProtos();
     this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
   }
 
-  async connect(server: string, cookie: string, token: Buffer): Promise<ConnectResult> {
-    const reply = await this.call<ConnectReq, ConnectReply__Output>('Connect', this.client.Connect, { server, cookie, token });
+  async connect(server: string, cookie: string, token: Buffer, connId: string, timeoutMs: number): Promise<ConnectResult> {
+    const reply = await this.call<ConnectReq, ConnectReply__Output>('Connect', this.client.Connect, { server, cookie, token, connId }, timeoutMs);
     return {
       mid: reply.mid,
       key: reply.key,
@@ -42,33 +42,35 @@ export class GrpcLogicClient implements LogicNodeClient {
     };
   }
 
-  async disconnect(mid: string, key: string, server: string): Promise<boolean> {
-    const reply = await this.call<DisconnectReq, DisconnectReply__Output>('Disconnect', this.client.Disconnect, { mid, key, server });
+  async disconnect(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<boolean> {
+    const reply = await this.call<DisconnectReq, DisconnectReply__Output>('Disconnect', this.client.Disconnect, { mid, key, server, connId }, timeoutMs);
     return reply.has;
   }
 
-  async heartbeat(mid: string, key: string, server: string): Promise<void> {
-    await this.call<HeartbeatReq, Empty__Output>('Heartbeat', this.client.Heartbeat, { mid, key, server });
+  async heartbeat(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<void> {
+    await this.call<HeartbeatReq, Empty__Output>('Heartbeat', this.client.Heartbeat, { mid, key, server, connId }, timeoutMs);
   }
 
-  async renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats): Promise<Record<string, number>> {
+  async renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats, timeoutMs: number): Promise<Record<string, number>> {
     const reply = await this.call<OnlineReq, OnlineReply__Output>('RenewOnline', this.client.RenewOnline, {
       server, roomCount: { ...roomCount }, connCount: stats.connCount, ipCount: stats.ipCount,
-    });
+    }, timeoutMs);
     return reply.allRoomCount;
   }
 
-  async receive(mid: string, proto: ProtoMessage): Promise<void> {
-    await this.call<ReceiveReq, Empty__Output>('Receive', this.client.Receive, { mid, proto: { ver: proto.ver, op: proto.op, seq: proto.seq, body: proto.body } });
+  async receive(mid: string, proto: ProtoMessage, timeoutMs: number): Promise<void> {
+    await this.call<ReceiveReq, Empty__Output>('Receive', this.client.Receive, {
+      mid, proto: { ver: proto.ver, op: proto.op, seq: proto.seq, body: proto.body },
+    }, timeoutMs);
   }
 
   close(): void {
     closeClientChannel(this.client);
   }
 
-  private call<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req): Promise<Res> {
+  private call<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      method.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (err) {
           const status = grpc.status[err.code] ?? String(err.code);
           reject(new LogicCallError(`${rpc} on ${this.address}: ${err.details || err.message}`, RETRYABLE.has(err.code), status, this.address));

@@ -56,12 +56,12 @@ export class LogicGrpcEdge {
       }),
       Connect: this.unary('Connect', async (req) => {
         if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
-        const a = await s.connect(req.server, req.token);
+        const a = await s.connect(req.server, req.token, req.connId);
         return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
       }),
-      Disconnect: this.unary('Disconnect', async (req) => ({ has: await s.disconnect(req.mid, req.key, req.server) })),
+      Disconnect: this.unary('Disconnect', async (req) => ({ has: await s.disconnect(req.mid, req.key, req.server, req.connId) })),
       Heartbeat: this.unary('Heartbeat', async (req) => {
-        await s.heartbeat(req.mid, req.key, req.server);
+        await s.heartbeat(req.mid, req.key, req.server, req.connId);
         return {};
       }),
       RenewOnline: this.unary('RenewOnline', async (req) => {

@@ -48,10 +48,11 @@ export class LogicServices implements PushService {
     private readonly metrics: Metrics,
   ) {}
 
-  async connect(server: string, token: Buffer): Promise<ConnectAnswer> {
+  /** `connId`: the cloud node's id for this connection ('' from goim's comet), kept with the session. */
+  async connect(server: string, token: Buffer, connId = ''): Promise<ConnectAnswer> {
     const claims = await this.verifier.verify(token);
     const key = claims.key !== '' ? claims.key : randomUUID();
-    await this.store.add({ mid: claims.mid, key, server });
+    await this.store.add({ mid: claims.mid, key, server, connId });
     this.metrics.inc('im_logic_connects_total');
     const { heartbeatSeconds, heartbeatMax } = this.config.clients;
     return {
@@ -60,13 +61,14 @@ export class LogicServices implements PushService {
     };
   }
 
-  disconnect(mid: string, key: string, server: string): Promise<boolean> {
+  /** With a `connId`, removes the session only if it is still that connection's (SessionStore.remove). */
+  disconnect(mid: string, key: string, server: string, connId = ''): Promise<boolean> {
     this.metrics.inc('im_logic_disconnects_total');
-    return this.store.remove({ mid, key, server });
+    return this.store.remove({ mid, key, server, connId });
   }
 
-  heartbeat(mid: string, key: string, server: string): Promise<void> {
-    return this.store.refresh({ mid, key, server });
+  heartbeat(mid: string, key: string, server: string, connId = ''): Promise<void> {
+    return this.store.refresh({ mid, key, server, connId });
   }
 
   async renewOnline(server: string, roomCount: Record<string, number>, connCount: number, ipCount: number): Promise<Record<string, number>> {

@@ -8,7 +8,18 @@
  *
  * Our additions: shard "0" is always written and also carries "conn_count"
  * and "ip_count"; the set `ol_servers` lists every server with an ol_ hash so
- * readers need no SCAN. Every name may carry a deployment prefix.
+ * readers need no SCAN; and
+ *
+ *   conn_<key>   hash    "id" → connection id, "mid" → mid ("" for none)
+ *
+ * which connection the session in key_<key> is: written with key_ (same
+ * TTL, renewed with it) by Connect and by Heartbeat's re-add when the cloud
+ * node sent a connection id, deleted with key_, absent when it sent none
+ * (goim's comet). A Disconnect or Heartbeat carrying another connection's id
+ * leaves that session's key_ and mid_ entries alone (SessionStore.remove),
+ * so a client that reconnects with the same key keeps its new session
+ * whatever order logic sees the calls in. goim's readers never look at it.
+ * Every name may carry a deployment prefix.
  */
 import type { ServerOnline } from '../../actors/logic-ports';
 import { hashKey } from '../../actors/shard-router';
@@ -39,6 +50,11 @@ export class GoimKeys {
 
   mid(mid: string): string {
     return `${this.prefix}mid_${mid}`;
+  }
+
+  /** Ours, not goim's: which connection key_<key>'s session is. */
+  conn(key: string): string {
+    return `${this.prefix}conn_${key}`;
   }
 
   online(server: string): string {

@@ -12,8 +12,9 @@
  * a second, one that accepts but never answers within commandTimeoutMs.
  *
  * Single Redis (or a primary) only: putOnline's MULTI and allOnline's prune
- * script touch ol_<server> and ol_servers together, which Redis Cluster
- * would refuse across slots.
+ * script touch ol_<server> and ol_servers together, and the session writes
+ * touch key_, mid_ and conn_ together, which Redis Cluster would refuse
+ * across slots.
  */
 import { ChainableCommander, Redis } from 'ioredis';
 import type { ServerOnline, SessionMapping, SessionStore } from '../../actors/logic-ports';
@@ -32,14 +33,58 @@ export interface RedisSessionStoreOptions {
   readonly commandTimeoutMs?: number;
 }
 
-/** Drops a server from ol_servers only if its ol_ hash is really gone (a writer may have just re-put it). */
-/** DEL key_ and HDEL mid_ field, each only while it still names this server; answers whether key_ was removed. */
-const REMOVE_IF_OWNED = `
+/*
+ * The session scripts: KEYS = key_<key>, mid_<mid> ('' when the mid is not positive), conn_<key>;
+ * ARGV = key, server, connId ('' when the cloud node sent none), canonical mid ('' for none), TTL.
+ * A mapping is stale when it has a connId and key_ exists with a conn_ naming another connection
+ * (SessionStore.remove). Each runs atomically, so a Connect's MULTI lands wholly before or after.
+ */
+const STALE = `
+local owner = redis.call('HGET', KEYS[3], 'id')
+local stale = ARGV[3] ~= '' and owner and owner ~= '' and owner ~= ARGV[3] and redis.call('EXISTS', KEYS[1]) == 1`;
+
+/** Disconnect: DEL key_ (and conn_) and HDEL the mid_ field, each only while it names this server; answers whether key_ went. */
+const REMOVE = `${STALE}
+if stale then
+  if KEYS[2] ~= '' and redis.call('HGET', KEYS[3], 'mid') ~= ARGV[4] and redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  end
+  return 0
+end
 local removed = 0
-if redis.call('GET', KEYS[1]) == ARGV[2] then removed = redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  removed = redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[3])
+end
 if KEYS[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) end
 return removed`;
 
+/**
+ * Heartbeat: EXPIRE key_, mid_ and conn_; when key_ or mid_ was gone, re-add all three as Connect
+ * does (goim's Heartbeat looks at key_ only; we also re-add when mid_ is gone, so the user stays
+ * reachable). Answers -1 stale, 0 renewed, 1 re-added.
+ */
+const REFRESH = `${STALE}
+if stale then return -1 end
+local alive = redis.call('EXPIRE', KEYS[1], ARGV[5])
+if KEYS[2] ~= '' and redis.call('EXPIRE', KEYS[2], ARGV[5]) == 0 then alive = 0 end
+if alive == 1 then
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+  return 0
+end
+if KEYS[2] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], 'id', ARGV[3], 'mid', ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
+return 1`;
+
+/** Drops a server from ol_servers only if its ol_ hash is really gone (a writer may have just re-put it). */
 const PRUNE_SERVER = "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0";
 
 export class RedisSessionStore implements SessionStore {
@@ -71,29 +116,24 @@ export class RedisSessionStore implements SessionStore {
 
   add(mapping: SessionMapping): Promise<void> {
     return this.run('add', async () => {
-      await exec(this.addCommands(this.redis.pipeline(), mapping));
+      await exec(this.addCommands(this.redis.multi(), mapping));
     });
   }
 
-  /** Only the server a key now maps to may remove it: a late Disconnect from its old server leaves the new session alone. */
-  remove({ mid: rawMid, key, server }: SessionMapping): Promise<boolean> {
+  /**
+   * Only the server a key now maps to may remove it: a late Disconnect from its old server leaves
+   * the new session alone; and with a connection id, only the connection the session is.
+   */
+  remove(mapping: SessionMapping): Promise<boolean> {
     return this.run('remove', async () => {
-      const mid = positiveMid(rawMid);
-      const removed = await this.redis.eval(REMOVE_IF_OWNED, 2, this.keys.key(key), mid === null ? '' : this.keys.mid(mid), key, server);
+      const removed = await this.redis.eval(REMOVE, 3, ...this.scriptArgs(mapping));
       return removed === 1;
     });
   }
 
   refresh(mapping: SessionMapping): Promise<void> {
     return this.run('refresh', async () => {
-      const mid = positiveMid(mapping.mid);
-      const pipeline = this.redis.pipeline();
-      if (mid !== null) pipeline.expire(this.keys.mid(mid), this.ttl);
-      pipeline.expire(this.keys.key(mapping.key), this.ttl);
-      const results = await exec(pipeline);
-      // EXPIRE answers 0 when the key is gone: re-add, as goim's Heartbeat does
-      // (goim looks at key_ only; we also re-add when mid_ is gone, so the user stays reachable).
-      if (results.some((renewed) => renewed !== 1)) await exec(this.addCommands(this.redis.pipeline(), mapping));
+      await this.redis.eval(REFRESH, 3, ...this.scriptArgs(mapping), this.ttl);
     });
   }
 
@@ -176,10 +216,19 @@ export class RedisSessionStore implements SessionStore {
     await exec(pipeline);
   }
 
-  private addCommands(pipeline: ChainableCommander, { mid: rawMid, key, server }: SessionMapping): ChainableCommander {
+  /** Connect's writes, in one MULTI: the mid_ field, key_, and conn_ (replaced, or dropped when there is no connId). */
+  private addCommands(multi: ChainableCommander, { mid: rawMid, key, server, connId }: SessionMapping): ChainableCommander {
     const mid = positiveMid(rawMid);
-    if (mid !== null) pipeline.hset(this.keys.mid(mid), key, server).expire(this.keys.mid(mid), this.ttl);
-    return pipeline.set(this.keys.key(key), server, 'EX', this.ttl);
+    if (mid !== null) multi.hset(this.keys.mid(mid), key, server).expire(this.keys.mid(mid), this.ttl);
+    multi.set(this.keys.key(key), server, 'EX', this.ttl).del(this.keys.conn(key));
+    if (connId) multi.hset(this.keys.conn(key), 'id', connId, 'mid', mid ?? '').expire(this.keys.conn(key), this.ttl);
+    return multi;
+  }
+
+  /** KEYS then ARGV of the session scripts, as documented above REMOVE. */
+  private scriptArgs({ mid: rawMid, key, server, connId }: SessionMapping): string[] {
+    const mid = positiveMid(rawMid);
+    return [this.keys.key(key), mid === null ? '' : this.keys.mid(mid), this.keys.conn(key), key, server, connId ?? '', mid ?? ''];
   }
 
   /** Runs one operation; any failure becomes E_SESSION_STORE naming the operation and the cause. */

@@ -6,10 +6,12 @@ export interface DisconnectReq {
   'mid'?: (number | string | Long);
   'key'?: (string);
   'server'?: (string);
+  'connId'?: (string);
 }
 
 export interface DisconnectReq__Output {
   'mid': (string);
   'key': (string);
   'server': (string);
+  'connId': (string);
 }

@@ -6,10 +6,12 @@ export interface HeartbeatReq {
   'mid'?: (number | string | Long);
   'key'?: (string);
   'server'?: (string);
+  'connId'?: (string);
 }
 
 export interface HeartbeatReq__Output {
   'mid': (string);
   'key': (string);
   'server': (string);
+  'connId': (string);
 }
