@@ -38,6 +38,12 @@ export interface RoomDirectoryState {
 export interface RoomDirectoryDeps {
   /** Handed to every room actor: counts what its broadcasts delivered. */
   readonly onDelivered?: (count: number) => void;
+  /**
+   * Room id → room actor, shared by the node's directories. Each directory
+   * writes only its own rooms, when it spawns and stops them; the node reads
+   * it (a push's back-pressure looks at the room's mailbox).
+   */
+  readonly index?: Map<string, ActorRef<RoomMsg>>;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
@@ -54,6 +60,7 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
           const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
           entry = { ref, count: 0 };
           state.rooms.set(msg.roomId, entry);
+          state.deps.index?.set(msg.roomId, ref);
         }
         entry.count++;
         entry.ref.tell({ type: 'join', handle: msg.handle });
@@ -65,6 +72,7 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
         entry.count--;
         if (entry.count <= 0) {
           state.rooms.delete(msg.roomId);
+          state.deps.index?.delete(msg.roomId);
           ctx.stop(entry.ref);
         } else {
           entry.ref.tell({ type: 'leave', connId: msg.connId });
@@ -102,6 +110,10 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
     maxRestarts: 10,
     windowMs: 60_000,
     critical: true,
+  },
+
+  onStop(state) {
+    for (const roomId of state.rooms.keys()) state.deps.index?.delete(roomId);
   },
 
   inspect: (state) => ({ rooms: state.rooms.size }),

@@ -25,7 +25,12 @@ export interface CloudConfig {
     readonly heartbeatMaxMs: number;
   };
   readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
-  readonly limits: { readonly maxConnections: number; readonly acceptRetryMs: number };
+  readonly limits: {
+    readonly maxConnections: number;
+    readonly acceptRetryMs: number;
+    readonly maxMailboxDepth: number;
+    readonly maxPacedBroadcasts: number;
+  };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -62,7 +67,12 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       connectionShards: r.num('actors.connectionShards'),
       roomShards: r.num('actors.roomShards'),
     },
-    limits: { maxConnections: r.num('limits.maxConnections'), acceptRetryMs: r.num('limits.acceptRetryMs') },
+    limits: {
+      maxConnections: r.num('limits.maxConnections'),
+      acceptRetryMs: r.num('limits.acceptRetryMs'),
+      maxMailboxDepth: r.num('limits.maxMailboxDepth'),
+      maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
+    },
     log: { level: r.str('log.level') as LogLevel },
   };
   const problems: string[] = [];

@@ -45,5 +45,13 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'actors.roomShards', env: 'IM_CLOUD_ROOM_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 16, doc: 'Room directory shards; each parents the room actors whose id hashes to it.' },
   { path: 'limits.maxConnections', env: 'IM_CLOUD_MAX_CONNECTIONS', kind: { type: 'int', min: 0 }, default: 0, defaultDoc: '0 (open-file limit minus 256)', doc: 'Open client sockets at which accepting pauses; 0 derives it from the process open-file limit.' },
   { path: 'limits.acceptRetryMs', env: 'IM_CLOUD_ACCEPT_RETRY_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'After running out of file descriptors, how often accepting is retried.' },
+  {
+    path: 'limits.maxMailboxDepth', env: 'IM_CLOUD_MAX_MAILBOX_DEPTH', kind: { type: 'int', min: 1 }, default: 10000,
+    doc: 'Messages a bucket, room directory or room actor may hold waiting; a push rpc that would enter a fuller one is refused with RESOURCE_EXHAUSTED (E_CLOUD_BUSY).',
+  },
+  {
+    path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
+    doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
+  },
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -33,6 +33,8 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   children: Set<Cell> | null = null;
   faults: number[] | null = null;
   restarts = 0;
+  /** Messages told and not yet handled: the mailbox depth, for back-pressure and inspection. */
+  queued = 0;
   stopping = false;
   stopRequested = false;
   readonly startedAt = Date.now();
@@ -55,7 +57,9 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   }
 
   tell(msg: unknown): void {
-    if (this.nactRef) nact.dispatch(this.nactRef, msg);
+    if (!this.nactRef) return;
+    this.queued++;
+    nact.dispatch(this.nactRef, msg);
   }
 
   spawn<CS, CM, CD>(kind: ActorKind<CS, CM, CD>, name: string, deps: CD): ActorRef<CM> {
@@ -72,6 +76,7 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
 
   /** One message, through the kind's receive; a receive that returns nothing is a fault, not a new state. */
   handle(state: unknown, msg: unknown): unknown {
+    this.queued--;
     if (msg instanceof Barrier) {
       msg.reached();
       return state;

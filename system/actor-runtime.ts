@@ -105,6 +105,12 @@ export class ActorRuntime implements CellHost {
     nact.stop(this.system);
   }
 
+  /** Messages waiting in `ref`'s mailbox (0 when it is not running): cheap enough for every push. */
+  mailboxDepth(ref: ActorRef<unknown>): number {
+    const cell = ref instanceof Cell ? ref : this.entries.get(ref.path);
+    return cell && !cell.stopping ? cell.queued : 0;
+  }
+
   isAlive(ref: ActorRef<unknown>): boolean {
     return this.entries.has(ref.path);
   }

@@ -7,9 +7,10 @@ import type { ClientHandle, LogicNodeClient } from '../actors/ports';
 import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
 import { ShardRouter } from '../actors/shard-router';
 import { CloudConfig, serverIdOf } from '../config/cloud-config';
+import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
-import type { Outbound } from './codec/outbound';
+import { PushDispatcher } from './cloud/push-dispatcher';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
@@ -70,6 +71,7 @@ export class CloudNode {
   /** One deadline keeper per supervisor: handshake and heartbeat timeouts, drain. */
   private readonly shards: ActorRef<ConnectionShardMsg>[] = [];
   private readonly gateway: ActorRef<GatewayMsg>;
+  private readonly pushes: PushDispatcher;
   private readonly guard: AcceptGuard;
   private readonly grpcEdge: GrpcEdge;
   private readonly tcpEdge: TcpEdge;
@@ -105,8 +107,10 @@ export class CloudNode {
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
     const deadlineGroup = this.runtime.spawnChild(root, groupActor, 'deadlines', 'deadline keepers, one per connection shard');
     const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
+    const roomIndex = new Map<string, ActorRef<RoomMsg>>();
     this.rooms = new ShardRouter(
-      Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered })),
+      Array.from({ length: config.actors.roomShards }, (_, i) =>
+        this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered, index: roomIndex })),
     );
     this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', {
       nodes: this.logicClients,
@@ -117,10 +121,19 @@ export class CloudNode {
       metrics: this.metrics,
       log: this.log,
     });
-    const bucketDeps = { gateway: this.gateway, sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered };
+    const bucketDeps = {
+      gateway: this.gateway, sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered,
+      onPacedDone: (broadcastId: number) => this.pushes.pacedShareDone(broadcastId),
+    };
     this.buckets = new ShardRouter(
       Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
     );
+    this.pushes = new PushDispatcher({
+      buckets: this.buckets, rooms: this.rooms, roomIndex,
+      mailboxDepth: (ref) => this.runtime.mailboxDepth(ref),
+      limits: { maxMailboxDepth: config.limits.maxMailboxDepth, maxPacedBroadcasts: config.limits.maxPacedBroadcasts },
+      metrics: this.metrics, log: this.log,
+    });
     for (let i = 0; i < config.actors.connectionShards; i++) {
       this.supervisors.push(this.runtime.spawnChild(connectionGroup, groupActor, `shard-${i}`, 'connection supervisor'));
       this.shards.push(this.runtime.spawnChild(deadlineGroup, connectionShardActor, `deadlines-${i}`, null));
@@ -256,27 +269,9 @@ export class CloudNode {
 
   private pushTargets(): PushTargets {
     return {
-      pushKeys: (keys, protoOp, out) => {
-        this.metrics.inc('im_pushes_total', { kind: 'keys' });
-        const byBucket = new Map<number, string[]>();
-        for (const key of keys) {
-          const i = this.buckets.indexOf(key);
-          const list = byBucket.get(i);
-          if (list) list.push(key);
-          else byBucket.set(i, [key]);
-        }
-        for (const [i, bucketKeys] of byBucket) this.buckets.shards[i].tell({ type: 'push', keys: bucketKeys, op: protoOp, out });
-      },
-      broadcast: (protoOp, out: Outbound, speed) => {
-        this.metrics.inc('im_pushes_total', { kind: 'broadcast' });
-        // `speed` is for the whole node: each bucket takes its share.
-        const perSecond = speed > 0 ? speed / this.buckets.shards.length : 0;
-        this.buckets.tellAll({ type: 'broadcast', op: protoOp, out, perSecond });
-      },
-      broadcastRoom: (roomId, out) => {
-        this.metrics.inc('im_pushes_total', { kind: 'room' });
-        this.rooms.forKey(roomId).tell({ type: 'broadcast', roomId, out });
-      },
+      pushKeys: (keys, protoOp, out) => this.pushes.pushKeys(keys, protoOp, out),
+      broadcast: (protoOp, out, speed) => this.pushes.broadcast(protoOp, out, speed),
+      broadcastRoom: (roomId, out) => this.pushes.broadcastRoom(roomId, out),
       rooms: async () => {
         const counts = await Promise.all(
           this.rooms.shards.map((shard) => this.runtime.ask<RoomDirectoryMsg, Map<string, number>>(shard, (reply) => ({ type: 'counts', reply }), 5000)),

@@ -47,6 +47,10 @@ export const ErrorCodes = {
   GRPC_BAD_ROOM_TYPE: { code: 'E_GRPC_BAD_ROOM_TYPE', message: 'unknown room type' },
   GRPC_BAD_SERVER: { code: 'E_GRPC_BAD_SERVER', message: 'server (the cloud node id) is required' },
 
+  // cloud node: push back-pressure
+  CLOUD_BUSY: { code: 'E_CLOUD_BUSY', message: 'a mailbox the push would enter is over its depth limit; retry later' },
+  BROADCAST_LIMIT: { code: 'E_BROADCAST_LIMIT', message: 'too many speed-limited broadcasts in progress; retry later' },
+
   // logic node: tokens and sessions
   TOKEN_INVALID: { code: 'E_TOKEN_INVALID', message: 'token is malformed or lacks a required field' },
   TOKEN_SIGNATURE: { code: 'E_TOKEN_SIGNATURE', message: 'token is not a JWT signed with the configured secret' },
