@@ -118,7 +118,14 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
     rpc: 'RenewOnline',
     call: (node) => node.renewOnline(deps.serverId(), roomCount, deps.stats()),
     settle: (outcome) => {
-      if (!outcome.ok) return;
+      if (!outcome.ok) {
+        // Rooms' op-3 counts go stale and the cluster's totals lose this node until a round gets through.
+        deps.metrics.inc('im_renew_online_failures_total', { code: outcome.error.code });
+        deps.log.error('room counts not reported to logic', {
+          component: 'logic-gateway', code: outcome.error.code, error: outcome.error.message, rooms: reported.size,
+        });
+        return;
+      }
       const all = outcome.value as Record<string, number>;
       for (const directory of deps.roomDirectories) directory.tell({ type: 'clusterCounts', all, reported });
     },

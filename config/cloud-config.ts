@@ -20,6 +20,7 @@ export interface CloudConfig {
   readonly logic: {
     readonly nodes: readonly string[];
     readonly callTimeoutMs: number;
+    readonly maxReplyBytes: number;
     readonly renewOnlineIntervalMs: number;
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
@@ -58,6 +59,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     logic: {
       nodes: r.list('logic.nodes'),
       callTimeoutMs: r.num('logic.callTimeoutMs'),
+      maxReplyBytes: r.num('logic.maxReplyBytes'),
       renewOnlineIntervalMs: r.num('logic.renewOnlineIntervalMs'),
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),

@@ -37,6 +37,10 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
   { path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each call to a logic node; past it the next node is tried.' },
+  {
+    path: 'logic.maxReplyBytes', env: 'IM_CLOUD_LOGIC_MAX_REPLY_BYTES', kind: { type: 'int', min: 4 * 1024 * 1024, max: 1024 * 1024 * 1024 }, default: 32 * 1024 * 1024,
+    doc: 'Largest reply taken from a logic node, in bytes; RenewOnline\'s answer carries a count per room of this node (about 25 bytes a room).',
+  },
   { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },

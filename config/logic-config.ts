@@ -5,7 +5,7 @@ import { LoadSources, OptionReader, resolveOptions } from './load';
 
 export interface LogicConfig {
   readonly node: { readonly bindHost: string };
-  readonly grpc: { readonly port: number; readonly shutdownGraceMs: number };
+  readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
   readonly cloud: { readonly nodes: readonly string[]; readonly callTimeoutMs: number; readonly maxInFlight: number };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
@@ -29,7 +29,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost') },
-    grpc: { port: r.num('grpc.port'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
+    grpc: { port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: { nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight') },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },

@@ -4,6 +4,10 @@ import { OptionSpec } from './option';
 export const logicOptions: readonly OptionSpec[] = [
   { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the gRPC and HTTP listeners bind to.' },
   { path: 'grpc.port', env: 'IM_LOGIC_GRPC_PORT', kind: { type: 'port' }, default: 3119, doc: 'gRPC port serving im.logic.Logic to cloud nodes (0 picks a free port).' },
+  {
+    path: 'grpc.maxReceiveBytes', env: 'IM_LOGIC_GRPC_MAX_RECEIVE_BYTES', kind: { type: 'int', min: 4 * 1024 * 1024, max: 1024 * 1024 * 1024 }, default: 32 * 1024 * 1024,
+    doc: 'Largest gRPC request accepted, in bytes; a cloud node\'s RenewOnline report is the largest (about 25 bytes a room: 200,000 rooms take ~5 MiB).',
+  },
   { path: 'grpc.shutdownGraceMs', env: 'IM_LOGIC_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls.' },
   { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
   { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },

@@ -99,7 +99,7 @@ export class CloudNode {
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.callTimeoutMs));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.callTimeoutMs, config.logic.maxReplyBytes));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');

@@ -89,7 +89,7 @@ export class LogicNode {
     this.grpcEdge = new LogicGrpcEdge(this.services, config.push.roomTypes, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
       this.log.info('Close rpc received; stopping', { component: 'logic-node' });
       void this.stop();
-    });
+    }, config.grpc.maxReceiveBytes);
     this.httpEdge = new HttpPushEdge({ maxBodyBytes: config.http.maxBodyBytes, roomTypes: config.push.roomTypes }, this.services, this.metrics, this.log);
   }
 

@@ -44,9 +44,10 @@ export class LogicGrpcEdge {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     onClose: () => void,
+    maxReceiveBytes: number,
   ) {
     // Channelz: per-call bookkeeping nobody reads here.
-    this.server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    this.server = new grpc.Server({ 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': maxReceiveBytes });
     const s = this.services;
     const handlers: LogicHandlers = {
       Ping: this.unary('Ping', async () => ({})),

@@ -72,7 +72,11 @@ export class LogicServices implements PushService {
   async renewOnline(server: string, roomCount: Record<string, number>, connCount: number, ipCount: number): Promise<Record<string, number>> {
     const online = { server, roomCount, connCount, ipCount, updated: Math.floor(Date.now() / 1000) };
     const cluster = await this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'renew', online, reply }));
-    return Object.fromEntries(cluster.rooms);
+    // Only the rooms the node reported: it looks up no others (goim's comet neither), and the answer then
+    // grows with the node's own rooms, not the cluster's.
+    const counts: Record<string, number> = {};
+    for (const roomId of Object.keys(roomCount)) counts[roomId] = cluster.rooms.get(roomId) ?? 0;
+    return counts;
   }
 
   receive(mid: string, proto: ProtoMessage): Promise<void> {
