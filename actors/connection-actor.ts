@@ -87,7 +87,7 @@ export const MAX_EARLY_PACKETS = 16;
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body: Buffer | string): void {
-  deps.handle.send(Outbound.packet(ver, op, seq, body));
+  deps.handle.send(Outbound.reply(ver, op, seq, body));
 }
 
 function logicBeatDelay(s: ConnectionServices): number {
