@@ -72,11 +72,9 @@ describe('cloud node: replies are never merged into op 9', () => {
     const BEATS = 30;
     const IN_FLIGHT = 8;
     let flooding = true;
-    const pushed: number[] = [];
     const flood = async (lane: number): Promise<void> => {
       for (let i = 0; flooding; i++) {
         await harness.broadcastRoom('live://1000', { op: 1000, body: `flood-${lane}-${i}` });
-        pushed.push(lane);
       }
     };
     const lanes = Array.from({ length: IN_FLIGHT }, (_, lane) => flood(lane));
