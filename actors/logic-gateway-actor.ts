@@ -7,7 +7,7 @@
  * directories, reports them, and hands the cluster totals back to them.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
-import { ImError } from '../system/errors';
+import { ErrorName, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import { ConnectResult, Log, LogicCallError, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
@@ -63,6 +63,9 @@ export interface GatewayDeps {
 
 // ── behaviour ───────────────────────────────────────────────────────────────
 
+/** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
+const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
+
 /**
  * Tries each node once, starting at `first`: a retryable failure moves to the
  * next node, a refusal ends the attempt. Runs outside the actor's turn and
@@ -80,7 +83,7 @@ async function withFailover(deps: GatewayDeps, first: number, rpc: string, call:
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
       deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
       if (!failure.retryable) {
-        return { ok: false, error: new ImError(rpc === 'Connect' ? 'AUTH_REFUSED' : 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
+        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
       }
       lastError = `${node.address}: ${failure.status}`;
     }

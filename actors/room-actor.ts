@@ -38,7 +38,7 @@ export interface RoomDeps {
 export function heartbeatReply(ver: number, seq: number, online: number): Outbound {
   const body = Buffer.allocUnsafe(4);
   body.writeInt32BE(Math.min(online, 0x7fffffff), 0);
-  return Outbound.packet(ver, Op.HeartbeatReply, seq, body);
+  return Outbound.reply(ver, Op.HeartbeatReply, seq, body);
 }
 
 export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {

@@ -32,7 +32,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'protocol.sweepIntervalMs', env: 'IM_CLOUD_SWEEP_INTERVAL_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'How often handshake and heartbeat deadlines are checked.' },
   {
     path: 'protocol.coalesce', env: 'IM_CLOUD_COALESCE', kind: { type: 'bool' }, default: true,
-    doc: 'Packets a connection is handed within one task leave as one write (one op-9 frame on ws); false writes each packet at once.',
+    doc: 'Packets a connection is handed within one task leave as one write; on ws its pushes share one op-9 frame and each reply stays a frame of its own. false writes each packet at once.',
   },
   { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },

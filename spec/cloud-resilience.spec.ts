@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Op } from '../system/codec/packet';
 import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed } from './support/bystanders';
@@ -200,6 +201,28 @@ describe('cloud node resilience', () => {
         expect(received.proto?.ver).to.equal(1);
         expect(received.proto?.body.toString()).to.equal('hello upstream');
       });
+
+      for (const [status, code, message] of [
+        [grpc.status.INTERNAL, 'E_RECEIVE_REFUSED', 'logic did not accept the upstream message'],
+        [grpc.status.UNAVAILABLE, 'E_LOGIC_UNAVAILABLE', 'no logic node answered'],
+      ] as const) {
+        it(`${transport}: op 4 whose Receive fails with ${grpc.status[status]} gets op 5 with a JSON error body (${code}), not the echo`, async () => {
+          const { client } = await online(transport);
+          h.logic[0].refuseReceiveWith = status;
+          client.send(Op.SendMsg, 'hello upstream', 1, 42);
+          const ack = await client.waitFor((p) => p.op === Op.SendMsgReply, 5000, 'op 5');
+          expect({ ver: ack.ver, seq: ack.seq, batched: ack.batched }).to.deep.equal({ ver: 1, seq: 42, batched: false });
+          expect(JSON.parse(ack.body.toString('utf8'))).to.deep.equal({ code: -500, error: code, message });
+          expect(h.logic[0].calls.receive).to.have.length(1);
+          expect(h.node.metrics.get('im_receive_failures_total', { code })).to.equal(1);
+          expect(client.closed, 'the connection stays open').to.equal(false);
+          // The next message, accepted, is echoed as before.
+          h.logic[0].refuseReceiveWith = null;
+          client.send(Op.SendMsg, 'second', 1, 43);
+          const echo = await client.waitFor((p) => p.op === Op.SendMsgReply && p.seq === 43, 5000, 'op 5 for seq 43');
+          expect(echo.body.toString('utf8')).to.equal('second');
+        });
+      }
 
       it(`${transport}: a socket that closes while logic decides is disconnected once logic answers`, async () => {
         const logic = h.logic[0];

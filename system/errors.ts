@@ -21,6 +21,7 @@ export const ErrorCodes = {
   LOGIC_UNAVAILABLE: { code: 'E_LOGIC_UNAVAILABLE', message: 'no logic node answered' },
   HEARTBEAT_TIMEOUT: { code: 'E_HEARTBEAT_TIMEOUT', message: 'no heartbeat within the heartbeat timeout' },
   UNKNOWN_OP: { code: 'E_UNKNOWN_OP', message: 'operation not allowed from a client' },
+  RECEIVE_REFUSED: { code: 'E_RECEIVE_REFUSED', message: 'logic did not accept the upstream message' },
   REPLACED: { code: 'E_REPLACED', message: 'another connection logged in with the same key' },
   SLOW_CONSUMER: { code: 'E_SLOW_CONSUMER', message: 'client does not read fast enough; send buffer over limit' },
   ACTOR_CRASHED: { code: 'E_ACTOR_CRASHED', message: 'internal error while handling this connection' },
