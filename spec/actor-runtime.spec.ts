@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ActorKind } from '../system/actor-kind';
+import type { ActorKind, StopCause } from '../system/actor-kind';
 import { ActorRuntime } from '../system/actor-runtime';
 import { silentLogger } from '../system/logger';
 import { Metrics } from '../system/metrics';
@@ -31,6 +31,11 @@ const recorderKind: ActorKind<Recorder, Msg, null> = {
 };
 
 let serial = 0;
+
+async function eventually(predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(predicate()).to.equal(true);
+}
 
 function stateOf(runtime: ActorRuntime, path: string): { seen: number; values: number[] } {
   const [info] = runtime.list({ withState: true }).filter((a) => a.path === path);
@@ -101,5 +106,30 @@ describe('actor runtime on nact', () => {
     runtime.stop(root);
     expect(stopped).to.deep.equal(['child', 'root']);
     expect(runtime.count()).to.equal(0);
+  });
+
+  it('tells onStop why: stopped by a parent or the node, or gave up after its budget', async () => {
+    const stops: Array<[string, StopCause]> = [];
+    const watched: ActorKind<string, { type: 'boom' }, string> = {
+      kind: 'watched',
+      init: (name, ctx) => {
+        if (name === 'parent') ctx.spawn(watched, 'child', 'child');
+        return name;
+      },
+      receive() {
+        throw new Error('injected');
+      },
+      supervision: { onFault: 'resume', maxRestarts: 0, windowMs: 60_000, critical: false },
+      onStop: (name, cause) => {
+        stops.push([name, cause]);
+      },
+    };
+    const parent = runtime.spawnRoot(watched, 'parent', 'parent');
+    runtime.stop(parent);
+    expect(stops).to.deep.equal([['child', 'stopped'], ['parent', 'stopped']]);
+    const doomed = runtime.spawnRoot(watched, 'doomed', 'doomed');
+    doomed.tell({ type: 'boom' });
+    await eventually(() => !runtime.isAlive(doomed));
+    expect(stops.slice(2)).to.deep.equal([['doomed', 'gaveUp']]);
   });
 });

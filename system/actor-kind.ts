@@ -48,13 +48,16 @@ export interface SupervisionPolicy<S> {
   giveUp?(state: S, error: Error): void;
 }
 
+/** Why an actor stops: it, its parent or the node asked (`stopped`), or it exhausted its fault budget (`gaveUp`). */
+export type StopCause = 'stopped' | 'gaveUp';
+
 export interface ActorKind<S, M, D> {
   readonly kind: string;
   init(deps: D, ctx: ActorContext<M>): S;
   receive(state: S, msg: M, ctx: ActorContext<M>): S;
   readonly supervision: SupervisionPolicy<S>;
-  /** Runs once when the actor stops for any reason (timers, handles). */
-  onStop?(state: S): void;
+  /** Runs once when the actor stops for any reason (timers, handles); `cause` says why. */
+  onStop?(state: S, cause: StopCause): void;
   /** A small JSON view of the state for the admin actor tree. */
   inspect?(state: S): Record<string, unknown>;
 }

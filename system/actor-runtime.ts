@@ -1,6 +1,6 @@
 import * as nact from 'nact';
 import { Barrier, Cell, CellHost, messageType, NactRef, NactSupervisionContext, spawnNact } from './actor-cell';
-import type { ActorKind, ActorRef, Reply } from './actor-kind';
+import type { ActorKind, ActorRef, Reply, StopCause } from './actor-kind';
 import { ImError } from './errors';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -179,20 +179,21 @@ export class ActorRuntime implements CellHost {
     } catch (cleanupError) {
       this.log.error('actor cleanup failed', { component: 'supervision', actor: cell.path, error: (cleanupError as Error).message });
     }
-    this.stopCell(cell);
+    this.stopCell(cell, 'gaveUp');
     if (policy.critical) this.hooks.onCriticalFailure(cell.path, cell.kind, error);
     // Already stopped above (children first); nact must not stop it a second time.
     return sctx.resume as symbol;
   }
 
-  stopCell(cell: Cell): void {
+  /** Stops the cell and, first, its children (for whom the cause is always `stopped`: their parent asked). */
+  stopCell(cell: Cell, cause: StopCause = 'stopped'): void {
     if (cell.stopping) return;
     cell.stopping = true;
     if (cell.children) for (const child of [...cell.children]) this.stopCell(child);
     this.entries.delete(cell.path);
     cell.parent?.children?.delete(cell);
     try {
-      cell.definition.onStop?.(cell.state);
+      cell.definition.onStop?.(cell.state, cause);
     } catch (error) {
       this.log.error('actor onStop failed', { component: 'supervision', actor: cell.path, error: (error as Error).message });
     }
