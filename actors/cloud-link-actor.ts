@@ -60,9 +60,11 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
   receive(state, msg, ctx) {
     const { deps } = state;
     const node = deps.client.address;
+    // The call is made before the count changes: a client that throws leaves the state as it was.
     const start = (push: CloudPush): void => {
+      const sending = call(deps.client, push);
       state.inFlight++;
-      call(deps.client, push).then(
+      sending.then(
         () => ctx.self.tell({ type: 'sent', rpc: push.type, error: null }),
         (err: Error) => ctx.self.tell({ type: 'sent', rpc: push.type, error: err.message }),
       );
@@ -79,6 +81,11 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
         }
         return state;
       case 'sent': {
+        // The next push starts first, for the same reason; it is taken off the queue once it has.
+        if (state.queue.length > 0) {
+          start(state.queue[0]);
+          state.queue.shift();
+        }
         state.inFlight--;
         if (msg.error === null) {
           state.sent++;
@@ -92,13 +99,12 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
           }
           state.healthy = false;
         }
-        const next = state.queue.shift();
-        if (next) start(next);
         return state;
       }
     }
   },
 
+  // Every handler makes the call that can throw before it changes a count or the queue: resuming keeps them true.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   onStop(state) {

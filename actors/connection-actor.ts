@@ -353,7 +353,8 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
   },
 
   supervision: {
-    // A connection's state is its socket's story: there is nothing sound to resume. Close it, cleanly.
+    // A connection's state is its socket's story: there is nothing sound to resume or rebuild. The first
+    // fault exhausts the budget and onStop closes it, cleanly, from whatever the state holds.
     onFault: 'resume',
     maxRestarts: 0,
     windowMs: 60_000,

@@ -54,13 +54,14 @@ export interface RoomBatcherDeps {
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 function send(state: RoomBatcherState, roomId: string, batch: PendingBatch): void {
+  // Built before the batch leaves the table: a body that cannot be built leaves the batch pending.
+  const proto: ProtoMessage = batch.packets.length === 1
+    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
+    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.pending.delete(roomId);
   if (batch.timer) clearTimeout(batch.timer);
   state.batchesSent++;
   state.messagesSent += batch.packets.length;
-  const proto: ProtoMessage = batch.packets.length === 1
-    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
-    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.deps.sink.tell({ type: 'roomBatch', roomId, proto });
 }
 
@@ -78,6 +79,8 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
           deps.sink.tell({ type: 'roomBatch', roomId: msg.roomId, proto: { ver: 1, op: msg.op, seq: 0, body: msg.msg } });
           return state;
         }
+        // Encoded before anything changes: a message that cannot be encoded leaves the batches as they were.
+        const packet = encodePacket(1, msg.op, 0, msg.msg);
         let batch = state.pending.get(msg.roomId);
         if (!batch) {
           const serial = ++state.serial;
@@ -86,7 +89,7 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
           batch.timer = setTimeout(() => ctx.self.tell({ type: 'flush', roomId, batch: serial }), deps.flushMs);
           state.pending.set(roomId, batch);
         }
-        batch.packets.push(encodePacket(1, msg.op, 0, msg.msg));
+        batch.packets.push(packet);
         if (batch.packets.length >= deps.maxMessages) send(state, msg.roomId, batch);
         return state;
       }
@@ -102,6 +105,7 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
     }
   },
 
+  // Each handler does what can throw (encoding) before it changes a batch: resuming keeps the batches whole.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
 
   onStop(state) {
