@@ -121,6 +121,9 @@ describe('cloud node resilience', () => {
 
     it('a bucket survives a fault within its budget and keeps its members', async () => {
       const bystanders = others as Bystanders;
+      // A bystander is online once it has op 8, but its bucket may not have handled its put yet (the put is
+      // told, not awaited): a push to both, which reaches them through their buckets, proves it has.
+      await expectBystandersServed(h, bystanders);
       const [bucket] = h.node.runtime.list({ kind: 'bucket', withState: true }).filter((b) => Number(b.state?.members) > 0);
       h.node.runtime.refAt(bucket.path)?.tell(NONSENSE);
       await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'bucket' }) === 1, 'the bucket fault to be counted');
