@@ -206,10 +206,10 @@ export class ActorRuntime implements CellHost {
    * from). False when the rebuild itself failed: the actor then gives up.
    */
   private rebuild(cell: Cell, error: Error): boolean {
-    const rebuild = cell.definition.supervision.rebuild;
-    if (!rebuild) return false;
+    const policy = cell.definition.supervision;
+    if (!policy.rebuild) return false;
     try {
-      cell.state = rebuild(cell.state);
+      cell.state = policy.rebuild(cell.state);
       return true;
     } catch (rebuildError) {
       this.log.error('actor rebuild failed', {
