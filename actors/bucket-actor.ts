@@ -162,10 +162,12 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
   },
 
   supervision: {
-    // Membership cannot be rebuilt from scratch: keep it and drop the message that failed.
+    // Each handler changes the state only after what can throw (handles report a gone socket by returning
+    // false, tells never throw): a fault leaves the members as they were, and resuming keeps them.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
+    // Disconnects to logic pass through the members' buckets: a node without one cannot keep its word to logic.
     critical: true,
     giveUp(state) {
       for (const timer of state.timers) clearTimeout(timer);

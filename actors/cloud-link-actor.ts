@@ -91,11 +91,13 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
   receive(state, msg, ctx) {
     const { deps } = state;
     const node = deps.client.address;
+    // The call is made before the count changes: a client that throws leaves the state as it was.
     const start = (push: CloudPush): void => {
+      const sending = call(deps.client, push);
       state.inFlight++;
       const done = doneOf(push);
       // The caller hears from the promise itself: an answer that comes after this link stopped still reaches it.
-      call(deps.client, push).then(
+      sending.then(
         () => {
           done?.(null);
           ctx.self.tell({ type: 'sent', rpc: push.type, error: null });
@@ -140,6 +142,13 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
         return state;
       }
       case 'sent': {
+        // The next push starts first, for the same reason; it is taken off the queue once it has.
+        if (state.queue.length > 0) {
+          const next = state.queue[0];
+          start(next);
+          state.queue.shift();
+          state.queuedBytes -= pushBytes(next);
+        }
         state.inFlight--;
         if (msg.error === null) {
           state.sent++;
@@ -153,16 +162,12 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
           }
           state.healthy = false;
         }
-        const next = state.queue.shift();
-        if (next) {
-          state.queuedBytes -= pushBytes(next);
-          start(next);
-        }
         return state;
       }
     }
   },
 
+  // Every handler makes the call that can throw before it changes a count or the queue: resuming keeps them true.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   onStop(state) {

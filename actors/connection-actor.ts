@@ -356,16 +356,23 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
   },
 
   supervision: {
-    // A connection's state is its socket's story: there is nothing sound to resume. Close it, cleanly.
+    // A connection's state is its socket's story: there is nothing sound to resume or rebuild. The first
+    // fault exhausts the budget and onStop closes it, cleanly, from whatever the state holds.
     onFault: 'resume',
     maxRestarts: 0,
     windowMs: 60_000,
     critical: false,
   },
 
-  /** The safety net for every stop that did not pass through `close` (a crash, a parent going away). */
-  onStop(state) {
-    if (state.phase !== 'closed') state.phase = release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'));
+  /**
+   * The safety net for every stop that did not pass through `close`: a crash, or the node stopping
+   * connections its drain could not wait for any longer (nothing else stops a connection from outside).
+   */
+  onStop(state, cause) {
+    if (state.phase === 'closed') return;
+    state.phase = cause === 'gaveUp'
+      ? release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'))
+      : release(state, state.deps, 'draining', new ImError('NODE_DRAINING'));
   },
 
   inspect(state) {

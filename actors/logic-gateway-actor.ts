@@ -194,7 +194,8 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
   },
 
   supervision: {
-    // Keep the cursor, the queue and the in-flight count; drop the failing message.
+    // Handlers change the counts only where nothing after can throw (calls run asynchronously, outside the
+    // turn): a fault leaves the cursor, the queue and the in-flight count as they were.
     onFault: 'resume',
     maxRestarts: 20,
     windowMs: 60_000,

@@ -96,10 +96,12 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
     const link = (server: string): ActorRef<CloudLinkMsg> => {
       let ref = state.links.get(server);
       if (!ref) {
-        ref = ctx.spawn(cloudLinkActor, `link-${++state.linkSerial}`, {
+        // Recorded only once spawned: a client or spawn that throws leaves the serial and the links as they were.
+        ref = ctx.spawn(cloudLinkActor, `link-${state.linkSerial + 1}`, {
           client: deps.connect(server), maxInFlight: deps.maxInFlight, maxQueued: deps.maxQueued, maxQueuedBytes: deps.maxQueuedBytes,
           metrics: deps.metrics, log: deps.log,
         });
+        state.linkSerial++;
         state.links.set(server, ref);
       }
       return ref;
@@ -180,6 +182,8 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
     }
   },
 
+  // Its only state is the links, each recorded once it exists (a fault part-way through a push leaves the
+  // links made so far, all sound): resuming keeps them.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
 
   inspect: (state) => ({ nodes: [...state.nodes], links: [...state.links.keys()] }),

@@ -60,13 +60,14 @@ export interface RoomBatcherDeps {
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 function send(state: RoomBatcherState, roomId: string, batch: PendingBatch): void {
+  // Built before the batch leaves the table: a body that cannot be built leaves the batch pending.
+  const proto: ProtoMessage = batch.packets.length === 1
+    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
+    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.pending.delete(roomId);
   if (batch.timer) clearTimeout(batch.timer);
   state.batchesSent++;
   state.messagesSent += batch.packets.length;
-  const proto: ProtoMessage = batch.packets.length === 1
-    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
-    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.deps.sink.tell({ type: 'roomBatch', roomId, proto });
 }
 
@@ -84,6 +85,7 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
           deps.sink.tell({ type: 'roomBatch', roomId: msg.roomId, proto: { ver: 1, op: msg.op, seq: 0, body: msg.msg } });
           return state;
         }
+        // Encoded before anything changes: a message that cannot be encoded leaves the batches as they were.
         const packet = encodePacket(1, msg.op, 0, msg.msg);
         let batch = state.pending.get(msg.roomId);
         // Cut before the body would pass what a cloud node takes in one push; a lone message goes plain.
@@ -115,6 +117,7 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
     }
   },
 
+  // Each handler does what can throw (encoding) before it changes a batch: resuming keeps the batches whole.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
 
   onStop(state) {

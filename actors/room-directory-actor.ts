@@ -57,7 +57,8 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
       case 'join': {
         let entry = state.rooms.get(msg.roomId);
         if (!entry) {
-          const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
+          const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
+          state.nextRoomSerial++;
           entry = { ref, count: 0 };
           state.rooms.set(msg.roomId, entry);
           state.deps.index?.set(msg.roomId, ref);
@@ -106,9 +107,12 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
   },
 
   supervision: {
+    // Each handler changes the state only after what can throw (spawning a room comes before the serial
+    // and the entry are recorded): a fault leaves the rooms and their counts as they were.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
+    // Its table is the only way to the node's rooms and their counts; it cannot be recovered from anything.
     critical: true,
   },
 

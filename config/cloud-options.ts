@@ -22,7 +22,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Server id sent to logic in Connect; logic routes pushes for this node\'s clients to it, so it must be this node\'s reachable gRPC address.',
   },
   { path: 'grpc.maxPushBytes', env: 'IM_CLOUD_GRPC_MAX_PUSH_BYTES', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body a push may carry, in bytes (also the gRPC receive limit).' },
-  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls before cutting them.' },
+  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for its clients to close (longer while logic still owes Connect answers) and for in-flight gRPC calls before cutting them.' },
   { path: 'protocol.maxBodySize', env: 'IM_CLOUD_MAX_BODY_SIZE', kind: { type: 'int', min: 0, max: 16 * 1024 * 1024 }, default: 4096, doc: 'Largest packet body a client may send, in bytes.' },
   { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth).' },
   {

@@ -183,9 +183,12 @@ export class CloudNode {
   }
 
   /**
-   * Drains and stops: refuse new sockets, send op 6 to every client and tell
-   * logic (Disconnect), wait for that within the grace period, then stop gRPC,
-   * the logic clients and the actors (children first). Idempotent.
+   * Drains and stops: refuse new sockets, close every connection while the
+   * buckets, rooms and logic gateway still run (op 6 E_NODE_DRAINING to each
+   * client, one Disconnect to logic for each session it created), let those
+   * Disconnects reach logic, then stop gRPC, the logic clients and the actors
+   * (children first). Every wait is bounded; see closeConnections and
+   * awaitDisconnects. Idempotent.
    */
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.drainAndStop();
@@ -196,15 +199,8 @@ export class CloudNode {
     const started = Date.now();
     this.accepting = false;
     this.guard.stop();
-    for (const shard of this.shards) shard.tell({ type: 'drain' });
-    const grace = this.config.grpc.shutdownGraceMs;
-    await this.waitFor(() => this.runtime.count(connectionActor.kind) === 0, grace);
-    // A closed connection tells its bucket, which tells the gateway (Disconnect); those tells may still sit
-    // in mailboxes, unseen by the gateway's in-flight count. Let both hops happen before judging it idle.
-    const left = (): number => Math.max(1, grace - (Date.now() - started));
-    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
-    await this.runtime.barrier(this.gateway, left());
-    await this.waitFor(() => this.gatewayIdle(), Math.max(0, grace - (Date.now() - started)));
+    await this.closeConnections();
+    await this.awaitDisconnects();
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown();
     this.wsEdge.server.closeAllConnections();
@@ -216,10 +212,76 @@ export class CloudNode {
     this.resolveStopped();
   }
 
-  private gatewayIdle(): boolean {
-    const [gateway] = this.runtime.list({ kind: 'logic-gateway', withState: true });
-    const state = gateway?.state as { inFlight?: number; queued?: number } | undefined;
-    return !state || ((state.inFlight ?? 0) === 0 && (state.queued ?? 0) === 0);
+  /**
+   * Tells every connection to drain and waits for them to stop: up to the
+   * grace period, and then, while some still await logic's answer to Connect
+   * (they must hear it to tell logic Disconnect), up to one logic answer
+   * bound more. Connections left when the wait ends are stopped here, before
+   * anything they need, and close with the draining reason all the same.
+   */
+  private async closeConnections(): Promise<void> {
+    const started = Date.now();
+    for (const shard of this.shards) shard.tell({ type: 'drain' });
+    const gone = (): boolean => this.runtime.count(connectionActor.kind) === 0;
+    await this.waitFor(gone, this.config.grpc.shutdownGraceMs);
+    let awaitingLogic = 0;
+    if (!gone()) {
+      awaitingLogic = this.connectionsAwaitingLogic();
+      if (awaitingLogic > 0) await this.waitFor(gone, this.logicAnswerBoundMs());
+    }
+    const left = this.runtime.list({ kind: connectionActor.kind });
+    if (left.length === 0) return;
+    this.metrics.inc('im_drain_cut_total', { stage: 'connections' }, left.length);
+    this.log.warn('drain wait ended; stopping the connections still open', {
+      component: 'cloud-node', connections: left.length, awaitingLogic, waitedMs: Date.now() - started,
+    });
+    for (const connection of left) {
+      const ref = this.runtime.refAt(connection.path);
+      if (ref) this.runtime.stop(ref);
+    }
+  }
+
+  /**
+   * A closed connection tells its bucket, which tells the gateway
+   * (Disconnect); those tells may still sit in mailboxes, unseen by the
+   * gateway's in-flight count. Lets both hops happen, then waits for the
+   * gateway to have no call in flight, all within one logic answer bound.
+   */
+  private async awaitDisconnects(): Promise<void> {
+    const started = Date.now();
+    const until = started + this.logicAnswerBoundMs();
+    const left = (): number => Math.max(1, until - Date.now());
+    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
+    await this.runtime.barrier(this.gateway, left());
+    await this.waitFor(() => this.gatewayCalls() === 0, Math.max(0, until - Date.now()));
+    const calls = this.gatewayCalls();
+    if (calls === 0) return;
+    this.metrics.inc('im_drain_cut_total', { stage: 'logic_calls' }, calls);
+    this.log.warn('drain wait ended; cutting the logic calls still in flight', { component: 'cloud-node', calls, waitedMs: Date.now() - started });
+  }
+
+  /**
+   * How long logic may take to answer one call through the gateway: it tries
+   * each logic node once, each within the call deadline.
+   */
+  private logicAnswerBoundMs(): number {
+    return this.config.logic.callTimeoutMs * Math.max(1, this.config.logic.nodes.length);
+  }
+
+  /** Connections whose Connect is still with logic (authenticating, or closing until its answer arrives). */
+  private connectionsAwaitingLogic(): number {
+    let n = 0;
+    for (const connection of this.runtime.list({ kind: connectionActor.kind, withState: true })) {
+      const phase = connection.state?.phase;
+      if (phase === 'authenticating' || phase === 'closing') n++;
+    }
+    return n;
+  }
+
+  /** Calls the gateway has in flight or queued; 0 once it is gone. */
+  private gatewayCalls(): number {
+    const [gateway] = this.runtime.list({ kind: logicGatewayActor.kind, withState: true });
+    return Number(gateway?.state?.inFlight ?? 0) + Number(gateway?.state?.queued ?? 0);
   }
 
   private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
