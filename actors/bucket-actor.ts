@@ -39,13 +39,15 @@ export type BucketMsg =
   | { readonly type: 'del'; readonly key: string; readonly connId: number; readonly mid: string; readonly logicConnId: string }
   | { readonly type: 'accepts'; readonly key: string; readonly connId: number; readonly accepts: ReadonlySet<number> }
   | { readonly type: 'push'; readonly keys: readonly string[]; readonly op: number; readonly out: Outbound }
-  | { readonly type: 'broadcast'; readonly op: number; readonly out: Outbound; readonly perSecond: number }
+  /** `broadcastId` names a paced broadcast (perSecond > 0) node-wide; this bucket reports when its share is done. */
+  | { readonly type: 'broadcast'; readonly op: number; readonly out: Outbound; readonly perSecond: number; readonly broadcastId: number }
   | { readonly type: 'broadcastSlice'; readonly jobId: number };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 /** A rate-limited broadcast in progress: a snapshot of recipients sent a slice per tick. */
 interface BroadcastJob {
+  readonly broadcastId: number;
   readonly out: Outbound;
   /** Members that accepted the op when the broadcast began. */
   readonly recipients: Member[];
@@ -68,6 +70,8 @@ export interface BucketDeps {
   /** Rate-limited broadcasts send one slice per tick. */
   readonly sliceIntervalMs: number;
   readonly onDelivered?: (count: number) => void;
+  /** This bucket's share of a paced broadcast is sent, or dropped because the bucket stopped. */
+  readonly onPacedDone?: (broadcastId: number) => void;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
@@ -94,6 +98,7 @@ function sendSlice(state: BucketState, jobId: number, self: ActorRef<BucketMsg>)
   deps.onDelivered?.(sent);
   if (job.next >= job.recipients.length) {
     state.jobs.delete(jobId);
+    deps.onPacedDone?.(job.broadcastId);
     return;
   }
   const timer = setTimeout(() => {
@@ -146,11 +151,14 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
         }
         const recipients: Member[] = [];
         for (const member of state.members.values()) if (member.accepts.has(msg.op)) recipients.push(member);
-        if (recipients.length === 0) return state;
+        if (recipients.length === 0) {
+          deps.onPacedDone?.(msg.broadcastId);
+          return state;
+        }
         const jobId = state.nextJobId++;
         const perTick = (msg.perSecond * deps.sliceIntervalMs) / 1000;
         // Enough starting credit that the first recipient is sent to at once, even at low speeds.
-        state.jobs.set(jobId, { out: msg.out, recipients, perTick, credit: Math.max(0, 1 - perTick), next: 0 });
+        state.jobs.set(jobId, { broadcastId: msg.broadcastId, out: msg.out, recipients, perTick, credit: Math.max(0, 1 - perTick), next: 0 });
         sendSlice(state, jobId, ctx.self);
         return state;
       }
@@ -161,10 +169,12 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
   },
 
   supervision: {
-    // Membership cannot be rebuilt from scratch: keep it and drop the message that failed.
+    // Each handler changes the state only after what can throw (handles report a gone socket by returning
+    // false, tells never throw): a fault leaves the members as they were, and resuming keeps them.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
+    // Disconnects to logic pass through the members' buckets: a node without one cannot keep its word to logic.
     critical: true,
     giveUp(state) {
       for (const timer of state.timers) clearTimeout(timer);
@@ -173,6 +183,7 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
 
   onStop(state) {
     for (const timer of state.timers) clearTimeout(timer);
+    for (const job of state.jobs.values()) state.deps.onPacedDone?.(job.broadcastId);
     state.jobs.clear();
   },
 

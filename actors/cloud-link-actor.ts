@@ -1,18 +1,24 @@
 /**
  * Cloud link: the logic node's line to one cloud node. Pushes to that node
  * queue here, at most `maxInFlight` at a time on the wire, so a slow or dead
- * cloud node holds up only its own link. Failures are counted; the log says
- * when a node stops and starts answering, not once per failed push.
+ * cloud node holds up only its own link. The queue is bounded in pushes and
+ * in bytes; a push that finds it full is dropped. A push that carries a
+ * `done` reporter (key and mid pushes) learns whether the node took it, was
+ * dropped, or the link stopped first. Failures and drops are counted; the log
+ * says when a node stops and starts answering, and when the queue starts and
+ * stops dropping, not once per push.
  */
 import type { ActorKind } from '../system/actor-kind';
+import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import type { CloudNodeClient } from './logic-ports';
 import type { Log, ProtoMessage } from './ports';
+import type { PushDone } from './push-outcome';
 
 // ── messages ────────────────────────────────────────────────────────────────
 
 export type CloudPush =
-  | { readonly type: 'pushMsg'; readonly keys: readonly string[]; readonly protoOp: number; readonly proto: ProtoMessage }
+  | { readonly type: 'pushMsg'; readonly keys: readonly string[]; readonly protoOp: number; readonly proto: ProtoMessage; readonly done?: PushDone }
   | { readonly type: 'broadcastRoom'; readonly roomId: string; readonly proto: ProtoMessage }
   | { readonly type: 'broadcast'; readonly protoOp: number; readonly proto: ProtoMessage; readonly speed: number };
 
@@ -23,8 +29,12 @@ export type CloudLinkMsg = CloudPush | { readonly type: 'sent'; readonly rpc: Cl
 export interface CloudLinkState {
   inFlight: number;
   readonly queue: CloudPush[];
+  /** Bytes the queued pushes carry (see `pushBytes`). */
+  queuedBytes: number;
   /** Whether the last push got through: the log line is written when this flips. */
   healthy: boolean;
+  /** Whether the last push that arrived was dropped: the log line is written when this flips. */
+  dropping: boolean;
   sent: number;
   failed: number;
   dropped: number;
@@ -36,6 +46,8 @@ export interface CloudLinkDeps {
   readonly maxInFlight: number;
   /** Pushes waiting beyond this are dropped (and counted): memory stays bounded when a node is down. */
   readonly maxQueued: number;
+  /** Bytes waiting beyond this are dropped too: a few large pushes weigh as much as many small ones. */
+  readonly maxQueuedBytes: number;
   readonly metrics: Metrics;
   readonly log: Log;
 }
@@ -53,32 +65,90 @@ function call(client: CloudNodeClient, push: CloudPush): Promise<void> {
   }
 }
 
+/** What a queued push holds on to: its message body and, for a key push, its keys. */
+export function pushBytes(push: CloudPush): number {
+  switch (push.type) {
+    case 'pushMsg': {
+      let bytes = push.proto.body.length;
+      for (const key of push.keys) bytes += key.length;
+      return bytes;
+    }
+    case 'broadcastRoom':
+      return push.proto.body.length + push.roomId.length;
+    case 'broadcast':
+      return push.proto.body.length;
+  }
+}
+
+function doneOf(push: CloudPush): PushDone | undefined {
+  return push.type === 'pushMsg' ? push.done : undefined;
+}
+
 export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDeps> = {
   kind: 'cloud-link',
-  init: (deps) => ({ inFlight: 0, queue: [], healthy: true, sent: 0, failed: 0, dropped: 0, deps }),
+  init: (deps) => ({ inFlight: 0, queue: [], queuedBytes: 0, healthy: true, dropping: false, sent: 0, failed: 0, dropped: 0, deps }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
     const node = deps.client.address;
+    // The call is made before the count changes: a client that throws leaves the state as it was.
     const start = (push: CloudPush): void => {
+      const sending = call(deps.client, push);
       state.inFlight++;
-      call(deps.client, push).then(
-        () => ctx.self.tell({ type: 'sent', rpc: push.type, error: null }),
-        (err: Error) => ctx.self.tell({ type: 'sent', rpc: push.type, error: err.message }),
+      const done = doneOf(push);
+      // The caller hears from the promise itself: an answer that comes after this link stopped still reaches it.
+      sending.then(
+        () => {
+          done?.(null);
+          ctx.self.tell({ type: 'sent', rpc: push.type, error: null });
+        },
+        (err: Error) => {
+          done?.(new ImError('CLOUD_UNAVAILABLE', err.message));
+          ctx.self.tell({ type: 'sent', rpc: push.type, error: err.message });
+        },
       );
+    };
+    const drop = (push: CloudPush, bound: 'count' | 'bytes', bytes: number): void => {
+      state.dropped++;
+      deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: push.type, bound });
+      const detail = bound === 'count'
+        ? `${state.queue.length} pushes wait for ${node} (cloud.maxQueued ${deps.maxQueued})`
+        : `${state.queuedBytes} + ${bytes} bytes would wait for ${node} (cloud.maxQueuedBytes ${deps.maxQueuedBytes})`;
+      doneOf(push)?.(new ImError('CLOUD_QUEUE_FULL', detail));
+      if (!state.dropping) {
+        deps.log.warn('cloud link queue full; dropping pushes', {
+          component: 'cloud-link', code: 'E_CLOUD_QUEUE_FULL', node, bound, queued: state.queue.length, queuedBytes: state.queuedBytes,
+        });
+      }
+      state.dropping = true;
     };
     switch (msg.type) {
       case 'pushMsg':
       case 'broadcastRoom':
-      case 'broadcast':
-        if (state.inFlight < deps.maxInFlight) start(msg);
-        else if (state.queue.length < deps.maxQueued) state.queue.push(msg);
+      case 'broadcast': {
+        if (state.inFlight < deps.maxInFlight) {
+          start(msg);
+          return state;
+        }
+        const bytes = pushBytes(msg);
+        if (state.queue.length >= deps.maxQueued) drop(msg, 'count', bytes);
+        else if (state.queuedBytes + bytes > deps.maxQueuedBytes) drop(msg, 'bytes', bytes);
         else {
-          state.dropped++;
-          deps.metrics.inc('im_cloud_push_dropped_total', { node });
+          if (state.dropping) deps.log.info('cloud link queue takes pushes again', { component: 'cloud-link', node, dropped: state.dropped });
+          state.dropping = false;
+          state.queue.push(msg);
+          state.queuedBytes += bytes;
         }
         return state;
+      }
       case 'sent': {
+        // The next push starts first, for the same reason; it is taken off the queue once it has.
+        if (state.queue.length > 0) {
+          const next = state.queue[0];
+          start(next);
+          state.queue.shift();
+          state.queuedBytes -= pushBytes(next);
+        }
         state.inFlight--;
         if (msg.error === null) {
           state.sent++;
@@ -92,21 +162,29 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
           }
           state.healthy = false;
         }
-        const next = state.queue.shift();
-        if (next) start(next);
         return state;
       }
     }
   },
 
+  // Every handler makes the call that can throw before it changes a count or the queue: resuming keeps them true.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   onStop(state) {
+    // The node left the list (or logic is stopping): what still waits will never be sent.
+    const node = state.deps.client.address;
+    for (const push of state.queue) {
+      state.deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: push.type, bound: 'stopped' });
+      doneOf(push)?.(new ImError('CLOUD_UNAVAILABLE', `the link to ${node} stopped before the push was sent`));
+    }
+    if (state.queue.length > 0) state.deps.log.warn('cloud link stopped with pushes waiting', { component: 'cloud-link', node, dropped: state.queue.length });
+    state.queue.length = 0;
+    state.queuedBytes = 0;
     state.deps.client.close();
   },
 
   inspect: (state) => ({
-    node: state.deps.client.address, inFlight: state.inFlight, queued: state.queue.length,
+    node: state.deps.client.address, inFlight: state.inFlight, queued: state.queue.length, queuedBytes: state.queuedBytes,
     healthy: state.healthy, sent: state.sent, failed: state.failed, dropped: state.dropped,
   }),
 };

@@ -24,6 +24,7 @@
  */
 import type { ActorContext, ActorKind, ActorRef } from '../system/actor-kind';
 import { Op, Packet } from '../system/codec/packet';
+import { errorAckBody } from '../system/codec/error-ack';
 import { Outbound } from '../system/codec/outbound';
 import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
@@ -42,7 +43,8 @@ export type ConnectionMsg =
   /** The edge saw the socket end (client close, socket error, slow consumer). */
   | { readonly type: 'socketClosed'; readonly reason: CloseReason; readonly error?: ImError }
   | { readonly type: 'authResult'; readonly outcome: Outcome<ConnectResult> }
-  | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer }
+  /** Logic's answer to an upstream message: `error` null when Receive took it. */
+  | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer; readonly error: ImError | null }
   | ShardNotice
   | ReplacedNotice;
 
@@ -107,7 +109,7 @@ export const MAX_EARLY_PACKETS = 16;
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body: Buffer | string): void {
-  deps.handle.send(Outbound.packet(ver, op, seq, body));
+  deps.handle.send(Outbound.reply(ver, op, seq, body));
 }
 
 function logicBeatDelay(s: ConnectionServices): number {
@@ -312,7 +314,7 @@ function handleOnlinePacket(state: ConnectionState, session: Session, deps: Conn
       return state;
     }
     default: {
-      // goim forwards op 4 and any business op (>= 1000) to logic and acknowledges with op 5.
+      // goim forwards op 4 and any business op (>= 1000) to logic and acknowledges with op 5 (an error ack when logic failed).
       if (p.op !== Op.SendMsg && p.op < 1000) {
         return close(state, deps, ctx, 'protocol_error', new ImError('UNKNOWN_OP', `op ${p.op}`));
       }
@@ -320,7 +322,7 @@ function handleOnlinePacket(state: ConnectionState, session: Session, deps: Conn
         type: 'receive', mid: session.mid, proto: { ver: p.ver, op: p.op, seq: p.seq, body: p.body },
         reply: (outcome) => {
           if (!outcome.ok) s.metrics.inc('im_receive_failures_total', { code: outcome.error.code });
-          ctx.self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body });
+          ctx.self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body, error: outcome.ok ? null : outcome.error });
         },
       });
       return state;
@@ -376,7 +378,8 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
       case 'authResult':
         return handleAuthResult(state, deps, ctx, msg.outcome);
       case 'received':
-        if (state.phase === 'online') reply(deps, msg.ver, Op.SendMsgReply, msg.seq, msg.body);
+        // The echo only when logic took the message; otherwise op 5 says why, so a client never takes a loss for a delivery.
+        if (state.phase === 'online') reply(deps, msg.ver, Op.SendMsgReply, msg.seq, msg.error ? errorAckBody(msg.error) : msg.body);
         return state;
       case 'deadline':
         return handleDeadline(state, deps, ctx, msg.now);
@@ -390,16 +393,23 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
   },
 
   supervision: {
-    // A connection's state is its socket's story: there is nothing sound to resume. Close it, cleanly.
+    // A connection's state is its socket's story: there is nothing sound to resume or rebuild. The first
+    // fault exhausts the budget and onStop closes it, cleanly, from whatever the state holds.
     onFault: 'resume',
     maxRestarts: 0,
     windowMs: 60_000,
     critical: false,
   },
 
-  /** The safety net for every stop that did not pass through `close` (a crash, a parent going away). */
-  onStop(state) {
-    if (state.phase !== 'closed') state.phase = release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'));
+  /**
+   * The safety net for every stop that did not pass through `close`: a crash, or the node stopping
+   * connections its drain could not wait for any longer (nothing else stops a connection from outside).
+   */
+  onStop(state, cause) {
+    if (state.phase === 'closed') return;
+    state.phase = cause === 'gaveUp'
+      ? release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'))
+      : release(state, state.deps, 'draining', new ImError('NODE_DRAINING'));
   },
 
   inspect(state) {

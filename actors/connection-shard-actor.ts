@@ -67,7 +67,8 @@ export const connectionShardActor: ActorKind<ConnectionShardState, ConnectionSha
   },
 
   supervision: {
-    // Losing the deadline table would leave connections unwatched: keep it.
+    // Each handler makes one change (a Map set or delete, a deadline) and tells never throw: a fault
+    // leaves the deadline table as it was. Losing it would leave connections unwatched: keep it.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,

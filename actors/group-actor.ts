@@ -16,6 +16,7 @@ export const groupActor: ActorKind<GroupState, GroupMsg, string> = {
   receive(state, msg) {
     throw new Error(`group ${state.description} handles no messages, got ${JSON.stringify(msg)}`);
   },
+  // Its state is a description no message changes: resuming keeps it.
   supervision: { onFault: 'resume', maxRestarts: 100, windowMs: 60_000, critical: false },
   inspect: (state) => ({ description: state.description }),
 };

@@ -22,7 +22,7 @@
  * (cause queue_full, expired or caller_gone) and logged at most once a second.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
-import { ImError } from '../system/errors';
+import { ErrorName, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import { ConnectResult, Log, LogicCallError, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
@@ -117,6 +117,9 @@ export const MIN_CALL_TIME_MS = 10;
 
 // ── behaviour ───────────────────────────────────────────────────────────────
 
+/** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
+const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
+
 /**
  * Tries each node once, starting at `first`, within the call's deadline: a
  * retryable failure moves to the next node while time is left, a refusal
@@ -140,7 +143,7 @@ async function withFailover(deps: GatewayDeps, first: number, pending: PendingCa
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
       deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
       if (!failure.retryable) {
-        return { ok: false, error: new ImError(rpc === 'Connect' ? 'AUTH_REFUSED' : 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
+        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
       }
       lastError = `${node.address}: ${failure.status}`;
     }
@@ -238,7 +241,14 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   const roomCount: Record<string, number> = {};
   for (const [roomId, n] of reported) roomCount[roomId] = n;
   submit(state, deps, self, 'RenewOnline', (node, timeoutMs) => node.renewOnline(deps.serverId(), roomCount, deps.stats(), timeoutMs), (outcome) => {
-    if (!outcome.ok) return;
+    if (!outcome.ok) {
+      // Rooms' op-3 counts go stale and the cluster's totals lose this node until a round gets through.
+      deps.metrics.inc('im_renew_online_failures_total', { code: outcome.error.code });
+      deps.log.error('room counts not reported to logic', {
+        component: 'logic-gateway', code: outcome.error.code, error: outcome.error.message, rooms: reported.size,
+      });
+      return;
+    }
     const all = outcome.value as Record<string, number>;
     for (const directory of deps.roomDirectories) directory.tell({ type: 'clusterCounts', all, reported });
   });
@@ -307,7 +317,8 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
   },
 
   supervision: {
-    // Keep the cursor, the queue and the in-flight count; drop the failing message.
+    // Handlers change the counts only where nothing after can throw (calls run asynchronously, outside the
+    // turn): a fault leaves the cursor, the queue and the in-flight count as they were.
     onFault: 'resume',
     maxRestarts: 20,
     windowMs: 60_000,

@@ -91,6 +91,7 @@ export const onlineActor: ActorKind<OnlineState, OnlineMsg, OnlineDeps> = {
     }
   },
 
+  // Only 'computed' changes the state, in two assignments that cannot throw: resuming keeps the last sum.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   inspect: (state) => ({

@@ -38,7 +38,19 @@ export interface RoomDeps {
 export function heartbeatReply(ver: number, seq: number, online: number): Outbound {
   const body = Buffer.allocUnsafe(4);
   body.writeInt32BE(Math.min(online, 0x7fffffff), 0);
-  return Outbound.packet(ver, Op.HeartbeatReply, seq, body);
+  return Outbound.reply(ver, Op.HeartbeatReply, seq, body);
+}
+
+/**
+ * What a room can recover after a run of faults: its members whose sockets
+ * are still open (a closed one's leave is on its way, and would find nothing
+ * to remove). The count from other nodes is dropped; the next RenewOnline
+ * answer sets it again.
+ */
+function rebuild(state: RoomState): RoomState {
+  const members = new Map<number, ClientHandle>();
+  for (const [id, handle] of state.members) if (!handle.closed) members.set(id, handle);
+  return { roomId: state.roomId, members, elsewhere: 0, onDelivered: state.onDelivered };
 }
 
 export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {
@@ -69,11 +81,16 @@ export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {
   },
 
   supervision: {
-    // Members cannot be rebuilt; keep them, drop the failing message.
+    // Each handler changes the state in one step (a Map set or delete, one assignment), after anything that
+    // can throw: a fault leaves the state as it was, and resuming keeps the members.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
-    critical: true,
+    // A room that stopped would leave its members out of room pushes with nothing to tell them, and its
+    // directory would keep sending to it; so past its budget it is rebuilt in place, keeping its mailbox.
+    onExhausted: 'rebuild',
+    critical: false,
+    rebuild,
   },
 
   inspect: (state) => ({ roomId: state.roomId, members: state.members.size, elsewhere: state.elsewhere }),

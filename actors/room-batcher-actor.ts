@@ -2,10 +2,12 @@
  * Room batcher: merges messages for one room into op-9 batches (wire.md §3)
  * before they go to the cloud nodes. A batch leaves when it holds
  * `maxMessages`, or `flushMs` after its first message, whichever comes
- * first; goim waits up to 1 s, we wait a few milliseconds. A lone message
- * leaves as a plain packet. Batches leave in order; on the wire they keep it
- * only with `cloud.maxInFlight` 1 (with more, as in goim, two pushes in flight
- * to one node may overtake each other).
+ * first; goim waits up to 1 s, we wait a few milliseconds. A batch is also
+ * cut before a message would take its body past `maxBytes`, the largest
+ * body a cloud node accepts in one push. A lone message leaves as a plain
+ * packet (the edges refuse a message larger than `maxBytes`). Batches leave
+ * in order; on the wire they keep it only with `cloud.maxInFlight` 1 (with
+ * more, as in goim, two pushes in flight to one node may overtake each other).
  */
 import type { ActorKind, ActorRef } from '../system/actor-kind';
 import { buildBatchBody } from '../system/codec/batch';
@@ -32,6 +34,8 @@ export interface RoomBatchSink {
 interface PendingBatch {
   readonly serial: number;
   readonly packets: Buffer[];
+  /** The op-9 body the packets make: their encoded lengths added up. */
+  bytes: number;
   readonly first: { readonly op: number; readonly msg: Buffer };
   timer: NodeJS.Timeout | null;
 }
@@ -46,6 +50,8 @@ export interface RoomBatcherState {
 
 export interface RoomBatcherDeps {
   readonly maxMessages: number;
+  /** Largest proto body of one batch (push.maxBatchBytes). */
+  readonly maxBytes: number;
   /** 0 sends every message at once, unbatched. */
   readonly flushMs: number;
   readonly sink: ActorRef<RoomBatchSink>;
@@ -54,13 +60,14 @@ export interface RoomBatcherDeps {
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 function send(state: RoomBatcherState, roomId: string, batch: PendingBatch): void {
+  // Built before the batch leaves the table: a body that cannot be built leaves the batch pending.
+  const proto: ProtoMessage = batch.packets.length === 1
+    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
+    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.pending.delete(roomId);
   if (batch.timer) clearTimeout(batch.timer);
   state.batchesSent++;
   state.messagesSent += batch.packets.length;
-  const proto: ProtoMessage = batch.packets.length === 1
-    ? { ver: 1, op: batch.first.op, seq: 0, body: batch.first.msg }
-    : { ver: 1, op: Op.Raw, seq: 0, body: buildBatchBody(batch.packets) };
   state.deps.sink.tell({ type: 'roomBatch', roomId, proto });
 }
 
@@ -78,15 +85,23 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
           deps.sink.tell({ type: 'roomBatch', roomId: msg.roomId, proto: { ver: 1, op: msg.op, seq: 0, body: msg.msg } });
           return state;
         }
+        // Encoded before anything changes: a message that cannot be encoded leaves the batches as they were.
+        const packet = encodePacket(1, msg.op, 0, msg.msg);
         let batch = state.pending.get(msg.roomId);
+        // Cut before the body would pass what a cloud node takes in one push; a lone message goes plain.
+        if (batch && batch.bytes + packet.length > deps.maxBytes) {
+          send(state, msg.roomId, batch);
+          batch = undefined;
+        }
         if (!batch) {
           const serial = ++state.serial;
-          batch = { serial, packets: [], first: { op: msg.op, msg: msg.msg }, timer: null };
+          batch = { serial, packets: [], bytes: 0, first: { op: msg.op, msg: msg.msg }, timer: null };
           const roomId = msg.roomId;
           batch.timer = setTimeout(() => ctx.self.tell({ type: 'flush', roomId, batch: serial }), deps.flushMs);
           state.pending.set(roomId, batch);
         }
-        batch.packets.push(encodePacket(1, msg.op, 0, msg.msg));
+        batch.packets.push(packet);
+        batch.bytes += packet.length;
         if (batch.packets.length >= deps.maxMessages) send(state, msg.roomId, batch);
         return state;
       }
@@ -102,6 +117,7 @@ export const roomBatcherActor: ActorKind<RoomBatcherState, RoomBatcherMsg, RoomB
     }
   },
 
+  // Each handler does what can throw (encoding) before it changes a batch: resuming keeps the batches whole.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
 
   onStop(state) {

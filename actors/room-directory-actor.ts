@@ -38,6 +38,12 @@ export interface RoomDirectoryState {
 export interface RoomDirectoryDeps {
   /** Handed to every room actor: counts what its broadcasts delivered. */
   readonly onDelivered?: (count: number) => void;
+  /**
+   * Room id → room actor, shared by the node's directories. Each directory
+   * writes only its own rooms, when it spawns and stops them; the node reads
+   * it (a push's back-pressure looks at the room's mailbox).
+   */
+  readonly index?: Map<string, ActorRef<RoomMsg>>;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
@@ -51,9 +57,11 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
       case 'join': {
         let entry = state.rooms.get(msg.roomId);
         if (!entry) {
-          const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial++}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
+          const ref = ctx.spawn(roomActor, `room-${state.nextRoomSerial}`, { roomId: msg.roomId, onDelivered: state.deps.onDelivered });
+          state.nextRoomSerial++;
           entry = { ref, count: 0 };
           state.rooms.set(msg.roomId, entry);
+          state.deps.index?.set(msg.roomId, ref);
         }
         entry.count++;
         entry.ref.tell({ type: 'join', handle: msg.handle });
@@ -65,6 +73,7 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
         entry.count--;
         if (entry.count <= 0) {
           state.rooms.delete(msg.roomId);
+          state.deps.index?.delete(msg.roomId);
           ctx.stop(entry.ref);
         } else {
           entry.ref.tell({ type: 'leave', connId: msg.connId });
@@ -98,10 +107,17 @@ export const roomDirectoryActor: ActorKind<RoomDirectoryState, RoomDirectoryMsg,
   },
 
   supervision: {
+    // Each handler changes the state only after what can throw (spawning a room comes before the serial
+    // and the entry are recorded): a fault leaves the rooms and their counts as they were.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
+    // Its table is the only way to the node's rooms and their counts; it cannot be recovered from anything.
     critical: true,
+  },
+
+  onStop(state) {
+    for (const roomId of state.rooms.keys()) state.deps.index?.delete(roomId);
   },
 
   inspect: (state) => ({ rooms: state.rooms.size }),

@@ -23,12 +23,18 @@ export interface CloudConfig {
     readonly maxInFlight: number;
     readonly maxQueued: number;
     readonly connectWaitMs: number;
+    readonly maxReplyBytes: number;
     readonly renewOnlineIntervalMs: number;
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
   };
   readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
-  readonly limits: { readonly maxConnections: number; readonly acceptRetryMs: number };
+  readonly limits: {
+    readonly maxConnections: number;
+    readonly acceptRetryMs: number;
+    readonly maxMailboxDepth: number;
+    readonly maxPacedBroadcasts: number;
+  };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -59,6 +65,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxInFlight: r.num('logic.maxInFlight'),
       maxQueued: r.num('logic.maxQueued'),
       connectWaitMs: r.num('logic.connectWaitMs'),
+      maxReplyBytes: r.num('logic.maxReplyBytes'),
       renewOnlineIntervalMs: r.num('logic.renewOnlineIntervalMs'),
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),
@@ -68,7 +75,12 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       connectionShards: r.num('actors.connectionShards'),
       roomShards: r.num('actors.roomShards'),
     },
-    limits: { maxConnections: r.num('limits.maxConnections'), acceptRetryMs: r.num('limits.acceptRetryMs') },
+    limits: {
+      maxConnections: r.num('limits.maxConnections'),
+      acceptRetryMs: r.num('limits.acceptRetryMs'),
+      maxMailboxDepth: r.num('limits.maxMailboxDepth'),
+      maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
+    },
     log: { level: r.str('log.level') as LogLevel },
   };
   const problems: string[] = [];

@@ -22,7 +22,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Server id sent to logic in Connect; logic routes pushes for this node\'s clients to it, so it must be this node\'s reachable gRPC address.',
   },
   { path: 'grpc.maxPushBytes', env: 'IM_CLOUD_GRPC_MAX_PUSH_BYTES', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body a push may carry, in bytes (also the gRPC receive limit).' },
-  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls before cutting them.' },
+  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for its clients to close (longer while logic still owes Connect answers) and for in-flight gRPC calls before cutting them.' },
   { path: 'protocol.maxBodySize', env: 'IM_CLOUD_MAX_BODY_SIZE', kind: { type: 'int', min: 0, max: 16 * 1024 * 1024 }, default: 4096, doc: 'Largest packet body a client may send, in bytes.' },
   { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth).' },
   {
@@ -32,7 +32,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'protocol.sweepIntervalMs', env: 'IM_CLOUD_SWEEP_INTERVAL_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'How often handshake and heartbeat deadlines are checked.' },
   {
     path: 'protocol.coalesce', env: 'IM_CLOUD_COALESCE', kind: { type: 'bool' }, default: true,
-    doc: 'Packets a connection is handed within one task leave as one write (one op-9 frame on ws); false writes each packet at once.',
+    doc: 'Packets a connection is handed within one task leave as one write; on ws its pushes share one op-9 frame and each reply stays a frame of its own. false writes each packet at once.',
   },
   { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
@@ -54,6 +54,10 @@ export const cloudOptions: readonly OptionSpec[] = [
     defaultDoc: 'logic.callTimeoutMs + protocol.handshakeTimeoutMs',
     doc: 'Longest a connection waits for logic\'s answer to its auth (op 7) before it is closed with E_LOGIC_TIMEOUT; a session logic still creates afterwards is disconnected.',
   },
+  {
+    path: 'logic.maxReplyBytes', env: 'IM_CLOUD_LOGIC_MAX_REPLY_BYTES', kind: { type: 'int', min: 4 * 1024 * 1024, max: 1024 * 1024 * 1024 }, default: 32 * 1024 * 1024,
+    doc: 'Largest reply taken from a logic node, in bytes; RenewOnline\'s answer carries a count per room of this node (about 25 bytes a room).',
+  },
   { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },
@@ -62,5 +66,13 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'actors.roomShards', env: 'IM_CLOUD_ROOM_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 16, doc: 'Room directory shards; each parents the room actors whose id hashes to it.' },
   { path: 'limits.maxConnections', env: 'IM_CLOUD_MAX_CONNECTIONS', kind: { type: 'int', min: 0 }, default: 0, defaultDoc: '0 (open-file limit minus 256)', doc: 'Open client sockets at which accepting pauses; 0 derives it from the process open-file limit.' },
   { path: 'limits.acceptRetryMs', env: 'IM_CLOUD_ACCEPT_RETRY_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'After running out of file descriptors, how often accepting is retried.' },
+  {
+    path: 'limits.maxMailboxDepth', env: 'IM_CLOUD_MAX_MAILBOX_DEPTH', kind: { type: 'int', min: 1 }, default: 10000,
+    doc: 'Messages a bucket, room directory or room actor may hold waiting; a push rpc that would enter a fuller one is refused with RESOURCE_EXHAUSTED (E_CLOUD_BUSY).',
+  },
+  {
+    path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
+    doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
+  },
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -5,9 +5,15 @@ import { LoadSources, OptionReader, resolveOptions } from './load';
 
 export interface LogicConfig {
   readonly node: { readonly bindHost: string };
-  readonly grpc: { readonly port: number; readonly shutdownGraceMs: number };
+  readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
-  readonly cloud: { readonly nodes: readonly string[]; readonly callTimeoutMs: number; readonly maxInFlight: number };
+  readonly cloud: {
+    readonly nodes: readonly string[];
+    readonly callTimeoutMs: number;
+    readonly maxInFlight: number;
+    readonly maxQueued: number;
+    readonly maxQueuedBytes: number;
+  };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
   readonly online: { readonly maxAgeMs: number };
   readonly auth: { readonly jwtSecret: string };
@@ -20,7 +26,12 @@ export interface LogicConfig {
     readonly wssPort: number;
   };
   readonly receive: { readonly sink: 'log' | 'http'; readonly url: string };
-  readonly push: { readonly roomTypes: readonly string[]; readonly batchMaxMessages: number; readonly batchFlushMs: number };
+  readonly push: {
+    readonly roomTypes: readonly string[];
+    readonly batchMaxMessages: number;
+    readonly maxBatchBytes: number;
+    readonly batchFlushMs: number;
+  };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -29,9 +40,12 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost') },
-    grpc: { port: r.num('grpc.port'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
+    grpc: { port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
-    cloud: { nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight') },
+    cloud: {
+      nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight'),
+      maxQueued: r.num('cloud.maxQueued'), maxQueuedBytes: r.num('cloud.maxQueuedBytes'),
+    },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
     online: { maxAgeMs: r.num('online.maxAgeMs') },
     auth: { jwtSecret: r.str('auth.jwtSecret') },
@@ -44,12 +58,18 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
       wssPort: r.num('nodes.wssPort'),
     },
     receive: { sink: r.str('receive.sink') as 'log' | 'http', url: r.str('receive.url') },
-    push: { roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), batchFlushMs: r.num('push.batchFlushMs') },
+    push: {
+      roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), maxBatchBytes: r.num('push.maxBatchBytes'),
+      batchFlushMs: r.num('push.batchFlushMs'),
+    },
     log: { level: r.str('log.level') as LogLevel },
   };
   const problems: string[] = [];
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   if (config.grpc.port !== 0 && config.grpc.port === config.http.port) problems.push(`grpc.port and http.port are both ${config.grpc.port}`);
+  const { maxBatchBytes } = config.push;
+  if (config.cloud.maxQueuedBytes < maxBatchBytes) problems.push(`cloud.maxQueuedBytes ${config.cloud.maxQueuedBytes} is below push.maxBatchBytes ${maxBatchBytes}: a full batch could never wait`);
+  if (config.grpc.maxReceiveBytes <= maxBatchBytes) problems.push(`grpc.maxReceiveBytes ${config.grpc.maxReceiveBytes} must exceed push.maxBatchBytes ${maxBatchBytes}, so a too-large message is read and refused`);
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;
 }

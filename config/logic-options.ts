@@ -4,12 +4,20 @@ import { OptionSpec } from './option';
 export const logicOptions: readonly OptionSpec[] = [
   { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the gRPC and HTTP listeners bind to.' },
   { path: 'grpc.port', env: 'IM_LOGIC_GRPC_PORT', kind: { type: 'port' }, default: 3119, doc: 'gRPC port serving im.logic.Logic to cloud nodes (0 picks a free port).' },
+  {
+    path: 'grpc.maxReceiveBytes', env: 'IM_LOGIC_GRPC_MAX_RECEIVE_BYTES', kind: { type: 'int', min: 1024, max: 1024 * 1024 * 1024 },
+    default: (resolved) => Math.max(32 * 1024 * 1024, 2 * Number(resolved.get('push.maxBatchBytes'))),
+    defaultDoc: 'max(33554432, 2 × push.maxBatchBytes)',
+    doc: 'Largest gRPC request this node reads; a larger one is refused with RESOURCE_EXHAUSTED before it is looked at. A cloud node\'s RenewOnline report is the largest (about 25 bytes a room: 200,000 rooms take ~5 MiB); above push.maxBatchBytes so that a push message too large to send is read and refused with INVALID_ARGUMENT.',
+  },
   { path: 'grpc.shutdownGraceMs', env: 'IM_LOGIC_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls.' },
   { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
   { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },
   { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes (room and broadcast pushes go to all of them; key pushes go where the session says).' },
   { path: 'cloud.callTimeoutMs', env: 'IM_LOGIC_CLOUD_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each push to a cloud node.' },
   { path: 'cloud.maxInFlight', env: 'IM_LOGIC_CLOUD_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 256, doc: 'Pushes in flight to one cloud node; more wait in its link actor. 1 keeps strict order per node; more is faster but, as in goim, lets pushes overtake each other.' },
+  { path: 'cloud.maxQueued', env: 'IM_LOGIC_CLOUD_MAX_QUEUED', kind: { type: 'int', min: 1 }, default: 100_000, doc: 'Pushes waiting for one cloud node (beyond cloud.maxInFlight); a push past it is dropped and counted (im_cloud_push_dropped_total), and a key or mid push dropped so fails with 503 E_CLOUD_QUEUE_FULL.' },
+  { path: 'cloud.maxQueuedBytes', env: 'IM_LOGIC_CLOUD_MAX_QUEUED_BYTES', kind: { type: 'int', min: 1024 }, default: 64 * 1024 * 1024, doc: 'Bytes (messages and keys) waiting for one cloud node; a push that would pass it is dropped like one past cloud.maxQueued. At least push.maxBatchBytes.' },
   { path: 'session.store', env: 'IM_LOGIC_SESSION_STORE', kind: { type: 'enum', values: ['memory', 'redis'] }, default: 'memory', doc: 'Where sessions live: memory (one logic node) or redis (several logic nodes sharing sessions).' },
   { path: 'session.redisUrl', env: 'IM_LOGIC_REDIS_URL', kind: { type: 'string', pattern: /^rediss?:\/\/\S+$/, hint: 'a redis:// URL' }, default: 'redis://127.0.0.1:6379', doc: 'Redis server of the redis session store.' },
   { path: 'session.ttlSeconds', env: 'IM_LOGIC_SESSION_TTL_S', kind: { type: 'int', min: 1 }, default: 1800, doc: 'TTL of a session (key_, mid_) and of a node\'s online counts (ol_); renewed by Heartbeat and RenewOnline.' },
@@ -26,6 +34,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'receive.url', env: 'IM_LOGIC_RECEIVE_URL', kind: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, hint: 'an http(s) URL' }, default: '', doc: 'URL the http sink POSTs each upstream message to (JSON: mid, op, seq, ver, body as base64).' },
   { path: 'push.roomTypes', env: 'IM_LOGIC_ROOM_TYPES', kind: { type: 'stringList', pattern: /^[A-Za-z0-9_.-]+$/, hint: 'a room type name' }, default: ['live'], doc: 'Room types the push API accepts (room ids are type://room).' },
   { path: 'push.batchMaxMessages', env: 'IM_LOGIC_BATCH_MAX', kind: { type: 'int', min: 1, max: 1000 }, default: 20, doc: 'Room messages merged into one op-9 batch at most; a full batch leaves at once.' },
+  { path: 'push.maxBatchBytes', env: 'IM_LOGIC_BATCH_MAX_BYTES', kind: { type: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body logic sends a cloud node in one push (keep it at most the cloud nodes\' grpc.maxPushBytes): a room batch is cut before it would pass it, and a push message larger than it is refused (HTTP 413, gRPC INVALID_ARGUMENT).' },
   { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
   { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

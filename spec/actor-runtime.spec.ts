@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ActorKind } from '../system/actor-kind';
+import type { ActorKind, StopCause, SupervisionPolicy } from '../system/actor-kind';
 import { ActorRuntime } from '../system/actor-runtime';
 import { silentLogger } from '../system/logger';
 import { Metrics } from '../system/metrics';
@@ -32,6 +32,11 @@ const recorderKind: ActorKind<Recorder, Msg, null> = {
 
 let serial = 0;
 
+async function eventually(predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(predicate()).to.equal(true);
+}
+
 function stateOf(runtime: ActorRuntime, path: string): { seen: number; values: number[] } {
   const [info] = runtime.list({ withState: true }).filter((a) => a.path === path);
   return info?.state as { seen: number; values: number[] };
@@ -41,9 +46,12 @@ describe('actor runtime on nact', () => {
   let runtime: ActorRuntime;
   let metrics: Metrics;
 
+  let criticalFailures: string[];
+
   beforeEach(() => {
     metrics = new Metrics();
-    runtime = new ActorRuntime(`runtime-spec-${++serial}`, silentLogger(), metrics, { onCriticalFailure: () => undefined });
+    criticalFailures = [];
+    runtime = new ActorRuntime(`runtime-spec-${++serial}`, silentLogger(), metrics, { onCriticalFailure: (path) => criticalFailures.push(path) });
   });
 
   afterEach(() => runtime.shutdown());
@@ -101,5 +109,93 @@ describe('actor runtime on nact', () => {
     runtime.stop(root);
     expect(stopped).to.deep.equal(['child', 'root']);
     expect(runtime.count()).to.equal(0);
+  });
+  it('tells onStop why: stopped by a parent or the node, or gave up after its budget', async () => {
+    const stops: Array<[string, StopCause]> = [];
+    const watched: ActorKind<string, { type: 'boom' }, string> = {
+      kind: 'watched',
+      init: (name, ctx) => {
+        if (name === 'parent') ctx.spawn(watched, 'child', 'child');
+        return name;
+      },
+      receive() {
+        throw new Error('injected');
+      },
+      supervision: { onFault: 'resume', maxRestarts: 0, windowMs: 60_000, critical: false },
+      onStop: (name, cause) => {
+        stops.push([name, cause]);
+      },
+    };
+    const parent = runtime.spawnRoot(watched, 'parent', 'parent');
+    runtime.stop(parent);
+    expect(stops).to.deep.equal([['child', 'stopped'], ['parent', 'stopped']]);
+    const doomed = runtime.spawnRoot(watched, 'doomed', 'doomed');
+    doomed.tell({ type: 'boom' });
+    await eventually(() => !runtime.isAlive(doomed));
+    expect(stops.slice(2)).to.deep.equal([['doomed', 'gaveUp']]);
+  });
+
+  describe('rebuild', () => {
+    /** Half-applies every message before it throws: `resume` would keep the half. */
+    interface Ledger {
+      readonly entries: number[];
+      total: number;
+    }
+    type LedgerMsg = { type: 'add'; n: number } | { type: 'addThenThrow'; n: number };
+    function ledgerKind(supervision: SupervisionPolicy<Ledger>): ActorKind<Ledger, LedgerMsg, null> {
+      return {
+        kind: 'ledger',
+        init: () => ({ entries: [], total: 0 }),
+        receive(state, msg) {
+          state.entries.push(msg.n);
+          if (msg.type === 'addThenThrow') throw new Error('injected after a change');
+          state.total += msg.n;
+          return state;
+        },
+        supervision,
+        inspect: (state) => ({ entries: [...state.entries], total: state.total }),
+      };
+    }
+    /** The total is the truth; entries are rebuilt from it (one entry per unit, enough for the check). */
+    const rebuild = (state: Ledger): Ledger => ({ entries: state.entries.slice(0, state.total === 0 ? 0 : 1), total: state.total });
+
+    it('onFault rebuild replaces a half-changed state with the rebuild of it', async () => {
+      const ref = runtime.spawnRoot(ledgerKind({ onFault: 'rebuild', maxRestarts: 5, windowMs: 60_000, critical: false, rebuild }), 'ledger', null);
+      ref.tell({ type: 'add', n: 1 });
+      ref.tell({ type: 'addThenThrow', n: 7 });
+      ref.tell({ type: 'add', n: 2 });
+      await runtime.barrier(ref, 1000);
+      const [info] = runtime.list({ kind: 'ledger', withState: true });
+      expect(info.state).to.deep.equal({ entries: [1, 2], total: 3 });
+      expect(info.restarts).to.equal(1);
+      expect(metrics.get('im_actor_rebuilt_total', { kind: 'ledger', cause: 'fault' })).to.equal(1);
+    });
+
+    it('onExhausted rebuild keeps the actor, its address and its mailbox past the budget, with a new window', async () => {
+      const ref = runtime.spawnRoot(ledgerKind({ onFault: 'resume', maxRestarts: 1, windowMs: 60_000, onExhausted: 'rebuild', critical: true, rebuild }), 'ledger', null);
+      // The first fault is resumed (its half-change stays), the second exhausts the budget and is rebuilt.
+      ref.tell({ type: 'addThenThrow', n: 0 });
+      ref.tell({ type: 'addThenThrow', n: 0 });
+      ref.tell({ type: 'add', n: 5 });
+      await runtime.barrier(ref, 1000);
+      expect(runtime.isAlive(ref)).to.equal(true);
+      const [info] = runtime.list({ kind: 'ledger', withState: true });
+      expect(info.state).to.deep.equal({ entries: [5], total: 5 });
+      expect(info.restarts).to.equal(2);
+      expect(metrics.get('im_actor_faults_total', { kind: 'ledger' })).to.equal(2);
+      expect(metrics.get('im_actor_rebuilt_total', { kind: 'ledger', cause: 'budget' })).to.equal(1);
+      expect(metrics.get('im_actor_gave_up_total', { kind: 'ledger' })).to.equal(0);
+      expect(criticalFailures).to.deep.equal([]);
+      // A new window: the next fault is within the budget again, so it is resumed, not rebuilt.
+      ref.tell({ type: 'addThenThrow', n: 9 });
+      await runtime.barrier(ref, 1000);
+      expect(runtime.list({ kind: 'ledger', withState: true })[0].state).to.deep.equal({ entries: [5, 9], total: 5 });
+      expect(metrics.get('im_actor_rebuilt_total', { kind: 'ledger', cause: 'budget' })).to.equal(1);
+    });
+
+    it('a kind whose policy rebuilds but supplies no rebuild is refused at spawn', () => {
+      expect(() => runtime.spawnRoot(ledgerKind({ onFault: 'rebuild', maxRestarts: 1, windowMs: 1, critical: false }), 'ledger', null))
+        .to.throw(/supplies no rebuild/);
+    });
   });
 });

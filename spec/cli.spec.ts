@@ -3,6 +3,7 @@
  * node and draining it on a signal, refusing bad configuration with exit
  * code 2, and its other commands.
  */
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -160,6 +161,25 @@ describe('im-cloud CLI (child process)', function () {
     expect(await node.waitForExit()).to.deep.equal({ code: 2, signal: null });
     expect(node.stderr).to.include('unknown command: frobnicate').and.include('usage: im-cloud');
     expect(node.stdout).to.equal('');
+  });
+
+  it('client --send: op 5 prints as `ack` when logic took the message and as `error ack` with its code when Receive failed', async () => {
+    const l = await new TestLogicNode().start();
+    logic = l;
+    const node = run(['cloud'], nodeEnv(l));
+    const ports = await node.started();
+    const token = JSON.stringify({ mid: 123, room_id: 'live://1000', accepts: [1000] });
+    const acks = (c: ChildNode): string[] => c.otherStdout.filter((line) => /^(error )?ack /.test(line)).sort();
+
+    const taken = run(['client', '--port', String(ports.ws), '--token', token, '--send', 'hello', '--send', '{"error":"E_X"}']);
+    await taken.waitForLine(() => acks(taken).length === 2, 10000, 'two op-5 lines');
+    expect(acks(taken)).to.deep.equal(['ack seq=2 body=hello', 'ack seq=3 body={"error":"E_X"}']);
+
+    l.refuseReceiveWith = grpc.status.INTERNAL;
+    const refused = run(['client', '--tcp', '--port', String(ports.tcp), '--token', token, '--send', 'hello']);
+    await refused.waitForLine(() => acks(refused).length === 1, 10000, 'one op-5 line');
+    expect(acks(refused)).to.deep.equal(['error ack seq=2 E_RECEIVE_REFUSED: logic did not accept the upstream message']);
+    expect(l.calls.receive.map((r) => r.proto?.body.toString()).sort()).to.deep.equal(['hello', 'hello', '{"error":"E_X"}']);
   });
 
   it('no command exits 2 with the usage; help exits 0', async () => {

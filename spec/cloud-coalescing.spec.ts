@@ -46,3 +46,76 @@ describe('cloud node: per-connection coalescing', () => {
     expect(ws.received(1000).every((p) => !p.batched)).to.equal(true);
   });
 });
+
+/**
+ * Replies answer the client's own packets; goim's browser client reads op 8
+ * and op 3 only as top-level frames (inside op 9 it shows them to the
+ * application as messages). So only pushes are merged: each reply leaves as a
+ * frame of its own, in order with the pushes around it.
+ */
+describe('cloud node: replies are never merged into op 9', () => {
+  let h: CloudHarness | undefined;
+  const clients: TestClient[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await h?.stop();
+    h = undefined;
+  });
+
+  it('ws: a client heartbeating every 10 ms in a room under a BroadcastRoom flood gets every op 3 as a top-level frame', async function () {
+    this.timeout(20000);
+    const harness = await CloudHarness.start();
+    h = harness;
+    const { client: ws } = await TestClient.online('ws', harness.ports.ws, { ...GOIM_TOKEN, key: 'beater' });
+    clients.push(ws);
+    const BEATS = 30;
+    const IN_FLIGHT = 8;
+    let flooding = true;
+    const flood = async (lane: number): Promise<void> => {
+      for (let i = 0; flooding; i++) {
+        await harness.broadcastRoom('live://1000', { op: 1000, body: `flood-${lane}-${i}` });
+      }
+    };
+    const lanes = Array.from({ length: IN_FLIGHT }, (_, lane) => flood(lane));
+    await ws.waitFor((p) => p.op === 1000, 5000, 'the flood to reach the client');
+
+    let seq = 0;
+    const beating = setInterval(() => {
+      if (seq < BEATS) ws.send(Op.Heartbeat, '', 1, ++seq);
+    }, 10);
+    try {
+      await ws.waitFor(() => ws.received(Op.HeartbeatReply).length === BEATS, 10000, `${BEATS} op 3`);
+    } finally {
+      clearInterval(beating);
+      flooding = false;
+      await Promise.all(lanes);
+    }
+    const replies = ws.received(Op.HeartbeatReply);
+    expect(replies.map((p) => p.seq), 'one op 3 per op 2, in order').to.deep.equal(Array.from({ length: BEATS }, (_, i) => i + 1));
+    expect(replies.filter((p) => p.batched).map((p) => p.seq), 'op 3s that arrived inside op 9').to.deep.equal([]);
+    // The flood did coalesce around the beats: pushes still share op-9 frames.
+    expect(ws.received(1000).some((p) => p.batched), 'some pushes merged into op 9').to.equal(true);
+  });
+
+  for (const transport of ['ws', 'tcp'] as const) {
+    it(`${transport}: auth and three heartbeats written together get op 8, then three op 3s, each top-level`, async () => {
+      h = await CloudHarness.start();
+      const client = transport === 'ws' ? await TestClient.ws(h.ports.ws) : await TestClient.tcp(h.ports.tcp);
+      clients.push(client);
+      client.writeTogether([
+        encodePacket(1, Op.Auth, 1, JSON.stringify({ ...GOIM_TOKEN, key: `pipelined-${transport}` })),
+        encodePacket(1, Op.Heartbeat, 2, ''),
+        encodePacket(1, Op.Heartbeat, 3, ''),
+        encodePacket(1, Op.Heartbeat, 4, ''),
+      ]);
+      await client.waitFor(() => client.received(Op.HeartbeatReply).length === 3, 5000, 'three op 3');
+      expect(client.packets.map((p) => ({ op: p.op, seq: p.seq, batched: p.batched }))).to.deep.equal([
+        { op: Op.AuthReply, seq: 1, batched: false },
+        { op: Op.HeartbeatReply, seq: 2, batched: false },
+        { op: Op.HeartbeatReply, seq: 3, batched: false },
+        { op: Op.HeartbeatReply, seq: 4, batched: false },
+      ]);
+    });
+  }
+});

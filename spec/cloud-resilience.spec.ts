@@ -1,4 +1,6 @@
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { roomActor } from '../actors/room-actor';
 import { Op } from '../system/codec/packet';
 import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed } from './support/bystanders';
 import { CloudHarness, eventually } from './support/cloud-harness';
@@ -120,6 +122,9 @@ describe('cloud node resilience', () => {
 
     it('a bucket survives a fault within its budget and keeps its members', async () => {
       const bystanders = others as Bystanders;
+      // A bystander is online once it has op 8, but its bucket may not have handled its put yet (the put is
+      // told, not awaited): a push to both, which reaches them through their buckets, proves it has.
+      await expectBystandersServed(h, bystanders);
       const [bucket] = h.node.runtime.list({ kind: 'bucket', withState: true }).filter((b) => Number(b.state?.members) > 0);
       h.node.runtime.refAt(bucket.path)?.tell(NONSENSE);
       await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'bucket' }) === 1, 'the bucket fault to be counted');
@@ -130,6 +135,38 @@ describe('cloud node resilience', () => {
       const after = h.node.runtime.list({ kind: 'bucket', withState: true }).find((b) => b.path === bucket.path);
       expect(after?.restarts).to.equal(1);
       expect(after?.state?.members).to.equal(bucket.state?.members);
+      expect(h.node.failure).to.equal(null);
+    });
+
+    it('a room that faults past its budget is rebuilt with its members; the other rooms and the node keep running', async () => {
+      const faulty = 'live://faulty';
+      const calm = 'live://calm';
+      const members = [await online('ws', { ...GOIM_TOKEN, room_id: faulty }), await online('tcp', { ...GOIM_TOKEN, room_id: faulty })];
+      const neighbour = await online('ws', { ...GOIM_TOKEN, room_id: calm });
+      const [room] = h.node.runtime.list({ kind: 'room', withState: true }).filter((r) => r.state?.roomId === faulty);
+      const budget = roomActor.supervision.maxRestarts;
+      const faults = budget + 2;
+      for (let i = 0; i < faults; i++) h.node.runtime.refAt(room.path)?.tell(NONSENSE);
+      await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'room' }) === faults || h.node.failure !== null,
+        'the room faults to be counted');
+      expect(h.node.failure?.message ?? null, 'the node\'s failure').to.equal(null);
+
+      await h.broadcastRoom(faulty, { op: 1000, body: 'after the faults' });
+      await h.broadcastRoom(calm, { op: 1000, body: 'next door' });
+      for (const member of members) {
+        await member.client.waitFor((p) => p.op === 1000 && p.body.toString() === 'after the faults', 5000, 'the faulty room\'s push');
+        expect(await member.client.heartbeat()).to.equal(2);
+      }
+      await neighbour.client.waitFor((p) => p.op === 1000 && p.body.toString() === 'next door', 5000, 'the calm room\'s push');
+      expect(await neighbour.client.heartbeat()).to.equal(1);
+      await expectBystandersServed(h, others as Bystanders);
+
+      const after = h.node.runtime.list({ kind: 'room', withState: true }).find((r) => r.path === room.path);
+      expect(after?.restarts).to.equal(faults);
+      expect(after?.state?.members).to.equal(2);
+      expect(h.node.metrics.get('im_actor_faults_total', { kind: 'room' })).to.equal(faults);
+      expect(h.node.metrics.get('im_actor_rebuilt_total', { kind: 'room', cause: 'budget' })).to.equal(1);
+      expect(h.node.metrics.get('im_actor_gave_up_total', { kind: 'room' })).to.equal(0);
       expect(h.node.failure).to.equal(null);
     });
   });
@@ -200,6 +237,28 @@ describe('cloud node resilience', () => {
         expect(received.proto?.ver).to.equal(1);
         expect(received.proto?.body.toString()).to.equal('hello upstream');
       });
+
+      for (const [status, code, message] of [
+        [grpc.status.INTERNAL, 'E_RECEIVE_REFUSED', 'logic did not accept the upstream message'],
+        [grpc.status.UNAVAILABLE, 'E_LOGIC_UNAVAILABLE', 'no logic node answered'],
+      ] as const) {
+        it(`${transport}: op 4 whose Receive fails with ${grpc.status[status]} gets op 5 with a JSON error body (${code}), not the echo`, async () => {
+          const { client } = await online(transport);
+          h.logic[0].refuseReceiveWith = status;
+          client.send(Op.SendMsg, 'hello upstream', 1, 42);
+          const ack = await client.waitFor((p) => p.op === Op.SendMsgReply, 5000, 'op 5');
+          expect({ ver: ack.ver, seq: ack.seq, batched: ack.batched }).to.deep.equal({ ver: 1, seq: 42, batched: false });
+          expect(JSON.parse(ack.body.toString('utf8'))).to.deep.equal({ code: -500, error: code, message });
+          expect(h.logic[0].calls.receive).to.have.length(1);
+          expect(h.node.metrics.get('im_receive_failures_total', { code })).to.equal(1);
+          expect(client.closed, 'the connection stays open').to.equal(false);
+          // The next message, accepted, is echoed as before.
+          h.logic[0].refuseReceiveWith = null;
+          client.send(Op.SendMsg, 'second', 1, 43);
+          const echo = await client.waitFor((p) => p.op === Op.SendMsgReply && p.seq === 43, 5000, 'op 5 for seq 43');
+          expect(echo.body.toString('utf8')).to.equal('second');
+        });
+      }
 
       it(`${transport}: a socket that closes while logic decides is disconnected once logic answers`, async () => {
         const logic = h.logic[0];

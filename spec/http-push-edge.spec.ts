@@ -3,11 +3,16 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { PushFailedError, PushReach } from '../actors/push-outcome';
 import { ImError } from '../system/errors';
 import { HttpPushEdge, NodesInfo, PushService } from '../system/edges/http-push-edge';
 import { Metrics } from '../system/metrics';
 
 const MAX_BODY = 1024;
+/** Below MAX_BODY, so a body the edge reads can still carry a message too large to push. */
+const MAX_MESSAGE = 512;
+/** What the fake reports a key or mid push reached. */
+const REACH: PushReach = { targets: 3, nodes: 2 };
 const ROOM_TYPES = ['live', 'chat'] as const;
 
 interface Call {
@@ -31,11 +36,13 @@ class FakePushService implements PushService {
   readonly calls: Call[] = [];
   failWith: Error | undefined;
 
-  async pushKeys(operation: number, keys: string[], msg: Buffer): Promise<void> {
+  async pushKeys(operation: number, keys: string[], msg: Buffer): Promise<PushReach> {
     this.record('pushKeys', operation, keys, msg.toString());
+    return REACH;
   }
-  async pushMids(operation: number, mids: string[], msg: Buffer): Promise<void> {
+  async pushMids(operation: number, mids: string[], msg: Buffer): Promise<PushReach> {
     this.record('pushMids', operation, mids, msg.toString());
+    return REACH;
   }
   async pushRoom(operation: number, roomId: string, msg: Buffer): Promise<void> {
     this.record('pushRoom', operation, roomId, msg.toString());
@@ -153,7 +160,7 @@ describe('logic node: HTTP push edge', () => {
     fake = new FakePushService();
     metrics = new Metrics();
     logLines = [];
-    edge = new HttpPushEdge({ maxBodyBytes: MAX_BODY, roomTypes: ROOM_TYPES }, fake, metrics, capturingLogger(logLines));
+    edge = new HttpPushEdge({ maxBodyBytes: MAX_BODY, maxMessageBytes: MAX_MESSAGE, roomTypes: ROOM_TYPES }, fake, metrics, capturingLogger(logLines));
     port = await edge.listen(0, '127.0.0.1');
   });
 
@@ -177,16 +184,17 @@ describe('logic node: HTTP push edge', () => {
   describe('every route under /im and /goim', () => {
     for (const prefix of ['/im', '/goim']) {
       it(`${prefix}: POST push/keys, push/mids, push/room, push/all with the raw body as message`, async () => {
-        const pushes: Array<[string, Call]> = [
-          ['push/keys?operation=1000&keys=k1&keys=k2', { method: 'pushKeys', args: [1000, ['k1', 'k2'], 'hello'] }],
-          ['push/mids?operation=1000&mids=123&mids=456', { method: 'pushMids', args: [1000, ['123', '456'], 'hello'] }],
-          ['push/room?operation=1001&type=live&room=1000', { method: 'pushRoom', args: [1001, 'live://1000', 'hello'] }],
-          ['push/all?operation=1002&speed=50', { method: 'pushAll', args: [1002, 50, 'hello'] }],
+        // Key and mid pushes say what they reached; room and all pushes answer once queued, with no data.
+        const pushes: Array<[string, Call, object]> = [
+          ['push/keys?operation=1000&keys=k1&keys=k2', { method: 'pushKeys', args: [1000, ['k1', 'k2'], 'hello'] }, { data: REACH }],
+          ['push/mids?operation=1000&mids=123&mids=456', { method: 'pushMids', args: [1000, ['123', '456'], 'hello'] }, { data: REACH }],
+          ['push/room?operation=1001&type=live&room=1000', { method: 'pushRoom', args: [1001, 'live://1000', 'hello'] }, {}],
+          ['push/all?operation=1002&speed=50', { method: 'pushAll', args: [1002, 50, 'hello'] }, {}],
         ];
-        for (const [path, expected] of pushes) {
+        for (const [path, expected, data] of pushes) {
           const r = await call('POST', `${prefix}/${path}`, { body: 'hello' });
           expect(r.status).to.equal(200);
-          expect(r.json).to.deep.equal({ code: 0, message: '' });
+          expect(r.json).to.deep.equal({ code: 0, message: '', ...data });
           expect(fake.calls.at(-1)).to.deep.equal(expected);
         }
         expect(fake.calls).to.have.length(4);
@@ -283,9 +291,16 @@ describe('logic node: HTTP push edge', () => {
 
     it('a body exactly at the limit is accepted', async () => {
       const body = 'x'.repeat(MAX_BODY);
-      const r = await call('POST', '/im/push/all?operation=1', { body });
+      const r = await call('GET', '/im/online/total', { body });
       expect(r.status).to.equal(200);
-      expect(fake.calls[0].args[2]).to.equal(body);
+      expect(fake.calls).to.deep.equal([{ method: 'onlineTotal', args: [] }]);
+    });
+
+    it('a message exactly at maxMessageBytes is pushed', async () => {
+      const msg = 'm'.repeat(MAX_MESSAGE);
+      const r = await call('POST', '/im/push/room?operation=1&type=live&room=1', { body: msg });
+      expect(r.status).to.equal(200);
+      expect(fake.calls).to.deep.equal([{ method: 'pushRoom', args: [1, 'live://1', msg] }]);
     });
   });
 
@@ -424,7 +439,31 @@ describe('logic node: HTTP push edge', () => {
     });
   });
 
+  describe('a push message over maxMessageBytes: 413 E_HTTP_MESSAGE_TOO_LARGE, nothing pushed', () => {
+    const over = 'm'.repeat(MAX_MESSAGE + 1);
+    const cases: Array<[string, RequestOptions]> = [
+      ['/im/push/keys?operation=1&keys=k1', { body: over }],
+      ['/im/push/mids?operation=1&mids=1', { body: over }],
+      ['/im/push/room', form(`operation=1&type=live&room=1&msg=${over}`)],
+      ['/goim/push/all', json({ operation: 1, msg: over })],
+    ];
+    for (const [path, options] of cases) {
+      it(path, async () => {
+        const r = await expectRejected(call('POST', path, options), 413, 'E_HTTP_MESSAGE_TOO_LARGE');
+        expect(r.json.message).to.include(`${MAX_MESSAGE + 1} > ${MAX_MESSAGE}`);
+      });
+    }
+  });
+
   describe('service failures', () => {
+    it('a key push some cloud nodes failed is a 503 whose data names them and their targets', async () => {
+      const report = { targets: 3, nodes: 2, failed: [{ node: '10.0.0.9:3109', targets: 2, code: 'E_CLOUD_UNAVAILABLE' as const, reason: 'UNAVAILABLE' }] };
+      fake.failWith = new PushFailedError(report);
+      const r = await expectRejected(call('POST', '/im/push/keys?operation=1&keys=k1', { body: 'm' }), 503, 'E_CLOUD_UNAVAILABLE');
+      expect(r.json.data).to.deep.equal(report);
+      expect(r.json.message).to.include('10.0.0.9:3109 held 2 targets');
+    });
+
     it('an ImError CLOUD_UNAVAILABLE is a 503 JSON error, logged at error', async () => {
       fake.failWith = new ImError('CLOUD_UNAVAILABLE', '127.0.0.1:3109');
       const r = await expectRejected(call('POST', '/im/push/room?operation=1&type=live&room=1', { body: 'm' }), 503, 'E_CLOUD_UNAVAILABLE');

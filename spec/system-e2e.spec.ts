@@ -89,7 +89,8 @@ function pushes(peer: Peer): string[] {
 async function expectOk(reply: Promise<HttpReply>): Promise<void> {
   const r = await reply;
   expect(r.status, r.text).to.equal(200);
-  expect(r.json).to.deep.equal({ code: 0, message: '' });
+  // Key and mid pushes add `data` (what they reached; push-outcome.spec.ts checks it).
+  expect({ code: r.json.code, message: r.json.message }).to.deep.equal({ code: 0, message: '' });
 }
 
 /** goim style: every parameter in the query string, the raw body is the message. */
@@ -530,14 +531,18 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
 
     let sink: http.Server | null = null;
     const posts: SinkPost[] = [];
+    /** The HTTP status the sink answers with. */
+    let sinkStatus = 200;
 
     beforeEach(async () => {
       posts.length = 0;
+      sinkStatus = 200;
       sink = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => {
           posts.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+          res.statusCode = sinkStatus;
           res.end('ok');
         });
       });
@@ -586,6 +591,19 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
           json: { mid: '777', ver: 1, op: Op.SendMsg, seq: 9, body: body.toString('base64') },
         }]);
         expect(sys.logic[0].metrics.get('im_logic_receive_total')).to.equal(1);
+      });
+
+      it(`${transport}: op 4 the receive sink refuses (HTTP 500) gets op 5 with the error ack E_RECEIVE_REFUSED, not the echo`, async () => {
+        const sys = await boot({ logicOverrides: { receive: { sink: 'http', url: sinkUrl() } } });
+        const peer = await join(sys, 0, transport, `refused-${transport}`, { mid: 778 });
+        sinkStatus = 500;
+        peer.client.send(Op.SendMsg, 'will not be delivered', 1, 10);
+        const ack = await peer.client.waitFor((p) => p.op === Op.SendMsgReply, 5000, 'op 5');
+        expect({ ver: ack.ver, seq: ack.seq }).to.deep.equal({ ver: 1, seq: 10 });
+        expect(JSON.parse(ack.body.toString('utf8'))).to.deep.equal({
+          code: -500, error: 'E_RECEIVE_REFUSED', message: 'logic did not accept the upstream message',
+        });
+        expect(posts).to.have.length(1);
       });
     }
   });

@@ -27,12 +27,14 @@ export class Barrier {
 export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   /** Set once nact has spawned the actor; until then (during init) a tell is dropped. */
   nactRef: NactRef | undefined = undefined;
-  /** The state after the last message handled (read by inspection and by giveUp). */
+  /** The state after the last message handled: the next message starts from it; inspection, giveUp and rebuild read it. */
   state: unknown = undefined;
   /** Created on first child / first fault: most actors (connections) never have either. */
   children: Set<Cell> | null = null;
   faults: number[] | null = null;
   restarts = 0;
+  /** Messages told and not yet handled: the mailbox depth, for back-pressure and inspection. */
+  queued = 0;
   stopping = false;
   stopRequested = false;
   readonly startedAt = Date.now();
@@ -55,7 +57,9 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   }
 
   tell(msg: unknown): void {
-    if (this.nactRef) nact.dispatch(this.nactRef, msg);
+    if (!this.nactRef) return;
+    this.queued++;
+    nact.dispatch(this.nactRef, msg);
   }
 
   spawn<CS, CM, CD>(kind: ActorKind<CS, CM, CD>, name: string, deps: CD): ActorRef<CM> {
@@ -70,8 +74,14 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
     this.stopRequested = true;
   }
 
-  /** One message, through the kind's receive; a receive that returns nothing is a fault, not a new state. */
-  handle(state: unknown, msg: unknown): unknown {
+  /**
+   * One message, through the kind's receive; a receive that returns nothing is a fault, not a new state.
+   * The message starts from the cell's state, not nact's copy of it, so supervision can put a rebuilt
+   * state in place (see ActorRuntime.decide); the two are the same object otherwise.
+   */
+  handle(msg: unknown): unknown {
+    this.queued--;
+    const state = this.state;
     if (msg instanceof Barrier) {
       msg.reached();
       return state;
@@ -117,7 +127,7 @@ function cellOf(nactContext: { self: unknown }): Cell {
 }
 
 const callbacks = {
-  behaviour: (state: unknown, msg: unknown, nactContext: { self: unknown }): unknown => cellOf(nactContext).handle(state, msg),
+  behaviour: (_state: unknown, msg: unknown, nactContext: { self: unknown }): unknown => cellOf(nactContext).handle(msg),
   initialStateFunc: (nactContext: { self: unknown }): unknown => cellOf(nactContext).init(),
   onCrash: (msg: unknown, error: Error | undefined, sctx: NactSupervisionContext): symbol => {
     const cell = cellOf(sctx as unknown as { self: unknown });

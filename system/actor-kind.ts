@@ -29,32 +29,60 @@ export interface ActorContext<M> {
   stopSelf(): void;
 }
 
-export type FaultAction = 'resume' | 'reset';
+/**
+ * What a fault within the budget does to the state.
+ *
+ * - `resume` keeps the state as it was before the failing message and drops
+ *   that message. Actors change their state in place, so this is true only of
+ *   a kind whose every handler does whatever can throw before its first change
+ *   to the state; a kind that chooses `resume` says so in its policy.
+ * - `rebuild` replaces the state with `rebuild(state)`: a consistent state
+ *   built from what the state the fault left behind can still be trusted for.
+ */
+export type FaultAction = 'resume' | 'rebuild';
 
 /**
- * Supervision: a fault within the budget is survived (`resume` keeps the
- * state and drops the message that failed; `reset` starts again from init);
- * the fault that exhausts the budget makes the actor give up: `giveUp` runs
- * with the last good state to release what it holds, then the actor stops
- * and the runtime reports it (and escalates if `critical`).
+ * What the fault that exhausts the budget does.
+ *
+ * - `giveUp`: `giveUp` runs with the state to release what it holds, then the
+ *   actor stops and the runtime reports it (and stops the node if `critical`).
+ * - `rebuild`: the actor stays, under the same address and with the messages
+ *   already in its mailbox, with `rebuild(state)` as its state and a new
+ *   window; for a kind whose members would silently miss messages if it
+ *   stopped, and whose state can be recovered.
+ */
+export type ExhaustedAction = 'giveUp' | 'rebuild';
+
+/**
+ * Supervision: a fault within the budget is survived (see FaultAction); the
+ * fault that exhausts it is handled as `onExhausted` says. Either way the
+ * message that failed is dropped, the fault is counted
+ * (`im_actor_faults_total`) and the actor's restarts grow unless it gave up.
  */
 export interface SupervisionPolicy<S> {
   readonly onFault: FaultAction;
-  /** Faults survived within `windowMs`; 0 means the first fault makes it give up. */
+  /** Faults survived within `windowMs`; 0 means the first fault exhausts the budget. */
   readonly maxRestarts: number;
   readonly windowMs: number;
+  /** Defaults to `giveUp`. */
+  readonly onExhausted?: ExhaustedAction;
   /** The node cannot work without this actor: giving up escalates to the node. */
   readonly critical: boolean;
+  /** Required when `onFault` or `onExhausted` is `rebuild`; checked when the actor is spawned. */
+  rebuild?(state: S): S;
   giveUp?(state: S, error: Error): void;
 }
+
+/** Why an actor stops: it, its parent or the node asked (`stopped`), or it exhausted its fault budget (`gaveUp`). */
+export type StopCause = 'stopped' | 'gaveUp';
 
 export interface ActorKind<S, M, D> {
   readonly kind: string;
   init(deps: D, ctx: ActorContext<M>): S;
   receive(state: S, msg: M, ctx: ActorContext<M>): S;
   readonly supervision: SupervisionPolicy<S>;
-  /** Runs once when the actor stops for any reason (timers, handles). */
-  onStop?(state: S): void;
+  /** Runs once when the actor stops for any reason (timers, handles); `cause` says why. */
+  onStop?(state: S, cause: StopCause): void;
   /** A small JSON view of the state for the admin actor tree. */
   inspect?(state: S): Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 import * as nact from 'nact';
 import { Barrier, Cell, CellHost, messageType, NactRef, NactSupervisionContext, spawnNact } from './actor-cell';
-import type { ActorKind, ActorRef, Reply } from './actor-kind';
+import type { ActorKind, ActorRef, Reply, StopCause, SupervisionPolicy } from './actor-kind';
 import { ImError } from './errors';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -105,6 +105,12 @@ export class ActorRuntime implements CellHost {
     nact.stop(this.system);
   }
 
+  /** Messages waiting in `ref`'s mailbox (0 when it is not running): cheap enough for every push. */
+  mailboxDepth(ref: ActorRef<unknown>): number {
+    const cell = ref instanceof Cell ? ref : this.entries.get(ref.path);
+    return cell && !cell.stopping ? cell.queued : 0;
+  }
+
   isAlive(ref: ActorRef<unknown>): boolean {
     return this.entries.has(ref.path);
   }
@@ -138,6 +144,9 @@ export class ActorRuntime implements CellHost {
   /** Registered before nact runs init, so init may spawn children of its own. */
   spawnUnder<S, M, D>(parent: Cell | null, kind: ActorKind<S, M, D>, name: string, deps: D): ActorRef<M> {
     if (this.stopped) throw new Error(`actor runtime ${this.name} is stopped`);
+    if (needsRebuild(kind.supervision) && !kind.supervision.rebuild) {
+      throw new Error(`actor kind ${kind.kind}: its supervision rebuilds, but it supplies no rebuild`);
+    }
     const path = parent ? `${parent.path}/${name}` : `/${name}`;
     if (this.entries.has(path)) throw new Error(`actor ${path} already exists`);
     const cell = new Cell(this, path, name, parent, kind as unknown as ActorKind<unknown, unknown, unknown>, deps);
@@ -161,41 +170,77 @@ export class ActorRuntime implements CellHost {
     cell.faults = faults;
     this.metrics.inc('im_actor_faults_total', { kind: cell.kind });
     const type = messageType(msg);
-    if (faults.length <= policy.maxRestarts) {
+    const exhausted = faults.length > policy.maxRestarts;
+    const action = exhausted ? policy.onExhausted ?? 'giveUp' : policy.onFault;
+    const fields = {
+      component: 'supervision', actor: cell.path, kind: cell.kind, faultsInWindow: faults.length, budget: policy.maxRestarts,
+      messageType: type, error: error.message,
+    };
+    if (action === 'resume') {
       cell.restarts++;
-      this.log.warn('actor fault survived', {
-        component: 'supervision', actor: cell.path, kind: cell.kind, action: policy.onFault,
-        faultsInWindow: faults.length, budget: policy.maxRestarts, messageType: type, error: error.message,
-      });
-      return (policy.onFault === 'reset' ? sctx.reset : sctx.resume) as symbol;
+      this.log.warn('actor fault survived', { ...fields, action });
+      return sctx.resume as symbol;
+    }
+    if (action === 'rebuild' && this.rebuild(cell, error)) {
+      cell.restarts++;
+      this.metrics.inc('im_actor_rebuilt_total', { kind: cell.kind, cause: exhausted ? 'budget' : 'fault' });
+      if (exhausted) {
+        // A new window: the rebuilt actor starts with its whole budget again.
+        cell.faults = null;
+        this.log.error('actor exhausted its fault budget; rebuilt', { ...fields, action, stack: error.stack });
+      } else {
+        this.log.warn('actor fault survived', { ...fields, action });
+      }
+      return sctx.resume as symbol;
     }
     this.metrics.inc('im_actor_gave_up_total', { kind: cell.kind });
-    this.log.error('actor gave up', {
-      component: 'supervision', code: new ImError('ACTOR_GAVE_UP').code, actor: cell.path, kind: cell.kind,
-      faultsInWindow: faults.length, budget: policy.maxRestarts, messageType: type, error: error.message, stack: error.stack,
-    });
+    this.log.error('actor gave up', { ...fields, code: new ImError('ACTOR_GAVE_UP').code, stack: error.stack });
     try {
       policy.giveUp?.(cell.state, error);
     } catch (cleanupError) {
       this.log.error('actor cleanup failed', { component: 'supervision', actor: cell.path, error: (cleanupError as Error).message });
     }
-    this.stopCell(cell);
+    this.stopCell(cell, 'gaveUp');
     if (policy.critical) this.hooks.onCriticalFailure(cell.path, cell.kind, error);
     // Already stopped above (children first); nact must not stop it a second time.
     return sctx.resume as symbol;
   }
 
-  stopCell(cell: Cell): void {
+  /**
+   * Replaces the cell's state with the kind's rebuild of it; the next message
+   * is handled with it (cells, not nact, hold the state a message starts
+   * from). False when the rebuild itself failed: the actor then gives up.
+   */
+  private rebuild(cell: Cell, error: Error): boolean {
+    const policy = cell.definition.supervision;
+    if (!policy.rebuild) return false;
+    try {
+      cell.state = policy.rebuild(cell.state);
+      return true;
+    } catch (rebuildError) {
+      this.log.error('actor rebuild failed', {
+        component: 'supervision', actor: cell.path, kind: cell.kind, error: (rebuildError as Error).message, fault: error.message,
+      });
+      return false;
+    }
+  }
+
+  /** Stops the cell and, first, its children (for whom the cause is always `stopped`: their parent asked). */
+  stopCell(cell: Cell, cause: StopCause = 'stopped'): void {
     if (cell.stopping) return;
     cell.stopping = true;
     if (cell.children) for (const child of [...cell.children]) this.stopCell(child);
     this.entries.delete(cell.path);
     cell.parent?.children?.delete(cell);
     try {
-      cell.definition.onStop?.(cell.state);
+      cell.definition.onStop?.(cell.state, cause);
     } catch (error) {
       this.log.error('actor onStop failed', { component: 'supervision', actor: cell.path, error: (error as Error).message });
     }
     if (cell.nactRef) nact.stop(cell.nactRef);
   }
+}
+
+function needsRebuild<S>(policy: SupervisionPolicy<S>): boolean {
+  return policy.onFault === 'rebuild' || policy.onExhausted === 'rebuild';
 }

@@ -1,11 +1,13 @@
 /**
  * `im-cloud client`: a terminal goim client. Connects over ws or tcp,
- * authenticates with the given token, heartbeats, and prints every message
- * it receives (op-9 batches are opened), one line each.
+ * authenticates with the given token, heartbeats, sends the given upstream
+ * messages (op 4), and prints every message it receives (op-9 batches are
+ * opened) and each op 5 as an ack or an error ack, one line each.
  */
 import net from 'node:net';
 import WebSocket from 'ws';
 import { walkBatch } from './codec/batch';
+import { parseErrorAck } from './codec/error-ack';
 import { encodePacket, Op, Packet, readHeader } from './codec/packet';
 import { StreamDecoder } from './codec/stream-decoder';
 
@@ -15,7 +17,16 @@ export interface ClientOptions {
   readonly host: string;
   readonly port: number;
   readonly path: string;
+  /** Bodies sent as op 4 once authenticated, in order (seq 2, 3, ...). */
+  readonly send: readonly string[];
   readonly out: (line: string) => void;
+}
+
+/** The op-5 line: the echo of what was sent under that seq is an ack; an error-ack body that is not that echo is an error ack. */
+function describeAck(p: Packet, sent: Buffer | undefined): string {
+  const failure = sent !== undefined && p.body.equals(sent) ? null : parseErrorAck(p.body);
+  if (failure) return `error ack seq=${p.seq} ${failure.error}: ${failure.message}`;
+  return `ack seq=${p.seq} body=${p.body.toString('utf8')}`;
 }
 
 function describe(p: Packet): string {
@@ -28,6 +39,7 @@ export function runClient(o: ClientOptions): Promise<number> {
     let heartbeat: NodeJS.Timeout | null = null;
     let send: (bytes: Buffer) => void = () => undefined;
     let closeSocket: () => void = () => undefined;
+    const sent = new Map<number, Buffer>();
     const finish = (code: number, why: string): void => {
       if (heartbeat) clearInterval(heartbeat);
       o.out(`closed: ${why}`);
@@ -40,9 +52,19 @@ export function runClient(o: ClientOptions): Promise<number> {
           o.out(`authenticated: key=${reply.key ?? '?'} mid=${reply.mid ?? '?'} room=${reply.room_id ?? ''}`);
           const every = Math.max(1, reply.heartbeat ?? 30) * 1000;
           heartbeat = setInterval(() => send(encodePacket(1, Op.Heartbeat, 1, '')), every);
+          o.send.forEach((text, i) => {
+            const seq = i + 2;
+            const body = Buffer.from(text, 'utf8');
+            sent.set(seq, body);
+            send(encodePacket(1, Op.SendMsg, seq, body));
+          });
           return;
         }
         case Op.HeartbeatReply:
+          return;
+        case Op.SendMsgReply:
+          o.out(describeAck(p, sent.get(p.seq)));
+          sent.delete(p.seq);
           return;
         case Op.Raw: {
           const bad = walkBatch(p.body, (inner) => o.out(`message ${describe(inner)}`));

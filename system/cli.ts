@@ -17,13 +17,23 @@ commands:
                    a cloud node: client sockets (tcp, ws) and the gRPC push service
   logic [--config file.json]
                    a logic node: auth and sessions for cloud nodes, the HTTP push API
-  client --token JSON [--tcp] [--host H] [--port P] [--path /sub]
-                   connect as a client, authenticate, print every message received
+  client --token JSON [--tcp] [--host H] [--port P] [--path /sub] [--send TEXT]...
+                   connect as a client, authenticate, send each TEXT as op 4, print every
+                   message received and each op 5 (\`ack\` or \`error ack\`)
   options [cloud|logic]
                    print a node kind's options as a markdown table
 
 Options come from defaults, then the JSON file (--config, or IM_CLOUD_CONFIG /
 IM_LOGIC_CONFIG), then IM_CLOUD_* / IM_LOGIC_* environment variables.`;
+
+/** Every value of a flag that may be given more than once, in order. */
+function flags(args: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  args.forEach((arg, i) => {
+    if (arg === name) values.push(flag(args.slice(i), name) ?? '');
+  });
+  return values;
+}
 
 function flag(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -130,6 +140,7 @@ async function runClientCommand(args: readonly string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ImError('CONFIG_INVALID', `--port: ${port} is not a port`);
   return runClient({
     token, transport: tcp ? 'tcp' : 'ws', host: flag(args, '--host') ?? '127.0.0.1', port, path: flag(args, '--path') ?? '/sub',
+    send: flags(args, '--send'),
     out: (line) => process.stdout.write(line + '\n'),
   });
 }

@@ -8,9 +8,10 @@ import type { ClientHandle, LogicNodeClient } from '../actors/ports';
 import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
 import { ShardRouter } from '../actors/shard-router';
 import { CloudConfig, serverIdOf } from '../config/cloud-config';
+import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
-import type { Outbound } from './codec/outbound';
+import { PushDispatcher } from './cloud/push-dispatcher';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
@@ -69,6 +70,7 @@ export class CloudNode {
   /** One deadline keeper per supervisor: handshake and heartbeat timeouts, drain. */
   private readonly shards: ActorRef<ConnectionShardMsg>[] = [];
   private readonly gateway: ActorRef<GatewayMsg>;
+  private readonly pushes: PushDispatcher;
   private readonly guard: AcceptGuard;
   private readonly grpcEdge: GrpcEdge;
   private readonly tcpEdge: TcpEdge;
@@ -101,7 +103,7 @@ export class CloudNode {
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
@@ -109,8 +111,10 @@ export class CloudNode {
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
     const deadlineGroup = this.runtime.spawnChild(root, groupActor, 'deadlines', 'deadline keepers, one per connection shard');
     const onDelivered = (n: number): void => this.metrics.inc('im_push_delivered_total', undefined, n);
+    const roomIndex = new Map<string, ActorRef<RoomMsg>>();
     this.rooms = new ShardRouter(
-      Array.from({ length: config.actors.roomShards }, (_, i) => this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered })),
+      Array.from({ length: config.actors.roomShards }, (_, i) =>
+        this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered, index: roomIndex })),
     );
     this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', {
       nodes: this.logicClients,
@@ -124,10 +128,19 @@ export class CloudNode {
       metrics: this.metrics,
       log: this.log,
     });
-    const bucketDeps = { gateway: this.gateway, sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered };
+    const bucketDeps = {
+      gateway: this.gateway, sliceIntervalMs: BROADCAST_SLICE_MS, onDelivered,
+      onPacedDone: (broadcastId: number) => this.pushes.pacedShareDone(broadcastId),
+    };
     this.buckets = new ShardRouter(
       Array.from({ length: config.actors.buckets }, (_, i) => this.runtime.spawnChild(bucketGroup, bucketActor, `bucket-${i}`, bucketDeps)),
     );
+    this.pushes = new PushDispatcher({
+      buckets: this.buckets, rooms: this.rooms, roomIndex,
+      mailboxDepth: (ref) => this.runtime.mailboxDepth(ref),
+      limits: { maxMailboxDepth: config.limits.maxMailboxDepth, maxPacedBroadcasts: config.limits.maxPacedBroadcasts },
+      metrics: this.metrics, log: this.log,
+    });
     for (let i = 0; i < config.actors.connectionShards; i++) {
       this.supervisors.push(this.runtime.spawnChild(connectionGroup, groupActor, `shard-${i}`, 'connection supervisor'));
       this.shards.push(this.runtime.spawnChild(deadlineGroup, connectionShardActor, `deadlines-${i}`, null));
@@ -177,9 +190,12 @@ export class CloudNode {
   }
 
   /**
-   * Drains and stops: refuse new sockets, send op 6 to every client and tell
-   * logic (Disconnect), wait for that within the grace period, then stop gRPC,
-   * the logic clients and the actors (children first). Idempotent.
+   * Drains and stops: refuse new sockets, close every connection while the
+   * buckets, rooms and logic gateway still run (op 6 E_NODE_DRAINING to each
+   * client, one Disconnect to logic for each session it created), let those
+   * Disconnects reach logic, then stop gRPC, the logic clients and the actors
+   * (children first). Every wait is bounded; see closeConnections and
+   * awaitDisconnects. Idempotent.
    */
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.drainAndStop();
@@ -190,15 +206,8 @@ export class CloudNode {
     const started = Date.now();
     this.accepting = false;
     this.guard.stop();
-    for (const shard of this.shards) shard.tell({ type: 'drain' });
-    const grace = this.config.grpc.shutdownGraceMs;
-    await this.waitFor(() => this.runtime.count(connectionActor.kind) === 0, grace);
-    // A closed connection tells its bucket, which tells the gateway (Disconnect); those tells may still sit
-    // in mailboxes, unseen by the gateway's in-flight count. Let both hops happen before judging it idle.
-    const left = (): number => Math.max(1, grace - (Date.now() - started));
-    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
-    await this.runtime.barrier(this.gateway, left());
-    await this.waitFor(() => this.gatewayIdle(), Math.max(0, grace - (Date.now() - started)));
+    await this.closeConnections();
+    await this.awaitDisconnects();
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown();
     this.wsEdge.server.closeAllConnections();
@@ -210,10 +219,77 @@ export class CloudNode {
     this.resolveStopped();
   }
 
-  private gatewayIdle(): boolean {
-    const [gateway] = this.runtime.list({ kind: 'logic-gateway', withState: true });
-    const state = gateway?.state as { inFlight?: number; queued?: number } | undefined;
-    return !state || ((state.inFlight ?? 0) === 0 && (state.queued ?? 0) === 0);
+  /**
+   * Tells every connection to drain and waits for them to stop: up to the
+   * grace period, and then, while some still await logic's answer to Connect
+   * (they must hear it to tell logic Disconnect), up to one logic answer
+   * bound more. Connections left when the wait ends are stopped here, before
+   * anything they need, and close with the draining reason all the same.
+   */
+  private async closeConnections(): Promise<void> {
+    const started = Date.now();
+    for (const shard of this.shards) shard.tell({ type: 'drain' });
+    const gone = (): boolean => this.runtime.count(connectionActor.kind) === 0;
+    await this.waitFor(gone, this.config.grpc.shutdownGraceMs);
+    let awaitingLogic = 0;
+    if (!gone()) {
+      awaitingLogic = this.connectionsAwaitingLogic();
+      if (awaitingLogic > 0) await this.waitFor(gone, this.logicAnswerBoundMs());
+    }
+    const left = this.runtime.list({ kind: connectionActor.kind });
+    if (left.length === 0) return;
+    this.metrics.inc('im_drain_cut_total', { stage: 'connections' }, left.length);
+    this.log.warn('drain wait ended; stopping the connections still open', {
+      component: 'cloud-node', connections: left.length, awaitingLogic, waitedMs: Date.now() - started,
+    });
+    for (const connection of left) {
+      const ref = this.runtime.refAt(connection.path);
+      if (ref) this.runtime.stop(ref);
+    }
+  }
+
+  /**
+   * A closed connection tells its bucket, which tells the gateway
+   * (Disconnect); those tells may still sit in mailboxes, unseen by the
+   * gateway's in-flight count. Lets both hops happen, then waits for the
+   * gateway to have no call in flight, all within one logic answer bound.
+   */
+  private async awaitDisconnects(): Promise<void> {
+    const started = Date.now();
+    const until = started + this.logicAnswerBoundMs();
+    const left = (): number => Math.max(1, until - Date.now());
+    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
+    await this.runtime.barrier(this.gateway, left());
+    await this.waitFor(() => this.gatewayCalls() === 0, Math.max(0, until - Date.now()));
+    const calls = this.gatewayCalls();
+    if (calls === 0) return;
+    this.metrics.inc('im_drain_cut_total', { stage: 'logic_calls' }, calls);
+    this.log.warn('drain wait ended; cutting the logic calls still in flight', { component: 'cloud-node', calls, waitedMs: Date.now() - started });
+  }
+
+  /**
+   * How long logic may take to answer one call through the gateway: each
+   * call, failover to other nodes included, ends within its deadline, counted
+   * from when the gateway got it (queued calls included).
+   */
+  private logicAnswerBoundMs(): number {
+    return this.config.logic.callTimeoutMs;
+  }
+
+  /** Connections whose Connect is still with logic (authenticating, or closing until its answer arrives). */
+  private connectionsAwaitingLogic(): number {
+    let n = 0;
+    for (const connection of this.runtime.list({ kind: connectionActor.kind, withState: true })) {
+      const phase = connection.state?.phase;
+      if (phase === 'authenticating' || phase === 'closing') n++;
+    }
+    return n;
+  }
+
+  /** Calls the gateway has in flight or queued; 0 once it is gone. */
+  private gatewayCalls(): number {
+    const [gateway] = this.runtime.list({ kind: logicGatewayActor.kind, withState: true });
+    return Number(gateway?.state?.inFlight ?? 0) + Number(gateway?.state?.queued ?? 0);
   }
 
   private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
@@ -265,27 +341,9 @@ export class CloudNode {
 
   private pushTargets(): PushTargets {
     return {
-      pushKeys: (keys, protoOp, out) => {
-        this.metrics.inc('im_pushes_total', { kind: 'keys' });
-        const byBucket = new Map<number, string[]>();
-        for (const key of keys) {
-          const i = this.buckets.indexOf(key);
-          const list = byBucket.get(i);
-          if (list) list.push(key);
-          else byBucket.set(i, [key]);
-        }
-        for (const [i, bucketKeys] of byBucket) this.buckets.shards[i].tell({ type: 'push', keys: bucketKeys, op: protoOp, out });
-      },
-      broadcast: (protoOp, out: Outbound, speed) => {
-        this.metrics.inc('im_pushes_total', { kind: 'broadcast' });
-        // `speed` is for the whole node: each bucket takes its share.
-        const perSecond = speed > 0 ? speed / this.buckets.shards.length : 0;
-        this.buckets.tellAll({ type: 'broadcast', op: protoOp, out, perSecond });
-      },
-      broadcastRoom: (roomId, out) => {
-        this.metrics.inc('im_pushes_total', { kind: 'room' });
-        this.rooms.forKey(roomId).tell({ type: 'broadcast', roomId, out });
-      },
+      pushKeys: (keys, protoOp, out) => this.pushes.pushKeys(keys, protoOp, out),
+      broadcast: (protoOp, out, speed) => this.pushes.broadcast(protoOp, out, speed),
+      broadcastRoom: (roomId, out) => this.pushes.broadcastRoom(roomId, out),
       rooms: async () => {
         const counts = await Promise.all(
           this.rooms.shards.map((shard) => this.runtime.ask<RoomDirectoryMsg, Map<string, number>>(shard, (reply) => ({ type: 'counts', reply }), 5000)),

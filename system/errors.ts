@@ -24,6 +24,7 @@ export const ErrorCodes = {
   LOGIC_CALL_CANCELLED: { code: 'E_LOGIC_CALL_CANCELLED', message: 'the client was gone before its call to logic was sent' },
   HEARTBEAT_TIMEOUT: { code: 'E_HEARTBEAT_TIMEOUT', message: 'no heartbeat within the heartbeat timeout' },
   UNKNOWN_OP: { code: 'E_UNKNOWN_OP', message: 'operation not allowed from a client' },
+  RECEIVE_REFUSED: { code: 'E_RECEIVE_REFUSED', message: 'logic did not accept the upstream message' },
   REPLACED: { code: 'E_REPLACED', message: 'another connection logged in with the same key' },
   SLOW_CONSUMER: { code: 'E_SLOW_CONSUMER', message: 'client does not read fast enough; send buffer over limit' },
   ACTOR_CRASHED: { code: 'E_ACTOR_CRASHED', message: 'internal error while handling this connection' },
@@ -49,6 +50,11 @@ export const ErrorCodes = {
   GRPC_NO_MIDS: { code: 'E_GRPC_NO_MIDS', message: 'mids must be a non-empty list of integers' },
   GRPC_BAD_ROOM_TYPE: { code: 'E_GRPC_BAD_ROOM_TYPE', message: 'unknown room type' },
   GRPC_BAD_SERVER: { code: 'E_GRPC_BAD_SERVER', message: 'server (the cloud node id) is required' },
+  GRPC_MESSAGE_TOO_LARGE: { code: 'E_GRPC_MESSAGE_TOO_LARGE', message: 'push message exceeds push.maxBatchBytes' },
+
+  // cloud node: push back-pressure
+  CLOUD_BUSY: { code: 'E_CLOUD_BUSY', message: 'a mailbox the push would enter is over its depth limit; retry later' },
+  BROADCAST_LIMIT: { code: 'E_BROADCAST_LIMIT', message: 'too many speed-limited broadcasts in progress; retry later' },
 
   // logic node: tokens and sessions
   TOKEN_INVALID: { code: 'E_TOKEN_INVALID', message: 'token is malformed or lacks a required field' },
@@ -56,6 +62,8 @@ export const ErrorCodes = {
   TOKEN_EXPIRED: { code: 'E_TOKEN_EXPIRED', message: 'token has expired or is not yet valid' },
   SESSION_STORE: { code: 'E_SESSION_STORE', message: 'session store failed' },
   CLOUD_UNAVAILABLE: { code: 'E_CLOUD_UNAVAILABLE', message: 'cloud node did not take the push' },
+  CLOUD_QUEUE_FULL: { code: 'E_CLOUD_QUEUE_FULL', message: 'pushes waiting for the cloud node are at their limit' },
+  UNKNOWN_CLOUD_NODE: { code: 'E_UNKNOWN_CLOUD_NODE', message: 'server is not a known cloud node' },
   RECEIVE_SINK: { code: 'E_RECEIVE_SINK', message: 'upstream message could not be delivered to the sink' },
 
   // logic node: HTTP push API (wire.md §5)
@@ -63,6 +71,7 @@ export const ErrorCodes = {
   HTTP_METHOD: { code: 'E_HTTP_METHOD', message: 'method not allowed on this endpoint' },
   HTTP_BAD_BODY: { code: 'E_HTTP_BAD_BODY', message: 'request body could not be parsed' },
   HTTP_BODY_TOO_LARGE: { code: 'E_HTTP_BODY_TOO_LARGE', message: 'request body exceeds the limit' },
+  HTTP_MESSAGE_TOO_LARGE: { code: 'E_HTTP_MESSAGE_TOO_LARGE', message: 'push message exceeds push.maxBatchBytes' },
   HTTP_NO_KEYS: { code: 'E_HTTP_NO_KEYS', message: 'keys must not be empty' },
   HTTP_NO_MIDS: { code: 'E_HTTP_NO_MIDS', message: 'mids must not be empty' },
   HTTP_BAD_MID: { code: 'E_HTTP_BAD_MID', message: 'mids must be integers' },

@@ -22,13 +22,19 @@ export function nanosToMillis(value: string | number): number {
 
 type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
+/** gRPC's own default receive limit (4 MiB). */
+export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
 /** One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError. */
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
 
-  constructor(readonly address: string) {
+  /** `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms). */
+  constructor(readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES) {
     const { im } = loadWireProtos();
-    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
+    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), {
+      ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes,
+    });
   }
 
   async connect(server: string, cookie: string, token: Buffer, connId: string, timeoutMs: number): Promise<ConnectResult> {

@@ -28,9 +28,6 @@ export interface LogicNodeOptions {
   readonly cloudClient?: (address: string) => CloudNodeClient;
 }
 
-/** Pushes waiting for one cloud node beyond which new ones are dropped (and counted). */
-const CLOUD_MAX_QUEUED = 100_000;
-
 let nodeSerial = 0;
 
 /**
@@ -76,21 +73,25 @@ export class LogicNode {
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'logic node');
     const router = this.runtime.spawnChild(root, pushRouterActor, 'push-router', {
-      store: this.store, cloudNodes: config.cloud.nodes, connect, maxInFlight: config.cloud.maxInFlight, maxQueued: CLOUD_MAX_QUEUED,
-      metrics: this.metrics, log: this.log,
+      store: this.store, cloudNodes: config.cloud.nodes, connect, maxInFlight: config.cloud.maxInFlight,
+      maxQueued: config.cloud.maxQueued, maxQueuedBytes: config.cloud.maxQueuedBytes, metrics: this.metrics, log: this.log,
     });
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
-      maxMessages: config.push.batchMaxMessages, flushMs: config.push.batchFlushMs, sink: router,
+      maxMessages: config.push.batchMaxMessages, maxBytes: config.push.maxBatchBytes, flushMs: config.push.batchFlushMs, sink: router,
     });
     const online = this.runtime.spawnChild(root, onlineActor, 'online', { store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now });
 
     this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, this.store,
       createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
-    this.grpcEdge = new LogicGrpcEdge(this.services, config.push.roomTypes, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
+    const grpcLimits = { roomTypes: config.push.roomTypes, maxMessageBytes: config.push.maxBatchBytes, maxReceiveBytes: config.grpc.maxReceiveBytes };
+    this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
       this.log.info('Close rpc received; stopping', { component: 'logic-node' });
       void this.stop();
     });
-    this.httpEdge = new HttpPushEdge({ maxBodyBytes: config.http.maxBodyBytes, roomTypes: config.push.roomTypes }, this.services, this.metrics, this.log);
+    this.httpEdge = new HttpPushEdge(
+      { maxBodyBytes: config.http.maxBodyBytes, maxMessageBytes: config.push.maxBatchBytes, roomTypes: config.push.roomTypes },
+      this.services, this.metrics, this.log,
+    );
   }
 
   static async start(config: LogicConfig, options: LogicNodeOptions = {}): Promise<LogicNode> {

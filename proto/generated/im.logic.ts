@@ -16,6 +16,7 @@ import type { OnlineReq as _im_logic_OnlineReq, OnlineReq__Output as _im_logic_O
 import type { PushAllReq as _im_logic_PushAllReq, PushAllReq__Output as _im_logic_PushAllReq__Output } from './im/logic/PushAllReq';
 import type { PushKeysReq as _im_logic_PushKeysReq, PushKeysReq__Output as _im_logic_PushKeysReq__Output } from './im/logic/PushKeysReq';
 import type { PushMidsReq as _im_logic_PushMidsReq, PushMidsReq__Output as _im_logic_PushMidsReq__Output } from './im/logic/PushMidsReq';
+import type { PushReply as _im_logic_PushReply, PushReply__Output as _im_logic_PushReply__Output } from './im/logic/PushReply';
 import type { PushRoomReq as _im_logic_PushRoomReq, PushRoomReq__Output as _im_logic_PushRoomReq__Output } from './im/logic/PushRoomReq';
 import type { ReceiveReq as _im_logic_ReceiveReq, ReceiveReq__Output as _im_logic_ReceiveReq__Output } from './im/logic/ReceiveReq';
 import type { Proto as _im_protocol_Proto, Proto__Output as _im_protocol_Proto__Output } from './im/protocol/Proto';
@@ -42,6 +43,7 @@ export interface ProtoGrpcType {
       PushAllReq: MessageTypeDefinition<_im_logic_PushAllReq, _im_logic_PushAllReq__Output>
       PushKeysReq: MessageTypeDefinition<_im_logic_PushKeysReq, _im_logic_PushKeysReq__Output>
       PushMidsReq: MessageTypeDefinition<_im_logic_PushMidsReq, _im_logic_PushMidsReq__Output>
+      PushReply: MessageTypeDefinition<_im_logic_PushReply, _im_logic_PushReply__Output>
       PushRoomReq: MessageTypeDefinition<_im_logic_PushRoomReq, _im_logic_PushRoomReq__Output>
       ReceiveReq: MessageTypeDefinition<_im_logic_ReceiveReq, _im_logic_ReceiveReq__Output>
     }

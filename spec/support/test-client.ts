@@ -94,6 +94,18 @@ export class TestClient {
     else this.socket?.write(bytes);
   }
 
+  /**
+   * Several packets in one socket write (pipelined): one binary frame each on
+   * ws, back to back on tcp. The socket is corked around the frames so they
+   * leave together and the server reads them in one chunk.
+   */
+  writeTogether(packets: readonly Buffer[]): void {
+    const socket = this.rawSocket();
+    socket.cork();
+    for (const bytes of packets) this.writeRaw(bytes);
+    socket.uncork();
+  }
+
   writeText(text: string): void {
     this.ws?.send(text, { binary: false });
   }
@@ -171,13 +183,19 @@ export class TestClient {
 
   /** Stops reading and writing without closing: the server sees a silent peer. */
   goSilent(): void {
-    const socket = this.ws ? (this.ws as unknown as { _socket: net.Socket })._socket : this.socket;
-    socket?.pause();
+    this.rawSocket().pause();
   }
 
   destroy(): void {
     if (this.ws) this.ws.terminate();
     else this.socket?.destroy();
+  }
+
+  /** The TCP socket under either transport (ws keeps its own private). */
+  private rawSocket(): net.Socket {
+    const socket = this.ws ? (this.ws as unknown as { _socket: net.Socket })._socket : this.socket;
+    if (!socket) throw new Error(`${this.transport} client has no socket`);
+    return socket;
   }
 
   private push(p: Received): void {

@@ -30,6 +30,8 @@ export class TestLogicNode {
   readonly calls: RecordedCalls = { connect: [], disconnect: [], heartbeat: [], renewOnline: [], receive: [] };
   /** When set, Connect fails with this status. */
   refuseWith: grpc.status | null = null;
+  /** When set, Receive fails with this status (the call is still recorded). */
+  refuseReceiveWith: grpc.status | null = null;
   /** Delay before every answer. */
   delayMs = 0;
   heartbeatMs: number;
@@ -123,7 +125,15 @@ export class TestLogicNode {
         this.calls.renewOnline.push(call.request);
         this.answer(callback, { allRoomCount: this.clusterCounts ?? call.request.roomCount });
       },
-      Receive: empty<ReceiveReq__Output>((req) => this.calls.receive.push(req)),
+      Receive: (call, callback) => {
+        this.calls.receive.push(call.request);
+        if (this.refuseReceiveWith !== null) {
+          const code = this.refuseReceiveWith;
+          setTimeout(() => callback({ code, details: 'receive refused by test logic node' }), this.delayMs);
+          return;
+        }
+        this.answer(callback, {});
+      },
       Nodes: (_call, callback) => this.answer(callback, { domain: '', nodes: [] }),
       PushKeys: empty(),
       PushMids: empty(),

@@ -5,4 +5,6 @@ export type { StreamDecoderEvents } from './stream-decoder';
 export { decodeFrame } from './frame-decoder';
 export { buildBatchBody, validateBatchBody, walkBatch, encodeRawFrame } from './batch';
 export { Outbound } from './outbound';
+export { errorAckBody, parseErrorAck, ERROR_ACK_CODE } from './error-ack';
+export type { ErrorAck } from './error-ack';
 export { encodeBinaryFrame } from './ws-frame';

@@ -7,13 +7,23 @@ import { encodeBinaryFrame } from '../codec/ws-frame';
  * trie shared by every connection of the turn: connections handed the same
  * packets in the same order (a room's members) share one node, so the
  * merged bytes are built once per distinct sequence, not once per socket.
+ *
+ * On WebSocket a sequence is one or more frames in one write: each run of
+ * pushes is one frame (op 9 when the run holds more than one), and each
+ * reply is a frame of its own between them, in the order they were handed.
  */
 export class PacketSequence {
   private next: Map<Outbound, PacketSequence> | null = null;
   private tcp: Buffer | null = null;
   private ws: Buffer | null = null;
+  /** The frame of the run of pushes that ends at this node (shared by every path through it). */
+  private run: Buffer | null = null;
+  /** How many pushes in a row end here: 0 when this node is a reply. */
+  private readonly runLength: number;
 
-  constructor(private readonly prev: PacketSequence | null, readonly last: Outbound, readonly length: number) {}
+  constructor(private readonly prev: PacketSequence | null, readonly last: Outbound, readonly length: number) {
+    this.runLength = last.mergeable ? (prev?.runLength ?? 0) + 1 : 0;
+  }
 
   then(out: Outbound): PacketSequence {
     this.next ??= new Map();
@@ -28,20 +38,39 @@ export class PacketSequence {
   /** Bytes for a TCP client: the packets back to back (an op-9 push contributes its inner packets). */
   tcpBytes(): Buffer {
     if (this.length === 1) return this.last.tcp;
-    this.tcp ??= Buffer.concat(this.outs().map((o) => o.tcp));
+    this.tcp ??= Buffer.concat(this.outs(this.length).map((o) => o.tcp));
     return this.tcp;
   }
 
-  /** One WebSocket frame: the packet itself, or one op-9 packet holding them all (wire.md §3). */
-  wsFrame(): Buffer {
+  /** Bytes for a WebSocket client: the frames of the runs of pushes and of the replies, in order (wire.md §3, §8). */
+  wsFrames(): Buffer {
     if (this.length === 1) return this.last.wsFrame;
-    this.ws ??= encodeBinaryFrame(encodeRawFrame(this.tcpBytes()));
+    if (this.ws !== null) return this.ws;
+    const frames: Buffer[] = [];
+    for (let s: PacketSequence | null = this; s !== null;) {
+      if (s.runLength === 0) {
+        frames.push(s.last.wsFrame);
+        s = s.prev;
+      } else {
+        frames.push(s.runFrame());
+        for (let i = s.runLength; i > 0 && s !== null; i--) s = s.prev;
+      }
+    }
+    this.ws = frames.length === 1 ? frames[0] : Buffer.concat(frames.reverse());
     return this.ws;
   }
 
-  private outs(): Outbound[] {
+  /** One frame for the pushes that end here: the push itself, or one op-9 packet holding them all. */
+  private runFrame(): Buffer {
+    if (this.runLength === 1) return this.last.wsFrame;
+    this.run ??= encodeBinaryFrame(encodeRawFrame(Buffer.concat(this.outs(this.runLength).map((o) => o.tcp))));
+    return this.run;
+  }
+
+  /** The last `count` packets handed, oldest first. */
+  private outs(count: number): Outbound[] {
     const outs: Outbound[] = [];
-    for (let s: PacketSequence | null = this; s !== null; s = s.prev) outs.push(s.last);
+    for (let s: PacketSequence | null = this; s !== null && outs.length < count; s = s.prev) outs.push(s.last);
     return outs.reverse();
   }
 }
@@ -55,8 +84,9 @@ export interface CoalescingTarget {
 /**
  * Per-connection coalescing: packets handed to one connection within one
  * event-loop task (an actor drains up to 64 pushes in one) leave as one
- * write — one op-9 frame on ws, one buffer on tcp — when the task ends.
- * No timer: nothing waits longer than the task that produced it.
+ * write when the task ends — one buffer on tcp; on ws the pushes merged into
+ * op-9 frames and each reply a frame of its own. No timer: nothing waits
+ * longer than the task that produced it.
  */
 export class Coalescer {
   private roots = new Map<Outbound, PacketSequence>();

@@ -8,13 +8,16 @@ import type { Proto__Output } from '../../proto/generated/im/protocol/Proto';
 import { validateBatchBody } from '../codec/batch';
 import { Op } from '../codec/packet';
 import { Outbound } from '../codec/outbound';
-import { ImError } from '../errors';
+import { ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
-/** What the gRPC edge asks of the node; the node turns each into actor messages. */
+/**
+ * What the gRPC edge asks of the node; the node turns each into actor
+ * messages. A push method may throw an ImError to refuse the request.
+ */
 export interface PushTargets {
   pushKeys(keys: readonly string[], protoOp: number, out: Outbound): void;
   broadcast(protoOp: number, out: Outbound, speed: number): void;
@@ -29,9 +32,12 @@ export interface GrpcEdgeOptions {
   readonly shutdownGraceMs: number;
 }
 
-function invalid(error: ImError): grpc.ServiceError {
+/** Refusals that say "not now" rather than "never": the caller may retry. */
+const RETRY_LATER = new Set<ErrorName>(['CLOUD_BUSY', 'BROADCAST_LIMIT']);
+
+function refusal(error: ImError): grpc.ServiceError {
   return Object.assign(new Error(`${error.code}: ${error.message}`), {
-    code: grpc.status.INVALID_ARGUMENT,
+    code: RETRY_LATER.has(error.name) ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT,
     details: `${error.code}: ${error.message}`,
     metadata: new grpc.Metadata(),
   });
@@ -122,9 +128,12 @@ export class GrpcEdge {
         result = handle(call.request);
       } catch (err) {
         if (err instanceof ImError) {
-          this.metrics.inc('im_grpc_invalid_total', { rpc, code: err.code });
-          this.log.warn('grpc request rejected', { component: 'grpc-edge', rpc, code: err.code, error: err.message, peer: call.getPeer() });
-          callback(invalid(err));
+          // Back-pressure refusals are counted and logged by whoever refused them.
+          if (!RETRY_LATER.has(err.name)) {
+            this.metrics.inc('im_grpc_invalid_total', { rpc, code: err.code });
+            this.log.warn('grpc request rejected', { component: 'grpc-edge', rpc, code: err.code, error: err.message, peer: call.getPeer() });
+          }
+          callback(refusal(err));
           return;
         }
         this.log.error('grpc handler failed', { component: 'grpc-edge', rpc, error: (err as Error).message, stack: (err as Error).stack });

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PushFailedError, PushReach } from '../../actors/push-outcome';
 import { ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -17,8 +18,9 @@ import {
 
 /** What the HTTP push API asks of the logic node; the edge only parses and validates. */
 export interface PushService {
-  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<void>;
-  pushMids(operation: number, mids: string[], msg: Buffer): Promise<void>; // mids as decimal strings
+  /** Resolves once every cloud node holding a target took the push; rejects with PushFailedError when one did not. */
+  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<PushReach>;
+  pushMids(operation: number, mids: string[], msg: Buffer): Promise<PushReach>; // mids as decimal strings
   pushRoom(operation: number, roomId: string, msg: Buffer): Promise<void>; // roomId = `${type}://${room}`
   pushAll(operation: number, speed: number, msg: Buffer): Promise<void>;
   onlineTop(type: string, limit: number): Promise<Array<{ room_id: string; count: number }>>;
@@ -40,6 +42,8 @@ export interface NodesInfo {
 
 export interface HttpPushEdgeOptions {
   readonly maxBodyBytes: number;
+  /** push.maxBatchBytes: a push message larger than this can never be sent and is refused. */
+  readonly maxMessageBytes: number;
   readonly roomTypes: readonly string[];
 }
 
@@ -65,6 +69,7 @@ const STATUS_BY_ERROR: Partial<Record<ErrorName, number>> = {
   HTTP_NOT_FOUND: 404,
   HTTP_METHOD: 405,
   HTTP_BODY_TOO_LARGE: 413,
+  HTTP_MESSAGE_TOO_LARGE: 413,
   HTTP_INTERNAL: 500,
   CLOUD_UNAVAILABLE: 503,
   SESSION_STORE: 503,
@@ -132,24 +137,30 @@ export class HttpPushEdge {
   private buildRoutes(): Map<string, Route> {
     const service = this.service;
     const roomTypes = this.options.roomTypes;
+    const maxMessageBytes = this.options.maxMessageBytes;
+    // Checked with the other parameters, so nothing is pushed for a message that could never be sent.
+    const fitting = (message: Buffer): Buffer => {
+      if (message.length > maxMessageBytes) throw new ImError('HTTP_MESSAGE_TOO_LARGE', `${message.length} > ${maxMessageBytes}`);
+      return message;
+    };
     const get = (run: Route['run']): Route => ({ method: 'GET', run });
     const post = (run: Route['run']): Route => ({ method: 'POST', run });
     return new Map<string, Route>([
       ['push/keys', post(async ({ params, message }) => {
         const keys = requireKeys(params);
-        await service.pushKeys(requireOperation(params), keys, message);
+        return service.pushKeys(requireOperation(params), keys, fitting(message));
       })],
       ['push/mids', post(async ({ params, message }) => {
         const mids = requireMids(params);
-        await service.pushMids(requireOperation(params), mids, message);
+        return service.pushMids(requireOperation(params), mids, fitting(message));
       })],
       ['push/room', post(async ({ params, message }) => {
         const roomId = `${requireRoomType(params, roomTypes)}://${requireRoom(params)}`;
-        await service.pushRoom(requireOperation(params), roomId, message);
+        await service.pushRoom(requireOperation(params), roomId, fitting(message));
       })],
       ['push/all', post(async ({ params, message }) => {
         const operation = requireOperation(params);
-        await service.pushAll(operation, optionalInt(params, 'speed', 0, 0, INT32_MAX), message);
+        await service.pushAll(operation, optionalInt(params, 'speed', 0, 0, INT32_MAX), fitting(message));
       })],
       ['online/top', get(async ({ params }) => {
         const type = requireRoomType(params, roomTypes);
@@ -247,7 +258,9 @@ export class HttpPushEdge {
     // An oversized body is left unread: the connection cannot carry another request.
     const close = error.name === 'HTTP_BODY_TOO_LARGE' ? { connection: 'close' } : {};
     const code = status >= 500 ? SERVER_ERR : REQUEST_ERR;
-    this.reply(res, route, status, { code, error: error.code, message: error.message }, { ...headers, ...close });
+    // A push some cloud nodes failed: which nodes, and how many targets each held.
+    const data = err instanceof PushFailedError ? { data: err.report } : {};
+    this.reply(res, route, status, { code, error: error.code, message: error.message, ...data }, { ...headers, ...close });
   }
 
   private reply(res: http.ServerResponse, route: string, status: number, body: object, headers: http.OutgoingHttpHeaders = {}): void {

@@ -23,7 +23,22 @@ const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
   GRPC_BAD_ROOM_TYPE: grpc.status.INVALID_ARGUMENT,
   GRPC_BAD_SPEED: grpc.status.INVALID_ARGUMENT,
   GRPC_BAD_SERVER: grpc.status.INVALID_ARGUMENT,
+  GRPC_MESSAGE_TOO_LARGE: grpc.status.INVALID_ARGUMENT,
+  UNKNOWN_CLOUD_NODE: grpc.status.PERMISSION_DENIED,
+  // A cloud node holding targets failed its share (the details name it).
+  CLOUD_UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
+
+/** Failures caused by what the caller sent: logged at warn; the rest at error. */
+const CALLER_STATUSES = new Set<grpc.status>([grpc.status.INVALID_ARGUMENT, grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED]);
+
+export interface LogicGrpcLimits {
+  readonly roomTypes: readonly string[];
+  /** push.maxBatchBytes: a push message larger than this is refused. */
+  readonly maxMessageBytes: number;
+  /** grpc.maxReceiveBytes: the server's receive limit. */
+  readonly maxReceiveBytes: number;
+}
 
 function checkOperation(operation: number): void {
   if (!Number.isInteger(operation) || operation < 0) throw new ImError('GRPC_BAD_OPERATION', String(operation));
@@ -39,14 +54,21 @@ export class LogicGrpcEdge {
 
   constructor(
     private readonly services: LogicServices,
-    private readonly roomTypes: readonly string[],
+    limits: LogicGrpcLimits,
     private readonly shutdownGraceMs: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     onClose: () => void,
   ) {
-    // Channelz: per-call bookkeeping nobody reads here.
-    this.server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    this.server = new grpc.Server({
+      // Channelz: per-call bookkeeping nobody reads here.
+      'grpc.enable_channelz': 0,
+      // Above push.maxBatchBytes, so a message too large to send reaches checkMessage and gets a catalogued answer.
+      'grpc.max_receive_message_length': limits.maxReceiveBytes,
+    });
+    const checkMessage = (msg: Buffer): void => {
+      if (msg.length > limits.maxMessageBytes) throw new ImError('GRPC_MESSAGE_TOO_LARGE', `${msg.length} > ${limits.maxMessageBytes}`);
+    };
     const s = this.services;
     const handlers: LogicHandlers = {
       Ping: this.unary('Ping', async () => ({})),
@@ -56,6 +78,7 @@ export class LogicGrpcEdge {
       }),
       Connect: this.unary('Connect', async (req) => {
         if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
+        await s.requireKnownServer(req.server);
         const a = await s.connect(req.server, req.token, req.connId);
         return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
       }),
@@ -78,25 +101,27 @@ export class LogicGrpcEdge {
         checkOperation(req.operation);
         const keys = req.keys.filter((k) => k !== '');
         if (keys.length === 0) throw new ImError('GRPC_NO_KEYS');
-        await s.pushKeys(req.operation, keys, req.msg);
-        return {};
+        checkMessage(req.msg);
+        return s.pushKeys(req.operation, keys, req.msg);
       }),
       PushMids: this.unary('PushMids', async (req) => {
         checkOperation(req.operation);
         if (req.mids.length === 0 || req.mids.some((m) => !MID.test(m))) throw new ImError('GRPC_NO_MIDS', req.mids.join(','));
-        await s.pushMids(req.operation, req.mids, req.msg);
-        return {};
+        checkMessage(req.msg);
+        return s.pushMids(req.operation, req.mids, req.msg);
       }),
       PushRoom: this.unary('PushRoom', async (req) => {
         checkOperation(req.operation);
         if (req.room === '') throw new ImError('GRPC_BAD_ROOM');
-        if (!this.roomTypes.includes(req.type)) throw new ImError('GRPC_BAD_ROOM_TYPE', req.type);
+        if (!limits.roomTypes.includes(req.type)) throw new ImError('GRPC_BAD_ROOM_TYPE', req.type);
+        checkMessage(req.msg);
         await s.pushRoom(req.operation, `${req.type}://${req.room}`, req.msg);
         return {};
       }),
       PushAll: this.unary('PushAll', async (req) => {
         checkOperation(req.operation);
         if (req.speed < 0) throw new ImError('GRPC_BAD_SPEED', String(req.speed));
+        checkMessage(req.msg);
         await s.pushAll(req.operation, req.speed, req.msg);
         return {};
       }),
@@ -122,7 +147,7 @@ export class LogicGrpcEdge {
           const error = asImError(err, 'INTERNAL');
           const code = STATUS_OF[error.name] ?? grpc.status.INTERNAL;
           this.metrics.inc('im_logic_grpc_errors_total', { rpc, code: error.code });
-          const level = code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED ? 'warn' : 'error';
+          const level = CALLER_STATUSES.has(code) ? 'warn' : 'error';
           this.log[level]('logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });
           callback({ code, details: `${error.code}: ${error.message}` });
         },

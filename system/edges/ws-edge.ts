@@ -39,7 +39,7 @@ class WsClient extends SocketClient {
   }
 
   protected bytesOfSequence(seq: PacketSequence): Buffer {
-    return seq.wsFrame();
+    return seq.wsFrames();
   }
 
   protected end(error?: ImError): void {

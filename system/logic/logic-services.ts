@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { ClusterOnline, OnlineMsg } from '../../actors/online-actor';
 import type { ReceiveSink, SessionStore } from '../../actors/logic-ports';
 import type { Outcome, ProtoMessage } from '../../actors/ports';
+import type { PushReach } from '../../actors/push-outcome';
 import type { PushRouterMsg } from '../../actors/push-router-actor';
 import type { RoomBatcherMsg } from '../../actors/room-batcher-actor';
 import type { LogicConfig } from '../../config/logic-config';
 import type { ActorRef, Reply } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import type { TokenVerifier } from '../auth/token';
+import { asImError, ImError } from '../errors';
 import type { NodesInfo, PushService } from '../edges/http-push-edge';
 import type { Metrics } from '../metrics';
 
@@ -61,6 +63,18 @@ export class LogicServices implements PushService {
     };
   }
 
+  /**
+   * Connect's `server` is where logic will send this client's pushes: only a
+   * known cloud node may be named, or any caller could make logic dial any
+   * address. The router holds the list, so it is the one asked.
+   */
+  async requireKnownServer(server: string): Promise<void> {
+    const known = await this.runtime.ask<PushRouterMsg, boolean>(this.actors.router, (reply) => ({ type: 'isKnown', server, reply }), ASK_TIMEOUT_MS);
+    if (known) return;
+    this.metrics.inc('im_logic_unknown_node_total', { source: 'connect' });
+    throw new ImError('UNKNOWN_CLOUD_NODE', server);
+  }
+
   /** With a `connId`, removes the session only if it is still that connection's (SessionStore.remove). */
   disconnect(mid: string, key: string, server: string, connId = ''): Promise<boolean> {
     this.metrics.inc('im_logic_disconnects_total');
@@ -74,7 +88,11 @@ export class LogicServices implements PushService {
   async renewOnline(server: string, roomCount: Record<string, number>, connCount: number, ipCount: number): Promise<Record<string, number>> {
     const online = { server, roomCount, connCount, ipCount, updated: Math.floor(Date.now() / 1000) };
     const cluster = await this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'renew', online, reply }));
-    return Object.fromEntries(cluster.rooms);
+    // Only the rooms the node reported: it looks up no others (goim's comet neither), and the answer then
+    // grows with the node's own rooms, not the cluster's.
+    const counts: Record<string, number> = {};
+    for (const roomId of Object.keys(roomCount)) counts[roomId] = cluster.rooms.get(roomId) ?? 0;
+    return counts;
   }
 
   receive(mid: string, proto: ProtoMessage): Promise<void> {
@@ -82,12 +100,13 @@ export class LogicServices implements PushService {
     return this.sink.deliver(mid, proto);
   }
 
-  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<void> {
-    return this.ask<PushRouterMsg, void>(this.actors.router, (reply) => ({ type: 'keys', op: operation, keys, msg, reply }));
+  /** Resolves once every cloud node holding a target took its share; rejects with PushFailedError when one did not. */
+  pushKeys(operation: number, keys: string[], msg: Buffer): Promise<PushReach> {
+    return this.askPush((reply) => ({ type: 'keys', op: operation, keys, msg, reply }));
   }
 
-  pushMids(operation: number, mids: string[], msg: Buffer): Promise<void> {
-    return this.ask<PushRouterMsg, void>(this.actors.router, (reply) => ({ type: 'mids', op: operation, mids, msg, reply }));
+  pushMids(operation: number, mids: string[], msg: Buffer): Promise<PushReach> {
+    return this.askPush((reply) => ({ type: 'mids', op: operation, mids, msg, reply }));
   }
 
   async pushRoom(operation: number, roomId: string, msg: Buffer): Promise<void> {
@@ -130,6 +149,15 @@ export class LogicServices implements PushService {
 
   private cluster(): Promise<ClusterOnline> {
     return this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'snapshot', reply }));
+  }
+
+  /** A key or mid push whose nodes did not all answer in time is reported as not taken, not as an internal error. */
+  private async askPush(build: (reply: Reply<Outcome<PushReach>>) => PushRouterMsg): Promise<PushReach> {
+    try {
+      return await this.ask<PushRouterMsg, PushReach>(this.actors.router, build);
+    } catch (err) {
+      throw asImError(err, 'CLOUD_UNAVAILABLE');
+    }
   }
 
   private async ask<M, R>(ref: ActorRef<M>, build: (reply: Reply<Outcome<R>>) => M): Promise<R> {

@@ -15,6 +15,7 @@ import type { OnlineReq as _im_logic_OnlineReq, OnlineReq__Output as _im_logic_O
 import type { PushAllReq as _im_logic_PushAllReq, PushAllReq__Output as _im_logic_PushAllReq__Output } from '../../im/logic/PushAllReq';
 import type { PushKeysReq as _im_logic_PushKeysReq, PushKeysReq__Output as _im_logic_PushKeysReq__Output } from '../../im/logic/PushKeysReq';
 import type { PushMidsReq as _im_logic_PushMidsReq, PushMidsReq__Output as _im_logic_PushMidsReq__Output } from '../../im/logic/PushMidsReq';
+import type { PushReply as _im_logic_PushReply, PushReply__Output as _im_logic_PushReply__Output } from '../../im/logic/PushReply';
 import type { PushRoomReq as _im_logic_PushRoomReq, PushRoomReq__Output as _im_logic_PushRoomReq__Output } from '../../im/logic/PushRoomReq';
 import type { ReceiveReq as _im_logic_ReceiveReq, ReceiveReq__Output as _im_logic_ReceiveReq__Output } from '../../im/logic/ReceiveReq';
 
@@ -78,23 +79,23 @@ export interface LogicClient extends grpc.Client {
   pushAll(argument: _im_logic_PushAllReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
   pushAll(argument: _im_logic_PushAllReq, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
   
-  PushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushKeys(argument: _im_logic_PushKeysReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushKeys(argument: _im_logic_PushKeysReq, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushKeys(argument: _im_logic_PushKeysReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushKeys(argument: _im_logic_PushKeysReq, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
+  PushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushKeys(argument: _im_logic_PushKeysReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushKeys(argument: _im_logic_PushKeysReq, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushKeys(argument: _im_logic_PushKeysReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushKeys(argument: _im_logic_PushKeysReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushKeys(argument: _im_logic_PushKeysReq, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
   
-  PushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushMids(argument: _im_logic_PushMidsReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  PushMids(argument: _im_logic_PushMidsReq, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushMids(argument: _im_logic_PushMidsReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
-  pushMids(argument: _im_logic_PushMidsReq, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
+  PushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushMids(argument: _im_logic_PushMidsReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  PushMids(argument: _im_logic_PushMidsReq, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushMids(argument: _im_logic_PushMidsReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushMids(argument: _im_logic_PushMidsReq, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
+  pushMids(argument: _im_logic_PushMidsReq, callback: grpc.requestCallback<_im_logic_PushReply__Output>): grpc.ClientUnaryCall;
   
   PushRoom(argument: _im_logic_PushRoomReq, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
   PushRoom(argument: _im_logic_PushRoomReq, metadata: grpc.Metadata, callback: grpc.requestCallback<_im_logic_Empty__Output>): grpc.ClientUnaryCall;
@@ -140,9 +141,9 @@ export interface LogicHandlers extends grpc.UntypedServiceImplementation {
   
   PushAll: grpc.handleUnaryCall<_im_logic_PushAllReq__Output, _im_logic_Empty>;
   
-  PushKeys: grpc.handleUnaryCall<_im_logic_PushKeysReq__Output, _im_logic_Empty>;
+  PushKeys: grpc.handleUnaryCall<_im_logic_PushKeysReq__Output, _im_logic_PushReply>;
   
-  PushMids: grpc.handleUnaryCall<_im_logic_PushMidsReq__Output, _im_logic_Empty>;
+  PushMids: grpc.handleUnaryCall<_im_logic_PushMidsReq__Output, _im_logic_PushReply>;
   
   PushRoom: grpc.handleUnaryCall<_im_logic_PushRoomReq__Output, _im_logic_Empty>;
   
@@ -160,8 +161,8 @@ export interface LogicDefinition extends grpc.ServiceDefinition {
   Nodes: MethodDefinition<_im_logic_NodesReq, _im_logic_NodesReply, _im_logic_NodesReq__Output, _im_logic_NodesReply__Output>
   Ping: MethodDefinition<_im_logic_Empty, _im_logic_Empty, _im_logic_Empty__Output, _im_logic_Empty__Output>
   PushAll: MethodDefinition<_im_logic_PushAllReq, _im_logic_Empty, _im_logic_PushAllReq__Output, _im_logic_Empty__Output>
-  PushKeys: MethodDefinition<_im_logic_PushKeysReq, _im_logic_Empty, _im_logic_PushKeysReq__Output, _im_logic_Empty__Output>
-  PushMids: MethodDefinition<_im_logic_PushMidsReq, _im_logic_Empty, _im_logic_PushMidsReq__Output, _im_logic_Empty__Output>
+  PushKeys: MethodDefinition<_im_logic_PushKeysReq, _im_logic_PushReply, _im_logic_PushKeysReq__Output, _im_logic_PushReply__Output>
+  PushMids: MethodDefinition<_im_logic_PushMidsReq, _im_logic_PushReply, _im_logic_PushMidsReq__Output, _im_logic_PushReply__Output>
   PushRoom: MethodDefinition<_im_logic_PushRoomReq, _im_logic_Empty, _im_logic_PushRoomReq__Output, _im_logic_Empty__Output>
   Receive: MethodDefinition<_im_logic_ReceiveReq, _im_logic_Empty, _im_logic_ReceiveReq__Output, _im_logic_Empty__Output>
   RenewOnline: MethodDefinition<_im_logic_OnlineReq, _im_logic_OnlineReply, _im_logic_OnlineReq__Output, _im_logic_OnlineReply__Output>
