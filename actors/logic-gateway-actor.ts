@@ -11,10 +11,12 @@
  *    queue of at most `maxQueued`; a call finding it full fails at once with
  *    E_LOGIC_BUSY (a Connect's client is closed with it; a Disconnect or
  *    Heartbeat is dropped);
- *  - each call has one deadline, `callTimeoutMs` from when it reached the
- *    gateway: a call still queued at its deadline fails with
- *    E_LOGIC_UNAVAILABLE without being sent, one sent late gets only what is
- *    left, and failing over to the next node spends the same deadline;
+ *  - each attempt on one node gets at most `callTimeoutMs`, so a node that
+ *    hangs costs one attempt and the next node is tried; the call as a whole
+ *    has one deadline, `callTimeoutMs` × the number of logic nodes from when
+ *    it reached the gateway: a call still queued at its deadline fails with
+ *    E_LOGIC_UNAVAILABLE without being sent, and one sent late gets only
+ *    what is left, failover included;
  *  - a Connect whose client socket has closed meanwhile is dropped before it
  *    is sent (E_LOGIC_CALL_CANCELLED): logic never creates that session, so
  *    no Disconnect is owed.
@@ -99,7 +101,7 @@ export interface GatewayDeps {
   readonly maxInFlight: number;
   /** Calls that may wait for a free in-flight slot; 0: none wait. */
   readonly maxQueued: number;
-  /** Each call's deadline, counted from when the gateway got it. */
+  /** Longest one attempt on one node may take; a call's deadline is this × the number of nodes, counted from when the gateway got it. */
   readonly callTimeoutMs: number;
   readonly now: () => number;
   readonly metrics: Metrics;
@@ -120,8 +122,14 @@ export const MIN_CALL_TIME_MS = 10;
 /** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
 const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
 
+/** A call's whole deadline: one attempt's worth of time per logic node. */
+export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>): number {
+  return deps.callTimeoutMs * Math.max(1, deps.nodes.length);
+}
+
 /**
- * Tries each node once, starting at `first`, within the call's deadline: a
+ * Tries each node once, starting at `first`, each attempt within
+ * `callTimeoutMs` and all of them within the call's deadline: a
  * retryable failure moves to the next node while time is left, a refusal
  * ends the attempt. Runs outside the actor's turn and touches no actor state.
  */
@@ -132,12 +140,12 @@ async function withFailover(deps: GatewayDeps, first: number, pending: PendingCa
   for (let i = 0; i < nodes.length; i++) {
     const left = pending.deadline - deps.now();
     if (left < MIN_CALL_TIME_MS) {
-      lastError = `${lastError}; the ${deps.callTimeoutMs} ms deadline passed`;
+      lastError = `${lastError}; the ${callBudgetMs(deps)} ms deadline passed`;
       break;
     }
     const node = nodes[(first + i) % nodes.length];
     try {
-      return { ok: true, value: await pending.call(node, left) };
+      return { ok: true, value: await pending.call(node, Math.min(deps.callTimeoutMs, left)) };
     } catch (err) {
       const failure = err instanceof LogicCallError ? err : new LogicCallError(String(err), false, 'UNKNOWN', node.address);
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
@@ -175,7 +183,7 @@ function launch(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMs
     return false;
   }
   if (pending.deadline - deps.now() < MIN_CALL_TIME_MS) {
-    reject(state, deps, pending, 'expired', new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${deps.callTimeoutMs} ms deadline for a free slot`));
+    reject(state, deps, pending, 'expired', new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${callBudgetMs(deps)} ms deadline for a free slot`));
     return false;
   }
   state.inFlight++;
@@ -190,7 +198,7 @@ function launch(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMs
 
 function submit(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, rpc: string, call: Call,
   settle: PendingCall['settle'], alive?: () => boolean): void {
-  const pending: PendingCall = { rpc, call, settle, deadline: deps.now() + deps.callTimeoutMs, alive };
+  const pending: PendingCall = { rpc, call, settle, deadline: deps.now() + callBudgetMs(deps), alive };
   if (state.inFlight < deps.maxInFlight) {
     launch(state, deps, self, pending);
   } else if (state.queue.length >= deps.maxQueued) {
@@ -223,7 +231,7 @@ function expireQueued(state: GatewayState, deps: GatewayDeps, self: ActorRef<Gat
   const now = deps.now();
   while (state.queue.length > 0 && state.queue[0].deadline - now < MIN_CALL_TIME_MS) {
     const expired = state.queue.shift() as PendingCall;
-    reject(state, deps, expired, 'expired', new ImError('LOGIC_UNAVAILABLE', `${expired.rpc} waited its whole ${deps.callTimeoutMs} ms deadline for a free slot`));
+    reject(state, deps, expired, 'expired', new ImError('LOGIC_UNAVAILABLE', `${expired.rpc} waited its whole ${callBudgetMs(deps)} ms deadline for a free slot`));
   }
   armExpiry(state, deps, self);
 }

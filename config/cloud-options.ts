@@ -1,4 +1,9 @@
-import { OptionSpec } from './option';
+import { OptionSpec, OptionValue } from './option';
+
+/** How many entries a list option holds (at least 1). */
+function listLength(value: OptionValue | undefined): number {
+  return Array.isArray(value) ? Math.max(1, value.length) : 1;
+}
 
 /** Every option of a cloud node. The README's option table is generated from this list. */
 export const cloudOptions: readonly OptionSpec[] = [
@@ -38,7 +43,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
   {
     path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
-    doc: 'Deadline of each call to logic, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left; a node that fails fast (unavailable) is skipped for the next within the same deadline.',
+    doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left.',
   },
   {
     path: 'logic.maxInFlight', env: 'IM_CLOUD_LOGIC_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 1024,
@@ -50,8 +55,8 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   {
     path: 'logic.connectWaitMs', env: 'IM_CLOUD_LOGIC_CONNECT_WAIT_MS', kind: { type: 'int', min: 1 },
-    default: (r) => Number(r.get('logic.callTimeoutMs')) + Number(r.get('protocol.handshakeTimeoutMs')),
-    defaultDoc: 'logic.callTimeoutMs + protocol.handshakeTimeoutMs',
+    default: (r) => Number(r.get('logic.callTimeoutMs')) * listLength(r.get('logic.nodes')) + Number(r.get('protocol.handshakeTimeoutMs')),
+    defaultDoc: 'logic.callTimeoutMs × logic nodes + protocol.handshakeTimeoutMs',
     doc: 'Longest a connection waits for logic\'s answer to its auth (op 7) before it is closed with E_LOGIC_TIMEOUT; a session logic still creates afterwards is disconnected.',
   },
   {

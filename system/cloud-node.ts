@@ -269,11 +269,11 @@ export class CloudNode {
 
   /**
    * How long logic may take to answer one call through the gateway: each
-   * call, failover to other nodes included, ends within its deadline, counted
-   * from when the gateway got it (queued calls included).
+   * call, failover to other nodes included, ends within its deadline (one
+   * attempt's time per logic node), counted from when the gateway got it.
    */
   private logicAnswerBoundMs(): number {
-    return this.config.logic.callTimeoutMs;
+    return this.config.logic.callTimeoutMs * Math.max(1, this.config.logic.nodes.length);
   }
 
   /** Connections whose Connect is still with logic (authenticating, or closing until its answer arrives). */
