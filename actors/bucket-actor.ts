@@ -33,8 +33,9 @@ export type BucketMsg =
    * of the same user owes none: the session belongs to its successor, and
    * deciding here, in the key's own mailbox, leaves no race with the put that
    * replaced it. Replaced by another user (a shared device key), it still
-   * owes one: logic then drops only its user's mid_ entry for the key, which
-   * would otherwise route that user's pushes to the new user's connection.
+   * owes one (while the successor holds the key): logic then drops only its
+   * user's mid_ entry for the key, which would otherwise route that user's
+   * pushes to the new user's connection.
    */
   | { readonly type: 'del'; readonly key: string; readonly connId: number; readonly mid: string; readonly logicConnId: string }
   | { readonly type: 'accepts'; readonly key: string; readonly connId: number; readonly accepts: ReadonlySet<number> }
@@ -80,25 +81,37 @@ function deliver(member: Member, op: number, out: Outbound): number {
   return member.accepts.has(op) && member.handle.send(out) ? 1 : 0;
 }
 
+/** Ends a paced broadcast's job in this bucket and frees its node-wide slot. */
+function endJob(state: BucketState, jobId: number, job: BroadcastJob): void {
+  state.jobs.delete(jobId);
+  state.deps.onPacedDone?.(job.broadcastId);
+}
+
 function sendSlice(state: BucketState, jobId: number, self: ActorRef<BucketMsg>): void {
   const deps = state.deps;
   const job = state.jobs.get(jobId);
   if (!job) return;
-  job.credit += job.perTick;
-  const quota = Math.floor(job.credit);
-  job.credit -= quota;
+  const credit = job.credit + job.perTick;
+  const quota = Math.floor(credit);
   const end = Math.min(job.recipients.length, job.next + quota);
   let sent = 0;
-  for (let i = job.next; i < end; i++) {
-    const member = job.recipients[i];
-    // Skip members that left (or were replaced) since the snapshot was taken.
-    if (state.members.get(member.key)?.connId === member.connId && member.handle.send(job.out)) sent++;
+  try {
+    for (let i = job.next; i < end; i++) {
+      const member = job.recipients[i];
+      // Skip members that left (or were replaced) since the snapshot was taken.
+      if (state.members.get(member.key)?.connId === member.connId && member.handle.send(job.out)) sent++;
+    }
+  } catch (error) {
+    // A slice that faults ends its broadcast here: resuming must not leave a job no timer will ever
+    // advance, holding one of the node's paced-broadcast slots for good.
+    endJob(state, jobId, job);
+    throw error;
   }
+  job.credit = credit - quota;
   job.next = end;
   deps.onDelivered?.(sent);
   if (job.next >= job.recipients.length) {
-    state.jobs.delete(jobId);
-    deps.onPacedDone?.(job.broadcastId);
+    endJob(state, jobId, job);
     return;
   }
   const timer = setTimeout(() => {
@@ -123,8 +136,10 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
       }
       case 'del': {
         const member = state.members.get(msg.key);
-        if (member?.connId === msg.connId) state.members.delete(msg.key);
-        else if (member?.mid === msg.mid) return state;
+        // Replaced, and the successor gone too: the key's session was the successor's to end.
+        if (!member) return state;
+        if (member.connId === msg.connId) state.members.delete(msg.key);
+        else if (member.mid === msg.mid) return state;
         deps.gateway.tell({ type: 'disconnect', mid: msg.mid, key: msg.key, connId: msg.logicConnId });
         return state;
       }
@@ -170,7 +185,8 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
 
   supervision: {
     // Each handler changes the state only after what can throw (handles report a gone socket by returning
-    // false, tells never throw): a fault leaves the members as they were, and resuming keeps them.
+    // false, tells never throw): a fault leaves the members as they were, and resuming keeps them. A paced
+    // slice that faults ends its broadcast, so no job is left that no timer advances.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,

@@ -146,7 +146,11 @@ describe('cloud node resilience', () => {
       const [room] = h.node.runtime.list({ kind: 'room', withState: true }).filter((r) => r.state?.roomId === faulty);
       const budget = roomActor.supervision.maxRestarts;
       const faults = budget + 2;
-      for (let i = 0; i < faults; i++) h.node.runtime.refAt(room.path)?.tell(NONSENSE);
+      // Unknown messages, and known ones that throw inside the room's own handlers (one halfway through a broadcast).
+      const throwing: unknown[] = [
+        NONSENSE, { type: 'join', handle: null }, { type: 'heartbeat', handle: null, ver: 1, seq: 1 }, { type: 'broadcast', out: null },
+      ];
+      for (let i = 0; i < faults; i++) h.node.runtime.refAt(room.path)?.tell(throwing[i % throwing.length]);
       await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'room' }) === faults || h.node.failure !== null,
         'the room faults to be counted');
       expect(h.node.failure?.message ?? null, 'the node\'s failure').to.equal(null);
