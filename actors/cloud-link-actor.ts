@@ -1,8 +1,10 @@
 /**
  * Cloud link: the logic node's line to one cloud node. Pushes to that node
  * queue here, at most `maxInFlight` at a time on the wire, so a slow or dead
- * cloud node holds up only its own link. The queue is bounded in pushes and
- * in bytes; a push that finds it full is dropped. A push that carries a
+ * cloud node holds up only its own link. The queue is bounded in pushes, and
+ * what the link holds (in flight and queued) in bytes: a hung node holds at
+ * most `maxLinkBytes` however large `maxInFlight` is. A push past either
+ * bound is dropped. A push that carries a
  * `done` reporter (key and mid pushes) learns whether the node took it, was
  * dropped, or the link stopped first. Failures and drops are counted; the log
  * says when a node stops and starts answering, and when the queue starts and
@@ -22,15 +24,18 @@ export type CloudPush =
   | { readonly type: 'broadcastRoom'; readonly roomId: string; readonly proto: ProtoMessage }
   | { readonly type: 'broadcast'; readonly protoOp: number; readonly proto: ProtoMessage; readonly speed: number };
 
-export type CloudLinkMsg = CloudPush | { readonly type: 'sent'; readonly rpc: CloudPush['type']; readonly error: string | null };
+export type CloudLinkMsg =
+  | CloudPush
+  /** A push in flight was answered (or failed); `bytes` is what it held (pushBytes). */
+  | { readonly type: 'sent'; readonly rpc: CloudPush['type']; readonly bytes: number; readonly error: string | null };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 export interface CloudLinkState {
   inFlight: number;
   readonly queue: CloudPush[];
-  /** Bytes the queued pushes carry (see `pushBytes`). */
-  queuedBytes: number;
+  /** Bytes the pushes in flight and queued carry (see `pushBytes`). */
+  heldBytes: number;
   /** Whether the last push got through: the log line is written when this flips. */
   healthy: boolean;
   /** Whether the last push that arrived was dropped: the log line is written when this flips. */
@@ -46,8 +51,11 @@ export interface CloudLinkDeps {
   readonly maxInFlight: number;
   /** Pushes waiting beyond this are dropped (and counted): memory stays bounded when a node is down. */
   readonly maxQueued: number;
-  /** Bytes waiting beyond this are dropped too: a few large pushes weigh as much as many small ones. */
-  readonly maxQueuedBytes: number;
+  /**
+   * Bytes held, in flight and waiting: a push that would pass this is dropped too. In flight counts, or
+   * `maxInFlight` pushes of a hung node would each hold their message until their deadline, unbounded by it.
+   */
+  readonly maxLinkBytes: number;
   readonly metrics: Metrics;
   readonly log: Log;
 }
@@ -65,7 +73,7 @@ function call(client: CloudNodeClient, push: CloudPush): Promise<void> {
   }
 }
 
-/** What a queued push holds on to: its message body and, for a key push, its keys. */
+/** What a push holds on to while the link has it: its message body and, for a key push, its keys. */
 export function pushBytes(push: CloudPush): number {
   switch (push.type) {
     case 'pushMsg': {
@@ -86,13 +94,13 @@ function doneOf(push: CloudPush): PushDone | undefined {
 
 export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDeps> = {
   kind: 'cloud-link',
-  init: (deps) => ({ inFlight: 0, queue: [], queuedBytes: 0, healthy: true, dropping: false, sent: 0, failed: 0, dropped: 0, deps }),
+  init: (deps) => ({ inFlight: 0, queue: [], heldBytes: 0, healthy: true, dropping: false, sent: 0, failed: 0, dropped: 0, deps }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
     const node = deps.client.address;
     // The call is made before the count changes: a client that throws leaves the state as it was.
-    const start = (push: CloudPush): void => {
+    const start = (push: CloudPush, bytes: number): void => {
       const sending = call(deps.client, push);
       state.inFlight++;
       const done = doneOf(push);
@@ -100,11 +108,11 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
       sending.then(
         () => {
           done?.(null);
-          ctx.self.tell({ type: 'sent', rpc: push.type, error: null });
+          ctx.self.tell({ type: 'sent', rpc: push.type, bytes, error: null });
         },
         (err: Error) => {
           done?.(new ImError('CLOUD_UNAVAILABLE', err.message));
-          ctx.self.tell({ type: 'sent', rpc: push.type, error: err.message });
+          ctx.self.tell({ type: 'sent', rpc: push.type, bytes, error: err.message });
         },
       );
     };
@@ -113,11 +121,11 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
       deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: push.type, bound });
       const detail = bound === 'count'
         ? `${state.queue.length} pushes wait for ${node} (cloud.maxQueued ${deps.maxQueued})`
-        : `${state.queuedBytes} + ${bytes} bytes would wait for ${node} (cloud.maxQueuedBytes ${deps.maxQueuedBytes})`;
+        : `${state.heldBytes} + ${bytes} bytes would be held for ${node} (cloud.maxLinkBytes ${deps.maxLinkBytes})`;
       doneOf(push)?.(new ImError('CLOUD_QUEUE_FULL', detail));
       if (!state.dropping) {
         deps.log.warn('cloud link queue full; dropping pushes', {
-          component: 'cloud-link', code: 'E_CLOUD_QUEUE_FULL', node, bound, queued: state.queue.length, queuedBytes: state.queuedBytes,
+          component: 'cloud-link', code: 'E_CLOUD_QUEUE_FULL', node, bound, inFlight: state.inFlight, queued: state.queue.length, heldBytes: state.heldBytes,
         });
       }
       state.dropping = true;
@@ -126,30 +134,29 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
       case 'pushMsg':
       case 'broadcastRoom':
       case 'broadcast': {
-        if (state.inFlight < deps.maxInFlight) {
-          start(msg);
-          return state;
-        }
         const bytes = pushBytes(msg);
-        if (state.queue.length >= deps.maxQueued) drop(msg, 'count', bytes);
-        else if (state.queuedBytes + bytes > deps.maxQueuedBytes) drop(msg, 'bytes', bytes);
+        const free = state.inFlight < deps.maxInFlight;
+        if (!free && state.queue.length >= deps.maxQueued) drop(msg, 'count', bytes);
+        else if (state.heldBytes + bytes > deps.maxLinkBytes) drop(msg, 'bytes', bytes);
         else {
-          if (state.dropping) deps.log.info('cloud link queue takes pushes again', { component: 'cloud-link', node, dropped: state.dropped });
+          if (state.dropping) deps.log.info('cloud link takes pushes again', { component: 'cloud-link', node, dropped: state.dropped });
           state.dropping = false;
-          state.queue.push(msg);
-          state.queuedBytes += bytes;
+          if (free) start(msg, bytes);
+          else state.queue.push(msg);
+          state.heldBytes += bytes;
         }
         return state;
       }
       case 'sent': {
         // The next push starts first, for the same reason; it is taken off the queue once it has.
+        // A queued push's bytes are held already: only the answered push's leave.
         if (state.queue.length > 0) {
           const next = state.queue[0];
-          start(next);
+          start(next, pushBytes(next));
           state.queue.shift();
-          state.queuedBytes -= pushBytes(next);
         }
         state.inFlight--;
+        state.heldBytes -= msg.bytes;
         if (msg.error === null) {
           state.sent++;
           if (!state.healthy) deps.log.info('cloud node answers again', { component: 'cloud-link', node });
@@ -179,12 +186,11 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
     }
     if (state.queue.length > 0) state.deps.log.warn('cloud link stopped with pushes waiting', { component: 'cloud-link', node, dropped: state.queue.length });
     state.queue.length = 0;
-    state.queuedBytes = 0;
     state.deps.client.close();
   },
 
   inspect: (state) => ({
-    node: state.deps.client.address, inFlight: state.inFlight, queued: state.queue.length, queuedBytes: state.queuedBytes,
+    node: state.deps.client.address, inFlight: state.inFlight, queued: state.queue.length, heldBytes: state.heldBytes,
     healthy: state.healthy, sent: state.sent, failed: state.failed, dropped: state.dropped,
   }),
 };

@@ -1,15 +1,17 @@
 /**
- * What became of a key or mid push: the router splits it into one PushMsg
- * per cloud node, each node's link reports whether its share was taken, and
- * the tally answers the caller once every share is accounted for.
+ * What became of a key or mid push: the router splits it into PushMsgs per
+ * cloud node (several for one node whose keys would not fit one), each
+ * node's link reports whether its share was taken, and the tally answers the
+ * caller once every share is accounted for, with one entry per failed node.
  */
 import { ErrorCode, ImError } from '../system/errors';
 
-/** One cloud node's share that did not get through. */
+/** A cloud node that did not take (all of) its part of the push. */
 export interface NodeFailure {
   readonly node: string;
-  /** Session keys (connections) that node held for this push. */
+  /** Session keys (connections) of the failed shares on that node. */
   readonly targets: number;
+  /** The first failed share's code and reason (a node's shares usually fail alike). */
   readonly code: ErrorCode;
   readonly reason: string;
 }
@@ -37,25 +39,33 @@ export class PushFailedError extends ImError {
 
 /**
  * Counts the answers to one push's shares and calls `finish` once, after the
- * last. Shares report from their links' promise callbacks, in any order.
+ * last. Shares report from their links' promise callbacks, in any order, or
+ * at once while the router is still handing out the others: the number of
+ * shares is fixed up front, so an early report cannot finish the push.
  */
 export class PushTally {
   private pending: number;
-  private readonly failed: NodeFailure[] = [];
+  /** Failed nodes in the order they first failed; a node's later failed shares add their targets. */
+  private readonly failed = new Map<string, NodeFailure>();
 
-  constructor(private readonly reach: PushReach, private readonly finish: (report: PushReport) => void) {
-    this.pending = reach.nodes;
+  constructor(private readonly reach: PushReach, shares: number, private readonly finish: (report: PushReport) => void) {
+    this.pending = shares;
     if (this.pending === 0) finish({ ...reach, failed: [] });
   }
 
-  /** The reporter for one node's share. */
+  /** The reporter for one share: `targets` session keys on `node`. */
   share(node: string, targets: number): PushDone {
     let reported = false;
     return (failure) => {
       if (reported) return;
       reported = true;
-      if (failure) this.failed.push({ node, targets, code: failure.code, reason: failure.message });
-      if (--this.pending === 0) this.finish({ ...this.reach, failed: this.failed });
+      if (failure) {
+        const earlier = this.failed.get(node);
+        this.failed.set(node, earlier
+          ? { ...earlier, targets: earlier.targets + targets }
+          : { node, targets, code: failure.code, reason: failure.message });
+      }
+      if (--this.pending === 0) this.finish({ ...this.reach, failed: [...this.failed.values()] });
     };
   }
 }

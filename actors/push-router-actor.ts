@@ -1,21 +1,24 @@
 /**
  * Push router: turns a push request into pushes per cloud node. Keys and
  * mids are looked up in the session store and grouped by the node that
- * holds them: one PushMsg per node, and the caller is answered once every
- * node has taken or failed its share. Room batches and push-all go to every
- * known cloud node and are answered once queued. Each node has its own link
- * actor (a child spawned on first use), so one down node never holds up the
- * others.
+ * holds them: one PushMsg per node, or several when its keys would not fit
+ * one (see key-shares), and the caller is answered once every share has
+ * been taken or failed. Room batches and push-all go to every known cloud
+ * node and are answered once queued. Each node has its own link actor (a
+ * child spawned on first use), so one down node never holds up the others;
+ * a share whose link cannot be opened fails at once.
  *
- * The router keeps the set of known cloud nodes: it never opens a link to
- * any other server, whatever a session says. `setNodes` replaces the set
- * (static config today, discovery later) and stops the links of nodes that
- * left.
+ * The router never opens a link to a server that is not a known cloud node
+ * (KnownCloudNodes), whatever a session says. `setNodes` replaces the known
+ * nodes (static config today, discovery later) and stops the links of nodes
+ * that left.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { asImError, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
-import { cloudLinkActor, CloudLinkMsg } from './cloud-link-actor';
+import { cloudLinkActor, CloudLinkMsg, CloudPush } from './cloud-link-actor';
+import { splitKeys } from './key-shares';
+import type { KnownCloudNodes } from './known-cloud-nodes';
 import type { CloudNodeClient, SessionStore } from './logic-ports';
 import type { Log, Outcome, ProtoMessage } from './ports';
 import { PushFailedError, PushReach, PushReport, PushTally } from './push-outcome';
@@ -34,38 +37,35 @@ export type PushRouterMsg =
   }
   /** Replaces the known cloud nodes; links to nodes not in `nodes` stop (what they still queue fails). */
   | { readonly type: 'setNodes'; readonly nodes: readonly string[] }
-  /** Whether `server` is a known cloud node (Connect asks before it writes a session). */
-  | { readonly type: 'isKnown'; readonly server: string; readonly reply: Reply<boolean> }
   | RoomBatchSink;
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 export interface PushRouterState {
   readonly links: Map<string, ActorRef<CloudLinkMsg>>;
-  /** The cloud nodes pushes may go to, in the order they were given. */
-  nodes: readonly string[];
-  known: ReadonlySet<string>;
   /** Unknown servers already logged at warn (since the last `setNodes`): later pushes to them log at debug. */
   readonly warnedUnknown: Set<string>;
+  /** Nodes whose link could not be opened, logged at error: later failures log at debug until a link opens. */
+  readonly warnedLinkFailed: Set<string>;
   linkSerial: number;
   readonly deps: PushRouterDeps;
 }
 
 export interface PushRouterDeps {
   readonly store: SessionStore;
-  /** The cloud nodes known at start (`cloud.nodes`); `setNodes` replaces them. */
-  readonly cloudNodes: readonly string[];
+  /** The cloud nodes pushes may go to, shared with the logic node's services; `setNodes` replaces them. */
+  readonly known: KnownCloudNodes;
   readonly connect: (address: string) => CloudNodeClient;
   readonly maxInFlight: number;
   readonly maxQueued: number;
-  readonly maxQueuedBytes: number;
+  readonly maxLinkBytes: number;
   readonly metrics: Metrics;
   readonly log: Log;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
 
-/** Unknown servers remembered for logging; past this many, every further one logs at debug. */
+/** Unknown servers (and servers whose link failed) remembered for logging; past this many, every further one logs at debug. */
 const MAX_WARNED_UNKNOWN = 1000;
 
 function groupByServer(keyToServer: ReadonlyMap<string, string>): Map<string, string[]> {
@@ -89,7 +89,7 @@ function answer(report: PushReport): Outcome<PushReach> {
 
 export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRouterDeps> = {
   kind: 'push-router',
-  init: (deps) => ({ links: new Map(), nodes: [...deps.cloudNodes], known: new Set(deps.cloudNodes), warnedUnknown: new Set(), linkSerial: 0, deps }),
+  init: (deps) => ({ links: new Map(), warnedUnknown: new Set(), warnedLinkFailed: new Set(), linkSerial: 0, deps }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
@@ -98,13 +98,40 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
       if (!ref) {
         // Recorded only once spawned: a client or spawn that throws leaves the serial and the links as they were.
         ref = ctx.spawn(cloudLinkActor, `link-${state.linkSerial + 1}`, {
-          client: deps.connect(server), maxInFlight: deps.maxInFlight, maxQueued: deps.maxQueued, maxQueuedBytes: deps.maxQueuedBytes,
+          client: deps.connect(server), maxInFlight: deps.maxInFlight, maxQueued: deps.maxQueued, maxLinkBytes: deps.maxLinkBytes,
           metrics: deps.metrics, log: deps.log,
         });
         state.linkSerial++;
         state.links.set(server, ref);
+        state.warnedLinkFailed.delete(server);
       }
       return ref;
+    };
+    /**
+     * Hands `push` to the link of `server`, opening it if need be. When the client or the link cannot be made
+     * the push is dropped, counted and reported to its caller (a key push's share) here, and the other servers
+     * of the same request are still served: returns the error then.
+     */
+    const send = (server: string, push: CloudPush): Error | null => {
+      let ref: ActorRef<CloudLinkMsg>;
+      try {
+        ref = link(server);
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        linkFailed(server, push, error);
+        return error;
+      }
+      ref.tell(push);
+      return null;
+    };
+    const linkFailed = (server: string, push: CloudPush, error: Error): void => {
+      deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: push.type, bound: 'link' });
+      if (push.type === 'pushMsg') push.done?.(new ImError('CLOUD_LINK_FAILED', `${server}: ${error.message}`));
+      const first = !state.warnedLinkFailed.has(server) && state.warnedLinkFailed.size < MAX_WARNED_UNKNOWN;
+      if (first) state.warnedLinkFailed.add(server);
+      deps.log[first ? 'error' : 'debug']('cannot open a link to a cloud node; its pushes are dropped', {
+        component: 'push-router', code: 'E_CLOUD_LINK_FAILED', node: server, rpc: push.type, error: error.message,
+      });
     };
     const lookup = (kind: 'keys' | 'mids', found: Promise<Map<string, string>>, op: number, body: Buffer, reply: Reply<Outcome<PushReach>>): void => {
       deps.metrics.inc('im_logic_pushes_total', { kind });
@@ -126,13 +153,28 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
       case 'routed': {
         let targets = 0;
         for (const keys of msg.byServer.values()) targets += keys.length;
-        const reply = msg.reply;
-        const tally = new PushTally({ targets, nodes: msg.byServer.size }, (report) => reply(answer(report)));
-        const proto = packet(msg.op, msg.msg);
+        // Every share is known before the first is handed out: one can fail at once without finishing the push.
+        const shares: Array<{ readonly server: string; readonly keys: readonly string[]; readonly known: boolean }> = [];
         for (const [server, keys] of msg.byServer) {
+          const known = deps.known.has(server);
+          if (known) for (const run of splitKeys(keys)) shares.push({ server, keys: run, known });
+          else shares.push({ server, keys, known });
+        }
+        const reply = msg.reply;
+        const tally = new PushTally({ targets, nodes: msg.byServer.size }, shares.length, (report) => reply(answer(report)));
+        const proto = packet(msg.op, msg.msg);
+        /** Servers whose link failed for an earlier share of this push: their other shares fail alike, untried. */
+        const broken = new Map<string, Error>();
+        for (const { server, keys, known } of shares) {
           const done = tally.share(server, keys.length);
-          if (state.known.has(server)) {
-            link(server).tell({ type: 'pushMsg', keys, protoOp: msg.op, proto, done });
+          const push: CloudPush = { type: 'pushMsg', keys, protoOp: msg.op, proto, done };
+          if (known) {
+            const earlier = broken.get(server);
+            if (earlier) linkFailed(server, push, earlier);
+            else {
+              const error = send(server, push);
+              if (error) broken.set(server, error);
+            }
             continue;
           }
           // A session written before the node left the list, or by a writer we do not trust: never dial it.
@@ -147,15 +189,15 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         return state;
       }
       case 'roomBatch':
-        for (const server of state.nodes) link(server).tell({ type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
+        for (const server of deps.known.all()) send(server, { type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
         return state;
       case 'all': {
         deps.metrics.inc('im_logic_pushes_total', { kind: 'all' });
-        const nodes = state.nodes;
+        const nodes = deps.known.all();
         // `speed` is for the whole cluster: each node takes an equal share (goim does the same).
         const speed = msg.speed > 0 && nodes.length > 0 ? Math.max(1, Math.floor(msg.speed / nodes.length)) : 0;
         const proto = packet(msg.op, msg.msg);
-        for (const server of nodes) link(server).tell({ type: 'broadcast', protoOp: msg.op, proto, speed });
+        for (const server of nodes) send(server, { type: 'broadcast', protoOp: msg.op, proto, speed });
         msg.reply({ ok: true, value: undefined });
         return state;
       }
@@ -167,18 +209,16 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
           if (ref) ctx.stop(ref);
           state.links.delete(server);
         }
-        const joined = msg.nodes.filter((server) => !state.known.has(server));
-        if (left.length > 0 || joined.length > 0 || known.size !== state.known.size) {
+        const before = deps.known.all();
+        const joined = [...known].filter((server) => !deps.known.has(server));
+        if (left.length > 0 || joined.length > 0 || known.size !== before.length) {
           deps.log.info('cloud nodes changed', { component: 'push-router', nodes: [...known], joined, linksStopped: left });
         }
-        state.nodes = [...known];
-        state.known = known;
+        deps.known.set(msg.nodes);
         state.warnedUnknown.clear();
+        state.warnedLinkFailed.clear();
         return state;
       }
-      case 'isKnown':
-        msg.reply(state.known.has(msg.server));
-        return state;
     }
   },
 
@@ -186,5 +226,5 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
   // links made so far, all sound): resuming keeps them.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
 
-  inspect: (state) => ({ nodes: [...state.nodes], links: [...state.links.keys()] }),
+  inspect: (state) => ({ nodes: [...state.deps.known.all()], links: [...state.links.keys()] }),
 };

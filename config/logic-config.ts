@@ -1,3 +1,4 @@
+import { MAX_KEY_BYTES_PER_PUSH } from '../actors/key-shares';
 import { ImError } from '../system/errors';
 import type { LogLevel } from './cloud-config';
 import { logicOptions } from './logic-options';
@@ -12,7 +13,7 @@ export interface LogicConfig {
     readonly callTimeoutMs: number;
     readonly maxInFlight: number;
     readonly maxQueued: number;
-    readonly maxQueuedBytes: number;
+    readonly maxLinkBytes: number;
   };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
   readonly online: { readonly maxAgeMs: number };
@@ -30,6 +31,7 @@ export interface LogicConfig {
     readonly roomTypes: readonly string[];
     readonly batchMaxMessages: number;
     readonly maxBatchBytes: number;
+    readonly answerTimeoutMs: number;
     readonly batchFlushMs: number;
   };
   readonly log: { readonly level: LogLevel };
@@ -44,7 +46,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
       nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight'),
-      maxQueued: r.num('cloud.maxQueued'), maxQueuedBytes: r.num('cloud.maxQueuedBytes'),
+      maxQueued: r.num('cloud.maxQueued'), maxLinkBytes: r.num('cloud.maxLinkBytes'),
     },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
     online: { maxAgeMs: r.num('online.maxAgeMs') },
@@ -60,7 +62,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     receive: { sink: r.str('receive.sink') as 'log' | 'http', url: r.str('receive.url') },
     push: {
       roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), maxBatchBytes: r.num('push.maxBatchBytes'),
-      batchFlushMs: r.num('push.batchFlushMs'),
+      answerTimeoutMs: r.num('push.answerTimeoutMs'), batchFlushMs: r.num('push.batchFlushMs'),
     },
     log: { level: r.str('log.level') as LogLevel },
   };
@@ -68,7 +70,13 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   if (config.grpc.port !== 0 && config.grpc.port === config.http.port) problems.push(`grpc.port and http.port are both ${config.grpc.port}`);
   const { maxBatchBytes } = config.push;
-  if (config.cloud.maxQueuedBytes < maxBatchBytes) problems.push(`cloud.maxQueuedBytes ${config.cloud.maxQueuedBytes} is below push.maxBatchBytes ${maxBatchBytes}: a full batch could never wait`);
+  const largestPush = maxBatchBytes + MAX_KEY_BYTES_PER_PUSH;
+  if (config.cloud.maxLinkBytes < largestPush) {
+    problems.push(`cloud.maxLinkBytes ${config.cloud.maxLinkBytes} is below push.maxBatchBytes + ${MAX_KEY_BYTES_PER_PUSH} (${largestPush}): the largest push could never be sent`);
+  }
+  if (config.push.answerTimeoutMs <= config.cloud.callTimeoutMs) {
+    problems.push(`push.answerTimeoutMs ${config.push.answerTimeoutMs} must exceed cloud.callTimeoutMs ${config.cloud.callTimeoutMs}, so a push's own deadline answers first`);
+  }
   if (config.grpc.maxReceiveBytes <= maxBatchBytes) problems.push(`grpc.maxReceiveBytes ${config.grpc.maxReceiveBytes} must exceed push.maxBatchBytes ${maxBatchBytes}, so a too-large message is read and refused`);
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;

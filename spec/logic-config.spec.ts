@@ -48,6 +48,17 @@ describe('logic config', () => {
     expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_HTTP_PORT: '3119' } })).message).to.include('grpc.port and http.port');
   });
 
+  it('bounds the push path consistently: a link holds the largest push, a push\'s answer waits past its deadline', () => {
+    const c = loadLogicConfig();
+    expect(c.cloud.maxLinkBytes).to.equal(64 * 1024 * 1024);
+    expect(c.push.answerTimeoutMs).to.equal(10_000);
+    const link = configError(() => loadLogicConfig({ env: { IM_LOGIC_BATCH_MAX_BYTES: '65536', IM_LOGIC_CLOUD_MAX_LINK_BYTES: '98303' } }));
+    expect(link.message).to.include('cloud.maxLinkBytes 98303 is below push.maxBatchBytes + 32768 (98304)');
+    expect(loadLogicConfig({ env: { IM_LOGIC_BATCH_MAX_BYTES: '65536', IM_LOGIC_CLOUD_MAX_LINK_BYTES: '98304' } }).cloud.maxLinkBytes).to.equal(98304);
+    const answer = configError(() => loadLogicConfig({ env: { IM_LOGIC_CLOUD_TIMEOUT_MS: '3000', IM_LOGIC_PUSH_ANSWER_TIMEOUT_MS: '3000' } }));
+    expect(answer.message).to.include('push.answerTimeoutMs 3000 must exceed cloud.callTimeoutMs 3000');
+  });
+
   it('README.md documents every logic option (its env variable and its path)', () => {
     const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
     for (const option of logicOptions) {

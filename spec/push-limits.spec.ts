@@ -2,8 +2,10 @@
  * Size and queue bounds on logic's push path, through the real system
  * (SystemHarness): room batches are cut by bytes so they fit a cloud node's
  * receive limit, a message that can never fit is refused at both push edges,
- * and each cloud node's link queue is bounded in count and in bytes, with a
- * key push that is dropped failing its caller.
+ * a key push whose keys would not fit one PushMsg is split so every part
+ * fits, each cloud node's link is bounded in pushes queued and in bytes held
+ * (in flight included), with a key push that is dropped failing its caller,
+ * and the wait for a key push's answer is bounded.
  */
 import { expect } from 'chai';
 import * as net from 'node:net';
@@ -57,6 +59,21 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
     await current?.stop();
     current = null;
   });
+
+  /** A "cloud node" that accepts connections and never answers: pushes to it stay in flight until their deadline. */
+  async function blackHole(): Promise<string> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  }
 
   async function roomPeers(sys: SystemHarness): Promise<{ ws: TestClient; tcp: TestClient }> {
     const { client: ws } = await sys.online(0, 'ws', token(8001, uniqueKey('ws')));
@@ -141,22 +158,29 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
     });
   });
 
-  describe('each cloud node\'s link queue is bounded (cloud.maxQueued, cloud.maxQueuedBytes)', () => {
-    /** A "cloud node" that accepts connections and never answers: pushes to it stay in flight until their deadline. */
-    async function blackHole(): Promise<string> {
-      const sockets = new Set<net.Socket>();
-      const server = net.createServer((socket) => {
-        sockets.add(socket);
-        socket.on('error', () => undefined);
+  describe('key pushes fit the wire: one node\'s keys are split over several PushMsgs', () => {
+    it('a mid push to thousands of long keys on one node, with a message near push.maxBatchBytes, arrives', async () => {
+      const sys = await boot({
+        logicOverrides: { http: { maxBodyBytes: 8 * MiB } },
+        cloudOverrides: { protocol: { sendBufferLimit: 16 * MiB } },
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      cleanups.push(() => {
-        for (const s of sockets) s.destroy();
-        server.close();
-      });
-      return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    }
+      const mid = 8201;
+      const { client } = await sys.online(0, 'ws', token(mid, uniqueKey('real')));
+      // 2,000 more sessions of the same user on the same node: their keys alone take ~150 KiB of a PushMsg,
+      // more than the 64 KiB a cloud node takes above its grpc.maxPushBytes.
+      const node = sys.cloudAddress(0);
+      for (let i = 0; i < 2000; i++) await sys.stores[0].add({ mid: String(mid), key: `${uniqueKey('ghost')}-${'g'.repeat(40)}`, server: node });
+      const body = message('near-limit', 4 * MiB - 64);
 
+      const r = await sys.http('/im/push/mids', { method: 'POST', query: { operation: BIZ, mids: [mid] }, body });
+      expect([r.status, r.json.data], r.text.slice(0, 300)).to.deep.equal([200, { targets: 2001, nodes: 1 }]);
+      await client.waitFor((p) => p.op === BIZ && labelOf(p) === 'near-limit', 10000, 'the near-limit message');
+      expect(bizPackets(client).map((p) => p.body.length)).to.deep.equal([4 * MiB - 64]);
+      expect(sys.logic[0].metrics.total('im_cloud_push_failures_total')).to.equal(0);
+    });
+  });
+
+  describe('each cloud node\'s link is bounded (cloud.maxQueued, cloud.maxLinkBytes)', () => {
     async function stuckSystem(cloud: Record<string, unknown>, push: Record<string, unknown> = {}): Promise<{ sys: SystemHarness; node: string; keys: string[] }> {
       const node = await blackHole();
       const sys = await boot({ cloud: 0, logicOverrides: { cloud: { nodes: [node], callTimeoutMs: 3000, maxInFlight: 1, ...cloud }, push } });
@@ -187,17 +211,42 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
       await until(async () => metrics.get('im_cloud_push_failures_total', { node, rpc: 'pushMsg' }), (n) => n === 2, 'both failures to be counted');
     });
 
-    it('by bytes: a push that would take the queue past cloud.maxQueuedBytes is dropped; room pushes dropped are counted too', async () => {
-      const { sys, node, keys } = await stuckSystem({ maxQueued: 100, maxQueuedBytes: 1024 }, { maxBatchBytes: 1024 });
-      // Each push queues its 700-byte message and its key: two do not fit in 1024 bytes.
-      expect(await threePushes(sys, keys, 700)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE', 'E_CLOUD_UNAVAILABLE']);
+    it('by bytes, in flight included: with cloud.maxInFlight far above the pushes sent, a hung node holds at most the byte bound', async () => {
+      // The smallest bound allowed: push.maxBatchBytes + 32 KiB of keys.
+      const { sys, node, keys } = await stuckSystem({ maxInFlight: 256, maxQueued: 100, maxLinkBytes: 96 * KiB, callTimeoutMs: 1000 }, { maxBatchBytes: 64 * KiB });
+      // Each push holds its 60 KiB message and its key: the first goes in flight, and either other would take the link past 96 KiB.
+      expect(await threePushes(sys, keys, 60 * KiB)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE']);
+      expect(sys.logic[0].metrics.get('im_cloud_push_dropped_total', { node, rpc: 'pushMsg', bound: 'bytes' })).to.equal(2);
+    });
+
+    it('by bytes: a push that would take the link past cloud.maxLinkBytes is dropped; room pushes dropped are counted too', async () => {
+      const { sys, node, keys } = await stuckSystem({ maxQueued: 100, maxLinkBytes: 96 * KiB }, { maxBatchBytes: 64 * KiB });
+      // Each push holds its 40 KiB message and its key: one in flight and one waiting fit in 96 KiB, a third does not.
+      expect(await threePushes(sys, keys, 40 * KiB)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE', 'E_CLOUD_UNAVAILABLE']);
       const metrics = sys.logic[0].metrics;
       expect(metrics.get('im_cloud_push_dropped_total', { node, rpc: 'pushMsg', bound: 'bytes' })).to.equal(1);
 
       // Room pushes answer once queued, as in goim: the third finds one in flight and one waiting, and is dropped, counted.
-      const rooms = await sys.pipelined(['r1', 'r2', 'r3'].map((label) => ({ path: ROOM_PATH, body: message(label, 700) })));
+      const rooms = await sys.pipelined(['r1', 'r2', 'r3'].map((label) => ({ path: ROOM_PATH, body: message(label, 40 * KiB) })));
       for (const r of rooms) expect([r.status, r.json], r.text).to.deep.equal([200, { code: 0, message: '' }]);
       await until(async () => metrics.get('im_cloud_push_dropped_total', { node, rpc: 'broadcastRoom', bound: 'bytes' }), (n) => n === 1, 'the room push to be dropped');
+    });
+  });
+
+  describe('the wait for a key or mid push\'s answer is bounded (push.answerTimeoutMs)', () => {
+    it('a push still waiting behind a hung one when push.answerTimeoutMs passes gets 503 E_CLOUD_UNAVAILABLE naming the option', async () => {
+      const node = await blackHole();
+      const sys = await boot({ cloud: 0, logicOverrides: { cloud: { nodes: [node], callTimeoutMs: 2000, maxInFlight: 1 }, push: { answerTimeoutMs: 3000 } } });
+      const keys = [uniqueKey('first'), uniqueKey('second')];
+      for (const key of keys) await sys.stores[0].add({ mid: '8300', key, server: node });
+      // One push holds the link until its 2000 ms deadline; the other waits behind it and would fail only at ~4000 ms.
+      const replies = await Promise.all(keys.map((key, i) =>
+        sys.http('/im/push/keys', { method: 'POST', query: { operation: BIZ, keys: [key] }, body: `p${i}` })));
+      for (const r of replies) expect([r.status, r.json.error], r.text).to.deep.equal([503, 'E_CLOUD_UNAVAILABLE']);
+      const [failed, unanswered] = replies[0].json.data === undefined ? [replies[1], replies[0]] : [replies[0], replies[1]];
+      expect((failed.json.data as { failed: unknown[] }).failed, failed.text).to.have.length(1);
+      expect(unanswered.json.data, unanswered.text).to.equal(undefined);
+      expect(unanswered.json.message).to.include('push.answerTimeoutMs 3000');
     });
   });
 });

@@ -8,6 +8,7 @@
  */
 import { expect } from 'chai';
 import type { PushRouterMsg } from '../actors/push-router-actor';
+import { GrpcCloudClient } from '../system/cloud-client';
 import { Op } from '../system/codec/packet';
 import { LogicPushClient } from './support/logic-push-client';
 import { HttpReply, SystemHarness, SystemOptions, Transport, until } from './support/system-harness';
@@ -174,6 +175,71 @@ describe('push outcome: the push API says what happened', function () {
 
     const known = await grpc.connect({ server: sys.cloudAddress(0), cookie: '', token: Buffer.from(JSON.stringify(token(7402, uniqueKey('known')))) });
     expect(known.ok, JSON.stringify(known)).to.equal(true);
+  });
+
+  it('Heartbeat and RenewOnline naming a server that is not a cloud node are refused like Connect; nothing is stored', async () => {
+    const sys = await boot({ cloud: 1 });
+    const grpc = grpcClient(sys);
+    const metrics = sys.logic[0].metrics;
+    const key = uniqueKey('hb-stranger');
+    const expectRefused = (result: { ok: boolean; status?: string; details?: string }, what: string): void => {
+      expect(result.ok, `${what}: ${JSON.stringify(result)}`).to.equal(false);
+      expect(result.status, what).to.equal('PERMISSION_DENIED');
+      expect(result.details, what).to.match(/^E_UNKNOWN_CLOUD_NODE: /).and.include(STRANGER);
+    };
+
+    // A Heartbeat re-adds an expired session: from a stranger it would route the key to an address of its choosing.
+    expectRefused(await grpc.heartbeat({ mid: 7701, key, server: STRANGER, connId: 'c-1' }), 'Heartbeat');
+    expect(await sys.stores[0].serversByKeys([key])).to.deep.equal(new Map());
+    expect(metrics.get('im_logic_unknown_node_total', { source: 'heartbeat' })).to.equal(1);
+
+    expectRefused(await grpc.renewOnline({ server: STRANGER, roomCount: { 'live://stranger': 500 }, connCount: 500, ipCount: 9 }), 'RenewOnline');
+    expect((await sys.stores[0].allOnline()).map((o) => o.server)).to.not.include(STRANGER);
+    expect(metrics.get('im_logic_unknown_node_total', { source: 'renew_online' })).to.equal(1);
+    const top = await sys.http('/im/online/top', { query: { type: 'live', limit: 10 } });
+    expect(top.json.data, top.text).to.not.deep.include({ room_id: 'stranger', count: 500 });
+
+    // The same calls from a known node are taken.
+    const node = sys.cloudAddress(0);
+    expect(await grpc.heartbeat({ mid: 7701, key, server: node, connId: 'c-1' })).to.deep.equal({ ok: true, reply: {} });
+    expect(await sys.stores[0].serversByKeys([key])).to.deep.equal(new Map([[key, node]]));
+    const renewed = await grpc.renewOnline({ server: node, roomCount: { 'live://known': 2 }, connCount: 2, ipCount: 1 });
+    expect(renewed.ok, JSON.stringify(renewed)).to.equal(true);
+  });
+
+  it('a link that cannot be opened fails its share at once (E_CLOUD_LINK_FAILED); the other nodes still get key, room and all pushes', async () => {
+    let broken = '';
+    const sys = await boot({
+      cloud: 2,
+      logic: [{
+        cloudClient: (address) => {
+          if (address === broken) throw new Error(`cannot open a channel to ${address}`);
+          return new GrpcCloudClient(address, 1000);
+        },
+      }],
+    });
+    broken = sys.cloudAddress(0);
+    const a = await join(sys, 0, 'ws', 7801, 'a');
+    const b = await join(sys, 1, 'tcp', 7802, 'b');
+
+    // The broken node's share comes first: the shares after it must still be sent and reported.
+    const r = await pushKeys(sys, [a.key, b.key], 'one-broken');
+    expect([r.status, r.json.error], r.text).to.deep.equal([503, 'E_CLOUD_UNAVAILABLE']);
+    expect(failedNodes(r)).to.deep.equal([{ node: broken, targets: 1, code: 'E_CLOUD_LINK_FAILED' }]);
+    await arrived(b, 'one-broken');
+
+    const room = await sys.http('/im/push/room', { method: 'POST', query: { operation: BIZ, type: 'live', room: '1000' }, body: 'room-one-broken' });
+    expect(room.status, room.text).to.equal(200);
+    await arrived(b, 'room-one-broken');
+    const all = await sys.http('/im/push/all', { method: 'POST', query: { operation: BIZ }, body: 'all-one-broken' });
+    expect(all.status, all.text).to.equal(200);
+    await arrived(b, 'all-one-broken');
+
+    const metrics = sys.logic[0].metrics;
+    for (const rpc of ['pushMsg', 'broadcastRoom', 'broadcast']) {
+      expect(metrics.get('im_cloud_push_dropped_total', { node: broken, rpc, bound: 'link' }), rpc).to.equal(1);
+    }
+    expect(linkNodes(sys)).to.deep.equal([sys.cloudAddress(1)]);
   });
 
   it('the router\'s node list can be replaced: links of nodes that left stop, their pushes fail, their Connects are refused', async () => {

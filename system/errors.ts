@@ -62,7 +62,8 @@ export const ErrorCodes = {
   TOKEN_EXPIRED: { code: 'E_TOKEN_EXPIRED', message: 'token has expired or is not yet valid' },
   SESSION_STORE: { code: 'E_SESSION_STORE', message: 'session store failed' },
   CLOUD_UNAVAILABLE: { code: 'E_CLOUD_UNAVAILABLE', message: 'cloud node did not take the push' },
-  CLOUD_QUEUE_FULL: { code: 'E_CLOUD_QUEUE_FULL', message: 'pushes waiting for the cloud node are at their limit' },
+  CLOUD_QUEUE_FULL: { code: 'E_CLOUD_QUEUE_FULL', message: 'pushes held for the cloud node (in flight or waiting) are at their limit' },
+  CLOUD_LINK_FAILED: { code: 'E_CLOUD_LINK_FAILED', message: 'no link to the cloud node could be opened' },
   UNKNOWN_CLOUD_NODE: { code: 'E_UNKNOWN_CLOUD_NODE', message: 'server is not a known cloud node' },
   RECEIVE_SINK: { code: 'E_RECEIVE_SINK', message: 'upstream message could not be delivered to the sink' },
 

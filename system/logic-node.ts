@@ -1,5 +1,6 @@
 import { cloudLinkActor } from '../actors/cloud-link-actor';
 import { groupActor } from '../actors/group-actor';
+import { KnownCloudNodes } from '../actors/known-cloud-nodes';
 import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic-ports';
 import { onlineActor } from '../actors/online-actor';
 import { pushRouterActor } from '../actors/push-router-actor';
@@ -71,17 +72,19 @@ export class LogicNode {
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
     const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs));
 
+    // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
+    const known = new KnownCloudNodes(config.cloud.nodes);
     const root = this.runtime.spawnRoot(groupActor, rootName, 'logic node');
     const router = this.runtime.spawnChild(root, pushRouterActor, 'push-router', {
-      store: this.store, cloudNodes: config.cloud.nodes, connect, maxInFlight: config.cloud.maxInFlight,
-      maxQueued: config.cloud.maxQueued, maxQueuedBytes: config.cloud.maxQueuedBytes, metrics: this.metrics, log: this.log,
+      store: this.store, known, connect, maxInFlight: config.cloud.maxInFlight,
+      maxQueued: config.cloud.maxQueued, maxLinkBytes: config.cloud.maxLinkBytes, metrics: this.metrics, log: this.log,
     });
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
       maxMessages: config.push.batchMaxMessages, maxBytes: config.push.maxBatchBytes, flushMs: config.push.batchFlushMs, sink: router,
     });
     const online = this.runtime.spawnChild(root, onlineActor, 'online', { store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now });
 
-    this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, this.store,
+    this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.store,
       createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
     const grpcLimits = { roomTypes: config.push.roomTypes, maxMessageBytes: config.push.maxBatchBytes, maxReceiveBytes: config.grpc.maxReceiveBytes };
     this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {

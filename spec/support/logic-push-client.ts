@@ -1,12 +1,15 @@
 /**
  * An application's view of a logic node's gRPC push rpcs (im.logic.Logic
- * PushKeys, PushMids, PushRoom) and of Connect, over a real channel. Every
+ * PushKeys, PushMids, PushRoom) and of what a cloud node calls (Connect,
+ * Heartbeat, RenewOnline), over a real channel. Every
  * call resolves, with the reply or with the status and details it failed
  * with, so specs can assert either.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ConnectReq } from '../../proto/generated/im/logic/ConnectReq';
+import type { HeartbeatReq } from '../../proto/generated/im/logic/HeartbeatReq';
 import type { LogicClient } from '../../proto/generated/im/logic/Logic';
+import type { OnlineReq } from '../../proto/generated/im/logic/OnlineReq';
 import type { PushKeysReq } from '../../proto/generated/im/logic/PushKeysReq';
 import type { PushMidsReq } from '../../proto/generated/im/logic/PushMidsReq';
 import type { PushRoomReq } from '../../proto/generated/im/logic/PushRoomReq';
@@ -40,6 +43,14 @@ export class LogicPushClient {
 
   connect(req: ConnectReq): Promise<CallResult<{ key: string }>> {
     return this.call(this.client.Connect, req);
+  }
+
+  heartbeat(req: HeartbeatReq): Promise<CallResult<object>> {
+    return this.call(this.client.Heartbeat, req);
+  }
+
+  renewOnline(req: OnlineReq): Promise<CallResult<{ allRoomCount: Record<string, number> }>> {
+    return this.call(this.client.RenewOnline, req);
   }
 
   close(): void {

@@ -23,7 +23,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import type { SessionStore } from '../../actors/logic-ports';
+import type { CloudNodeClient, SessionStore } from '../../actors/logic-ports';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { loadLogicConfig, LogicConfig } from '../../config/logic-config';
 import { CloudNode } from '../../system/cloud-node';
@@ -40,6 +40,8 @@ export type Transport = 'ws' | 'tcp';
 export interface LogicSpec {
   /** Nested config values for this logic node (over the harness defaults and `logicOverrides`). */
   readonly overrides?: Overrides;
+  /** Replaces the gRPC client this logic node opens to each cloud node (LogicNodeOptions.cloudClient). */
+  readonly cloudClient?: (address: string) => CloudNodeClient;
 }
 
 export interface CloudSpec {
@@ -271,7 +273,7 @@ export class SystemHarness {
       });
       const store = this.createStore(config);
       this.stores.push(store);
-      this.logic.push(await LogicNode.start(config, { logger: testLogger(`logic-${i}`), store }));
+      this.logic.push(await LogicNode.start(config, { logger: testLogger(`logic-${i}`), store, cloudClient: spec.cloudClient }));
     }
 
     for (const [i, spec] of cloudSpecs.entries()) {

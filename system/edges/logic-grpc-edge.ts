@@ -78,17 +78,20 @@ export class LogicGrpcEdge {
       }),
       Connect: this.unary('Connect', async (req) => {
         if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
-        await s.requireKnownServer(req.server);
+        s.requireKnownServer(req.server, 'connect');
         const a = await s.connect(req.server, req.token, req.connId);
         return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
       }),
+      // Not checked against the known nodes: it only removes entries that name its own server.
       Disconnect: this.unary('Disconnect', async (req) => ({ has: await s.disconnect(req.mid, req.key, req.server, req.connId) })),
       Heartbeat: this.unary('Heartbeat', async (req) => {
+        s.requireKnownServer(req.server, 'heartbeat');
         await s.heartbeat(req.mid, req.key, req.server, req.connId);
         return {};
       }),
       RenewOnline: this.unary('RenewOnline', async (req) => {
         if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
+        s.requireKnownServer(req.server, 'renew_online');
         return { allRoomCount: await s.renewOnline(req.server, req.roomCount, req.connCount, req.ipCount) };
       }),
       Receive: this.unary('Receive', async (req) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterOnline, OnlineMsg } from '../../actors/online-actor';
+import type { KnownCloudNodes } from '../../actors/known-cloud-nodes';
 import type { ReceiveSink, SessionStore } from '../../actors/logic-ports';
 import type { Outcome, ProtoMessage } from '../../actors/ports';
 import type { PushReach } from '../../actors/push-outcome';
@@ -9,12 +10,15 @@ import type { LogicConfig } from '../../config/logic-config';
 import type { ActorRef, Reply } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import type { TokenVerifier } from '../auth/token';
-import { asImError, ImError } from '../errors';
+import { ImError } from '../errors';
 import type { NodesInfo, PushService } from '../edges/http-push-edge';
 import type { Metrics } from '../metrics';
 
-/** Longest a request waits for an actor's answer before it is reported as failed. */
+/** Longest a request waits for a local actor's answer (online counts, push-all) before it is reported as failed. */
 const ASK_TIMEOUT_MS = 10_000;
+
+/** Which call named a server that is not a known cloud node (the `source` of im_logic_unknown_node_total). */
+export type ServerCheck = 'connect' | 'heartbeat' | 'renew_online';
 
 /** goim's client reconnect backoff (seconds), returned by Nodes. */
 const CLIENT_BACKOFF = { max_delay: 300, base_delay: 3, factor: 1.8, jitter: 1.3 } as const;
@@ -44,6 +48,7 @@ export class LogicServices implements PushService {
     private readonly config: LogicConfig,
     private readonly runtime: ActorRuntime,
     private readonly actors: LogicActors,
+    private readonly known: KnownCloudNodes,
     private readonly store: SessionStore,
     private readonly verifier: TokenVerifier,
     private readonly sink: ReceiveSink,
@@ -66,12 +71,15 @@ export class LogicServices implements PushService {
   /**
    * Connect's `server` is where logic will send this client's pushes: only a
    * known cloud node may be named, or any caller could make logic dial any
-   * address. The router holds the list, so it is the one asked.
+   * address. Heartbeat (which re-adds an expired session) and RenewOnline
+   * (whose counts every node's answer sums) are held to the same rule.
+   * Disconnect is not: it only removes entries naming its own server. The
+   * known nodes are read here, not asked of the push router, so an auth never
+   * waits behind the router's pushes.
    */
-  async requireKnownServer(server: string): Promise<void> {
-    const known = await this.runtime.ask<PushRouterMsg, boolean>(this.actors.router, (reply) => ({ type: 'isKnown', server, reply }), ASK_TIMEOUT_MS);
-    if (known) return;
-    this.metrics.inc('im_logic_unknown_node_total', { source: 'connect' });
+  requireKnownServer(server: string, source: ServerCheck): void {
+    if (this.known.has(server)) return;
+    this.metrics.inc('im_logic_unknown_node_total', { source });
     throw new ImError('UNKNOWN_CLOUD_NODE', server);
   }
 
@@ -151,13 +159,21 @@ export class LogicServices implements PushService {
     return this.ask<OnlineMsg, ClusterOnline>(this.actors.online, (reply) => ({ type: 'snapshot', reply }));
   }
 
-  /** A key or mid push whose nodes did not all answer in time is reported as not taken, not as an internal error. */
+  /**
+   * A key or mid push whose nodes did not all answer within push.answerTimeoutMs is reported as not taken
+   * (503 without per-node data: what is still queued may yet arrive), not as an internal error.
+   */
   private async askPush(build: (reply: Reply<Outcome<PushReach>>) => PushRouterMsg): Promise<PushReach> {
+    const timeoutMs = this.config.push.answerTimeoutMs;
+    let outcome: Outcome<PushReach>;
     try {
-      return await this.ask<PushRouterMsg, PushReach>(this.actors.router, build);
-    } catch (err) {
-      throw asImError(err, 'CLOUD_UNAVAILABLE');
+      outcome = await this.runtime.ask<PushRouterMsg, Outcome<PushReach>>(this.actors.router, build, timeoutMs);
+    } catch {
+      // The ask's only failure is its timeout.
+      throw new ImError('CLOUD_UNAVAILABLE', `the cloud nodes did not all answer within push.answerTimeoutMs ${timeoutMs} ms; what is still queued may yet arrive`);
     }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   private async ask<M, R>(ref: ActorRef<M>, build: (reply: Reply<Outcome<R>>) => M): Promise<R> {
