@@ -99,9 +99,15 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
   receive(state, msg, ctx) {
     const { deps } = state;
     const node = deps.client.address;
-    // The call is made before the count changes: a client that throws leaves the state as it was.
+    // Never throws: a client that throws instead of rejecting fails that push the way a rejection does, so
+    // its caller hears at once and its in-flight slot and bytes are given back by 'sent'.
     const start = (push: CloudPush, bytes: number): void => {
-      const sending = call(deps.client, push);
+      let sending: Promise<void>;
+      try {
+        sending = call(deps.client, push);
+      } catch (err) {
+        sending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
       state.inFlight++;
       const done = doneOf(push);
       // The caller hears from the promise itself: an answer that comes after this link stopped still reaches it.
@@ -148,7 +154,6 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
         return state;
       }
       case 'sent': {
-        // The next push starts first, for the same reason; it is taken off the queue once it has.
         // A queued push's bytes are held already: only the answered push's leave.
         if (state.queue.length > 0) {
           const next = state.queue[0];
@@ -174,7 +179,8 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
     }
   },
 
-  // Every handler makes the call that can throw before it changes a count or the queue: resuming keeps them true.
+  // Nothing in a handler throws halfway (start turns a throwing client into a failed push): resuming keeps
+  // the counts and the queue true.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   onStop(state) {

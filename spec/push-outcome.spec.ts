@@ -242,6 +242,36 @@ describe('push outcome: the push API says what happened', function () {
     expect(linkNodes(sys)).to.deep.equal([sys.cloudAddress(1)]);
   });
 
+  it('a cloud client that throws instead of rejecting fails its share at once; the link keeps its slot and sends the next push', async () => {
+    let throwOnce = true;
+    const sys = await boot({
+      logic: [{
+        cloudClient: (address) => {
+          const client = new GrpcCloudClient(address, 1000);
+          const pushMsg = client.pushMsg.bind(client);
+          client.pushMsg = (keys, protoOp, proto) => {
+            if (throwOnce) {
+              throwOnce = false;
+              throw new Error('request could not be serialized');
+            }
+            return pushMsg(keys, protoOp, proto);
+          };
+          return client;
+        },
+      }],
+      logicOverrides: { cloud: { maxInFlight: 1 } },
+    });
+    const a = await join(sys, 0, 'ws', 7811, 'a');
+    const first = await pushKeys(sys, [a.key], 'thrown');
+    expect([first.status, first.json.error], first.text).to.deep.equal([503, 'E_CLOUD_UNAVAILABLE']);
+    expect(first.json.message).to.match(/could not be serialized/);
+    // With one in-flight slot, the next push goes only if the failed one gave its slot back.
+    const second = await pushKeys(sys, [a.key], 'after-the-throw');
+    expect(second.status, second.text).to.equal(200);
+    await arrived(a, 'after-the-throw');
+    expect(sys.logic[0].metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'pushMsg' })).to.equal(1);
+  });
+
   it('the router\'s node list can be replaced: links of nodes that left stop, their pushes fail, their Connects are refused', async () => {
     const sys = await boot({ cloud: 2 });
     const [nodeA, nodeB] = [sys.cloudAddress(0), sys.cloudAddress(1)];
