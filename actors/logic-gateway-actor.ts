@@ -17,6 +17,10 @@
  *    it reached the gateway: a call still queued at its deadline fails with
  *    E_LOGIC_UNAVAILABLE without being sent, and one sent late gets only
  *    what is left, failover included;
+ *  - a Receive whose attempt ran out of time is not sent to another node:
+ *    logic may have taken it already, and a second node would take it
+ *    again. Its caller gets E_RECEIVE_TIMEOUT (outcome unknown), while a
+ *    Receive a node was unavailable for still moves on to the next node;
  *  - a Connect whose client socket has closed meanwhile is dropped before it
  *    is sent (E_LOGIC_CALL_CANCELLED): logic never creates that session, so
  *    no Disconnect is owed.
@@ -122,6 +126,13 @@ export const MIN_CALL_TIME_MS = 10;
 /** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
 const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
 
+/**
+ * Rpcs that are not sent to another node after an attempt ran out of time,
+ * and what their caller is told: logic may have acted on the timed-out
+ * attempt, and acting twice is worse than an honest "unknown".
+ */
+const UNKNOWN_AFTER_TIMEOUT: Readonly<Record<string, ErrorName>> = { Receive: 'RECEIVE_TIMEOUT' };
+
 /** A call's whole deadline: one attempt's worth of time per logic node. */
 export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>): number {
   return deps.callTimeoutMs * Math.max(1, deps.nodes.length);
@@ -130,8 +141,8 @@ export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>)
 /**
  * Tries each node once, starting at `first`, each attempt within
  * `callTimeoutMs` and all of them within the call's deadline: a
- * retryable failure moves to the next node while time is left, a refusal
- * ends the attempt. Runs outside the actor's turn and touches no actor state.
+ * retryable failure moves to the next node while time is left (a timeout
+ * too, unless the rpc is in UNKNOWN_AFTER_TIMEOUT), a refusal ends the call. Runs outside the actor's turn and touches no actor state.
  */
 async function withFailover(deps: GatewayDeps, first: number, pending: PendingCall): Promise<Outcome<unknown>> {
   const { nodes } = deps;
@@ -153,6 +164,8 @@ async function withFailover(deps: GatewayDeps, first: number, pending: PendingCa
       if (!failure.retryable) {
         return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
       }
+      const unknown = failure.status === 'DEADLINE_EXCEEDED' ? UNKNOWN_AFTER_TIMEOUT[rpc] : undefined;
+      if (unknown) return { ok: false, error: new ImError(unknown, `${failure.status}: ${failure.message}`) };
       lastError = `${node.address}: ${failure.status}`;
     }
   }
