@@ -43,7 +43,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
   {
     path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
-    doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left. A Receive that times out is not sent to the next node (E_RECEIVE_TIMEOUT: logic may have taken it).',
+    doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left. A Disconnect\'s deadline counts from when it is sent; a Receive that times out is not sent to the next node (E_RECEIVE_TIMEOUT: logic may have taken it).',
   },
   {
     path: 'logic.maxInFlight', env: 'IM_CLOUD_LOGIC_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 1024,
@@ -51,7 +51,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   {
     path: 'logic.maxQueued', env: 'IM_CLOUD_LOGIC_MAX_QUEUED', kind: { type: 'int', min: 0 }, default: 10000,
-    doc: 'Calls to logic that may wait for a free in-flight slot; past it a call fails at once (a Connect closes its client with E_LOGIC_BUSY, a Disconnect or Heartbeat is dropped), counted in im_logic_calls_rejected_total.',
+    doc: 'Calls to logic that may wait for a free in-flight slot; past it a call fails at once (a Connect closes its client with E_LOGIC_BUSY, a Receive gets an op-5 E_LOGIC_BUSY, a Heartbeat is dropped), counted in im_logic_calls_rejected_total. Disconnects are owed and wait apart, outside this bound (the sessions this node holds bound them), sharing the in-flight slots in turn with the other calls.',
   },
   {
     path: 'logic.connectWaitMs', env: 'IM_CLOUD_LOGIC_CONNECT_WAIT_MS', kind: { type: 'int', min: 1 },
