@@ -26,6 +26,10 @@
  *    it reached the gateway: a call still queued at its deadline fails with
  *    E_LOGIC_UNAVAILABLE without being sent, and one sent late gets only
  *    what is left, failover included;
+ *  - RenewOnline, whose answer grows with the node's rooms, gets
+ *    `renewOnlineTimeoutMs` per attempt and at most `renewOnlineIntervalMs`
+ *    in all, so a round never outlives the next one; it waits for a slot no
+ *    longer than other calls do;
  *  - a Receive whose attempt ran out of time is not sent to another node:
  *    logic may have taken it already, and a second node would take it
  *    again. Its caller gets E_RECEIVE_TIMEOUT (outcome unknown), while a
@@ -88,7 +92,8 @@ export interface GatewayState {
   /**
    * FIFO of ordinary calls, at most `maxQueued`. Every call here may wait
    * the same time for a slot (waitBoundMs), so it is also in the order they
-   * expire.
+   * expire; a call whose own deadline is shorter (see RenewOnline) is dropped
+   * when it reaches a slot, or at that common bound.
    */
   readonly queue: PendingCall[];
   /** FIFO of owed calls (Disconnects): no bound but the sessions held, no expiry while waiting. */
@@ -118,6 +123,10 @@ export interface GatewayDeps {
   readonly maxQueued: number;
   /** Longest one attempt on one node may take; a call's deadline is this × the number of nodes, counted from when the gateway got it. */
   readonly callTimeoutMs: number;
+  /** Longest one RenewOnline attempt may take. */
+  readonly renewOnlineTimeoutMs: number;
+  /** How often rounds start: the longest a RenewOnline call may take in all. */
+  readonly renewOnlineIntervalMs: number;
   readonly now: () => number;
   readonly metrics: Metrics;
   readonly log: Log;
@@ -136,6 +145,11 @@ export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>)
 /** The longest any ordinary call waits for a slot: the whole deadline of a call under `callTimeoutMs`. */
 function waitBoundMs(deps: GatewayDeps): number {
   return callBudgetMs(deps);
+}
+
+/** A RenewOnline's whole deadline: one attempt per node, but never past the start of the next round. */
+export function renewBudgetMs(deps: Pick<GatewayDeps, 'renewOnlineTimeoutMs' | 'renewOnlineIntervalMs' | 'nodes'>): number {
+  return Math.min(deps.renewOnlineTimeoutMs * Math.max(1, deps.nodes.length), deps.renewOnlineIntervalMs);
 }
 
 function reject(state: GatewayState, deps: GatewayDeps, pending: CallSpec, cause: RejectCause, error: ImError): void {
@@ -267,7 +281,7 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   const roomCount: Record<string, number> = {};
   for (const [roomId, n] of reported) roomCount[roomId] = n;
   const call: Call = (node, timeoutMs) => node.renewOnline(deps.serverId(), roomCount, deps.stats(), timeoutMs);
-  submit(state, deps, self, { rpc: 'RenewOnline', call, attemptMs: deps.callTimeoutMs, budgetMs: callBudgetMs(deps), settle: (outcome) => {
+  submit(state, deps, self, { rpc: 'RenewOnline', call, attemptMs: deps.renewOnlineTimeoutMs, budgetMs: renewBudgetMs(deps), settle: (outcome) => {
     if (!outcome.ok) {
       // Rooms' op-3 counts go stale and the cluster's totals lose this node until a round gets through.
       deps.metrics.inc('im_renew_online_failures_total', { code: outcome.error.code });

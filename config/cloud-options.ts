@@ -64,6 +64,11 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Largest reply taken from a logic node, in bytes; RenewOnline\'s answer carries a count per room of this node (about 25 bytes a room).',
   },
   { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
+  {
+    path: 'logic.renewOnlineTimeoutMs', env: 'IM_CLOUD_RENEW_ONLINE_TIMEOUT_MS', kind: { type: 'int', min: 1 },
+    default: (r) => Number(r.get('logic.renewOnlineIntervalMs')), defaultDoc: 'logic.renewOnlineIntervalMs',
+    doc: 'Longest one RenewOnline attempt may take on one logic node (instead of logic.callTimeoutMs: with many rooms logic needs seconds). At most logic.renewOnlineIntervalMs; the whole call, failover included, ends by the next round. A round that fails is logged and counted in im_renew_online_failures_total.',
+  },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },
   { path: 'actors.buckets', env: 'IM_CLOUD_BUCKETS', kind: { type: 'int', min: 1, max: 4096 }, default: 32, doc: 'Bucket actors; connections are sharded over them by key hash.' },

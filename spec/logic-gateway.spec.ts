@@ -62,7 +62,8 @@ describe('logic gateway: bounded calls (the actor over real gRPC)', () => {
     clients = logic.map((node) => new GrpcLogicClient(node.address));
     const deps: GatewayDeps = {
       nodes: clients, serverId: () => '127.0.0.1:1', roomDirectories: [], stats: () => ({ connCount: 0, ipCount: 0 }),
-      maxInFlight: options.maxInFlight, maxQueued: options.maxQueued, callTimeoutMs: options.callTimeoutMs, now: () => Date.now() + clockOffset, metrics, log,
+      maxInFlight: options.maxInFlight, maxQueued: options.maxQueued, callTimeoutMs: options.callTimeoutMs,
+      renewOnlineTimeoutMs: 10_000, renewOnlineIntervalMs: 10_000, now: () => Date.now() + clockOffset, metrics, log,
     };
     gateway = runtime.spawnRoot(logicGatewayActor, 'logic-gateway', deps);
     started = Date.now();
