@@ -9,14 +9,31 @@
  * Bounds (so a slow or absent logic costs bounded memory and bounded waits):
  *  - at most `maxInFlight` calls are in flight; excess calls wait in a FIFO
  *    queue of at most `maxQueued`; a call finding it full fails at once with
- *    E_LOGIC_BUSY (a Connect's client is closed with it; a Disconnect or
- *    Heartbeat is dropped);
+ *    E_LOGIC_BUSY (a Connect's client is closed with it; a Heartbeat is
+ *    dropped);
+ *  - Disconnects are owed, not optional (without one the session stays at
+ *    logic until its TTL): they wait in a FIFO of their own that `maxQueued`
+ *    does not bound (the sessions this node holds do) and where nothing
+ *    expires; an owed call's deadline starts when it is sent. Both queues
+ *    share the in-flight slots: while both hold calls, freed slots alternate
+ *    between them (a slot goes to the queue not served last), so neither
+ *    starves and each call waits behind at most one call of the other per
+ *    slot. The ordinary queue starts, because its callers are waiting and
+ *    its deadlines run while they wait, where an owed call loses nothing;
  *  - each attempt on one node gets at most `callTimeoutMs`, so a node that
  *    hangs costs one attempt and the next node is tried; the call as a whole
  *    has one deadline, `callTimeoutMs` × the number of logic nodes from when
  *    it reached the gateway: a call still queued at its deadline fails with
  *    E_LOGIC_UNAVAILABLE without being sent, and one sent late gets only
  *    what is left, failover included;
+ *  - RenewOnline, whose answer grows with the node's rooms, gets
+ *    `renewOnlineTimeoutMs` per attempt and at most `renewOnlineIntervalMs`
+ *    in all, so a round never outlives the next one; it waits for a slot no
+ *    longer than other calls do;
+ *  - a Receive whose attempt ran out of time is not sent to another node:
+ *    logic may have taken it already, and a second node would take it
+ *    again. Its caller gets E_RECEIVE_TIMEOUT (outcome unknown), while a
+ *    Receive a node was unavailable for still moves on to the next node;
  *  - a Connect whose client socket has closed meanwhile is dropped before it
  *    is sent (E_LOGIC_CALL_CANCELLED): logic never creates that session, so
  *    no Disconnect is owed.
@@ -24,10 +41,11 @@
  * (cause queue_full, expired or caller_gone) and logged at most once a second.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
-import { ErrorName, ImError } from '../system/errors';
+import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
+import { Call, CallSpec, MIN_CALL_TIME_MS, withFailover } from './logic-failover';
 import type { RoomDirectoryMsg } from './room-directory-actor';
-import { ConnectResult, Log, LogicCallError, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
+import type { ConnectResult, Log, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
 
 // ── messages ────────────────────────────────────────────────────────────────
 
@@ -48,25 +66,18 @@ export type GatewayMsg =
   | { readonly type: 'renewOnline' }
   | { readonly type: 'roomCounts'; readonly round: number; readonly counts: Map<string, number> }
   | { readonly type: 'callDone' }
-  /** The queue's head may have reached its deadline. */
+  /** The (ordinary) queue's head may have reached its deadline. */
   | { readonly type: 'expireQueued' };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
-/** One attempt on one node, given the time left of the call's deadline. */
-type Call = (node: LogicNodeClient, timeoutMs: number) => Promise<unknown>;
-
 /** Why a call was never sent (the `cause` label of im_logic_calls_rejected_total). */
 type RejectCause = 'queue_full' | 'expired' | 'caller_gone';
 
-interface PendingCall {
-  readonly rpc: string;
-  readonly call: Call;
-  /** `sent`: whether any logic node was asked (false: the gateway refused or dropped the call). */
-  readonly settle: (outcome: Outcome<unknown>, sent: boolean) => void;
-  /** Absolute time (deps.now) past which the call is not worth making. */
-  readonly deadline: number;
-  readonly alive?: () => boolean;
+/** A call under the ordinary rules: its deadline counts from when the gateway got it. */
+interface PendingCall extends CallSpec {
+  /** When (deps.now) the gateway got it. */
+  readonly madeAt: number;
 }
 
 interface RenewRound {
@@ -78,9 +89,18 @@ interface RenewRound {
 export interface GatewayState {
   cursor: number;
   inFlight: number;
-  /** FIFO; every call has the same timeout, so it is also in deadline order. */
+  /**
+   * FIFO of ordinary calls, at most `maxQueued`. Every call here may wait
+   * the same time for a slot (waitBoundMs), so it is also in the order they
+   * expire; a call whose own deadline is shorter (see RenewOnline) is dropped
+   * when it reaches a slot, or at that common bound.
+   */
   readonly queue: PendingCall[];
-  /** Fires at the queue head's deadline. */
+  /** FIFO of owed calls (Disconnects): no bound but the sessions held, no expiry while waiting. */
+  readonly owed: CallSpec[];
+  /** Which queue the last queued call was taken from, so that slots alternate while both hold calls ('owed' at first: the ordinary queue starts). */
+  lastServed: 'queue' | 'owed';
+  /** Fires at the ordinary queue head's deadline. */
   expiryTimer: NodeJS.Timeout | null;
   renew: RenewRound | null;
   renewRound: number;
@@ -103,6 +123,10 @@ export interface GatewayDeps {
   readonly maxQueued: number;
   /** Longest one attempt on one node may take; a call's deadline is this × the number of nodes, counted from when the gateway got it. */
   readonly callTimeoutMs: number;
+  /** Longest one RenewOnline attempt may take. */
+  readonly renewOnlineTimeoutMs: number;
+  /** How often rounds start: the longest a RenewOnline call may take in all. */
+  readonly renewOnlineIntervalMs: number;
   readonly now: () => number;
   readonly metrics: Metrics;
   readonly log: Log;
@@ -111,55 +135,24 @@ export interface GatewayDeps {
 /** Rejections are logged at most this often (each line says how many there were since the last). */
 const REJECTION_LOG_INTERVAL_MS = 1000;
 
-/**
- * Less than this left of a call's deadline and it is not sent (nor handed to
- * the next node): the answer could not come back in time anyway.
- */
-export const MIN_CALL_TIME_MS = 10;
-
 // ── behaviour ───────────────────────────────────────────────────────────────
-
-/** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
-const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
 
 /** A call's whole deadline: one attempt's worth of time per logic node. */
 export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>): number {
   return deps.callTimeoutMs * Math.max(1, deps.nodes.length);
 }
 
-/**
- * Tries each node once, starting at `first`, each attempt within
- * `callTimeoutMs` and all of them within the call's deadline: a
- * retryable failure moves to the next node while time is left, a refusal
- * ends the attempt. Runs outside the actor's turn and touches no actor state.
- */
-async function withFailover(deps: GatewayDeps, first: number, pending: PendingCall): Promise<Outcome<unknown>> {
-  const { nodes } = deps;
-  const { rpc } = pending;
-  let lastError = 'no logic node configured';
-  for (let i = 0; i < nodes.length; i++) {
-    const left = pending.deadline - deps.now();
-    if (left < MIN_CALL_TIME_MS) {
-      lastError = `${lastError}; the ${callBudgetMs(deps)} ms deadline passed`;
-      break;
-    }
-    const node = nodes[(first + i) % nodes.length];
-    try {
-      return { ok: true, value: await pending.call(node, Math.min(deps.callTimeoutMs, left)) };
-    } catch (err) {
-      const failure = err instanceof LogicCallError ? err : new LogicCallError(String(err), false, 'UNKNOWN', node.address);
-      deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
-      deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
-      if (!failure.retryable) {
-        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
-      }
-      lastError = `${node.address}: ${failure.status}`;
-    }
-  }
-  return { ok: false, error: new ImError('LOGIC_UNAVAILABLE', lastError) };
+/** The longest any ordinary call waits for a slot: the whole deadline of a call under `callTimeoutMs`. */
+function waitBoundMs(deps: GatewayDeps): number {
+  return callBudgetMs(deps);
 }
 
-function reject(state: GatewayState, deps: GatewayDeps, pending: PendingCall, cause: RejectCause, error: ImError): void {
+/** A RenewOnline's whole deadline: one attempt per node, but never past the start of the next round. */
+export function renewBudgetMs(deps: Pick<GatewayDeps, 'renewOnlineTimeoutMs' | 'renewOnlineIntervalMs' | 'nodes'>): number {
+  return Math.min(deps.renewOnlineTimeoutMs * Math.max(1, deps.nodes.length), deps.renewOnlineIntervalMs);
+}
+
+function reject(state: GatewayState, deps: GatewayDeps, pending: CallSpec, cause: RejectCause, error: ImError): void {
   deps.metrics.inc('im_logic_calls_rejected_total', { rpc: pending.rpc, cause });
   if (cause !== 'caller_gone') {
     state.unloggedRejections++;
@@ -167,7 +160,7 @@ function reject(state: GatewayState, deps: GatewayDeps, pending: PendingCall, ca
     if (now - state.lastRejectionLogAt >= REJECTION_LOG_INTERVAL_MS) {
       deps.log.warn('logic calls rejected', {
         component: 'logic-gateway', rpc: pending.rpc, cause, code: error.code, error: error.message,
-        rejected: state.unloggedRejections, inFlight: state.inFlight, queued: state.queue.length,
+        rejected: state.unloggedRejections, inFlight: state.inFlight, queued: state.queue.length, owed: state.owed.length,
       });
       state.unloggedRejections = 0;
       state.lastRejectionLogAt = now;
@@ -176,29 +169,45 @@ function reject(state: GatewayState, deps: GatewayDeps, pending: PendingCall, ca
   pending.settle({ ok: false, error }, false);
 }
 
-/** Sends the call, unless its caller is gone or its deadline passed; returns whether it was sent. */
-function launch(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, pending: PendingCall): boolean {
-  if (pending.alive && !pending.alive()) {
-    reject(state, deps, pending, 'caller_gone', new ImError('LOGIC_CALL_CANCELLED', pending.rpc));
-    return false;
-  }
-  if (pending.deadline - deps.now() < MIN_CALL_TIME_MS) {
-    reject(state, deps, pending, 'expired', new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${callBudgetMs(deps)} ms deadline for a free slot`));
-    return false;
-  }
+/** Until when (deps.now) a queued ordinary call may still be sent: its own deadline or the common wait bound, whichever is first. */
+function sendBy(deps: GatewayDeps, pending: PendingCall): number {
+  return pending.madeAt + Math.min(pending.budgetMs, waitBoundMs(deps));
+}
+
+function expiredError(pending: PendingCall, deps: GatewayDeps): ImError {
+  return new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${Math.min(pending.budgetMs, waitBoundMs(deps))} ms deadline for a free slot`);
+}
+
+/** Sends the call with the given deadline (deps.now); every attempt, failover included, ends by it. */
+function send(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, pending: CallSpec, deadline: number): void {
   state.inFlight++;
   const first = state.cursor;
   state.cursor = (state.cursor + 1) % Math.max(1, deps.nodes.length);
-  void withFailover(deps, first, pending).then((outcome) => {
+  void withFailover(deps, first, pending, deadline).then((outcome) => {
     self.tell({ type: 'callDone' });
     pending.settle(outcome, true);
   });
-  return true;
 }
 
-function submit(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, rpc: string, call: Call,
-  settle: PendingCall['settle'], alive?: () => boolean): void {
-  const pending: PendingCall = { rpc, call, settle, deadline: deps.now() + callBudgetMs(deps), alive };
+/** Sends an ordinary call, unless its caller is gone or its deadline passed. */
+function launch(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, pending: PendingCall): void {
+  if (pending.alive && !pending.alive()) {
+    reject(state, deps, pending, 'caller_gone', new ImError('LOGIC_CALL_CANCELLED', pending.rpc));
+  } else if (sendBy(deps, pending) - deps.now() < MIN_CALL_TIME_MS) {
+    reject(state, deps, pending, 'expired', expiredError(pending, deps));
+  } else {
+    send(state, deps, self, pending, pending.madeAt + pending.budgetMs);
+  }
+}
+
+/** Sends an owed call: its deadline starts now, however long it waited. */
+function launchOwed(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, owed: CallSpec): void {
+  send(state, deps, self, owed, deps.now() + owed.budgetMs);
+}
+
+/** An ordinary call: sent at once when a slot is free, else queued within `maxQueued`, else refused. */
+function submit(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, spec: CallSpec): void {
+  const pending: PendingCall = { ...spec, madeAt: deps.now() };
   if (state.inFlight < deps.maxInFlight) {
     launch(state, deps, self, pending);
   } else if (state.queue.length >= deps.maxQueued) {
@@ -209,34 +218,57 @@ function submit(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMs
   }
 }
 
-/** Starts queued calls while slots are free (skipping those that are no longer worth sending). */
+/** An owed call: sent at once when a slot is free, else queued without refusal. */
+function submitOwed(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, spec: CallSpec): void {
+  // A free slot means both queues are empty (drain fills slots while either holds calls).
+  if (state.inFlight < deps.maxInFlight) launchOwed(state, deps, self, spec);
+  else state.owed.push(spec);
+}
+
+/**
+ * Starts queued calls while slots are free (skipping ordinary ones no longer
+ * worth sending), alternating between the two queues while both hold calls.
+ */
 function drain(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   while (state.inFlight < deps.maxInFlight) {
+    const fromOwed = state.owed.length > 0 && (state.queue.length === 0 || state.lastServed === 'queue');
+    if (fromOwed) {
+      state.lastServed = 'owed';
+      launchOwed(state, deps, self, state.owed.shift() as CallSpec);
+      continue;
+    }
     const next = state.queue.shift();
     if (!next) break;
+    state.lastServed = 'queue';
     launch(state, deps, self, next);
   }
   armExpiry(state, deps, self);
 }
 
+/**
+ * Arms the timer for the ordinary queue's head. The head is the next to
+ * reach the common wait bound (FIFO, one bound for all); a timer already
+ * armed is for an earlier head, so it fires no later than this one's bound
+ * and re-arms for whatever head is left then.
+ */
 function armExpiry(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   const head = state.queue[0];
   if (!head || state.expiryTimer !== null) return;
-  state.expiryTimer = setTimeout(() => self.tell({ type: 'expireQueued' }), Math.max(0, head.deadline - MIN_CALL_TIME_MS - deps.now()));
+  state.expiryTimer = setTimeout(() => self.tell({ type: 'expireQueued' }), Math.max(0, sendBy(deps, head) - MIN_CALL_TIME_MS - deps.now()));
   state.expiryTimer.unref();
 }
 
 function expireQueued(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   state.expiryTimer = null;
   const now = deps.now();
-  while (state.queue.length > 0 && state.queue[0].deadline - now < MIN_CALL_TIME_MS) {
+  while (state.queue.length > 0 && sendBy(deps, state.queue[0]) - now < MIN_CALL_TIME_MS) {
     const expired = state.queue.shift() as PendingCall;
-    reject(state, deps, expired, 'expired', new ImError('LOGIC_UNAVAILABLE', `${expired.rpc} waited its whole ${callBudgetMs(deps)} ms deadline for a free slot`));
+    reject(state, deps, expired, 'expired', expiredError(expired, deps));
   }
   armExpiry(state, deps, self);
 }
 
-function ignoreOutcome(deps: GatewayDeps, rpc: string): PendingCall['settle'] {
+function ignoreOutcome(deps: GatewayDeps, rpc: string): CallSpec['settle'] {
   return (outcome, sent) => {
     // Calls the gateway refused are counted and logged by reject().
     if (!outcome.ok && sent) deps.log.warn('logic call dropped', { component: 'logic-gateway', rpc, code: outcome.error.code, error: outcome.error.message });
@@ -248,7 +280,8 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   const reported = round.counts;
   const roomCount: Record<string, number> = {};
   for (const [roomId, n] of reported) roomCount[roomId] = n;
-  submit(state, deps, self, 'RenewOnline', (node, timeoutMs) => node.renewOnline(deps.serverId(), roomCount, deps.stats(), timeoutMs), (outcome) => {
+  const call: Call = (node, timeoutMs) => node.renewOnline(deps.serverId(), roomCount, deps.stats(), timeoutMs);
+  submit(state, deps, self, { rpc: 'RenewOnline', call, attemptMs: deps.renewOnlineTimeoutMs, budgetMs: renewBudgetMs(deps), settle: (outcome) => {
     if (!outcome.ok) {
       // Rooms' op-3 counts go stale and the cluster's totals lose this node until a round gets through.
       deps.metrics.inc('im_renew_online_failures_total', { code: outcome.error.code });
@@ -259,7 +292,12 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
     }
     const all = outcome.value as Record<string, number>;
     for (const directory of deps.roomDirectories) directory.tell({ type: 'clusterCounts', all, reported });
-  });
+  } });
+}
+
+/** A call under `callTimeoutMs`: one attempt's time per try, that times the nodes in all. */
+function ordinary(deps: GatewayDeps, rpc: string, call: Call, settle: CallSpec['settle'], alive?: () => boolean): CallSpec {
+  return { rpc, call, settle, attemptMs: deps.callTimeoutMs, budgetMs: callBudgetMs(deps), alive };
 }
 
 function stopTimer(state: GatewayState): void {
@@ -270,7 +308,7 @@ function stopTimer(state: GatewayState): void {
 export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps> = {
   kind: 'logic-gateway',
   init: (deps) => ({
-    cursor: 0, inFlight: 0, queue: [], expiryTimer: null, renew: null, renewRound: 0, lastRenewAt: 0,
+    cursor: 0, inFlight: 0, queue: [], owed: [], lastServed: 'owed', expiryTimer: null, renew: null, renewRound: 0, lastRenewAt: 0,
     unloggedRejections: 0, lastRejectionLogAt: -Infinity, deps,
   }),
 
@@ -279,21 +317,21 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
     const deps = state.deps;
     switch (msg.type) {
       case 'connect':
-        submit(state, deps, self, 'Connect',
+        submit(state, deps, self, ordinary(deps, 'Connect',
           (node, timeoutMs) => node.connect(deps.serverId(), msg.cookie, msg.token, msg.connId, timeoutMs),
-          (outcome) => msg.reply(outcome as Outcome<ConnectResult>), msg.alive);
+          (outcome) => msg.reply(outcome as Outcome<ConnectResult>), msg.alive));
         return state;
       case 'disconnect':
-        submit(state, deps, self, 'Disconnect',
-          (node, timeoutMs) => node.disconnect(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Disconnect'));
+        submitOwed(state, deps, self, ordinary(deps, 'Disconnect',
+          (node, timeoutMs) => node.disconnect(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Disconnect')));
         return state;
       case 'heartbeat':
-        submit(state, deps, self, 'Heartbeat',
-          (node, timeoutMs) => node.heartbeat(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Heartbeat'));
+        submit(state, deps, self, ordinary(deps, 'Heartbeat',
+          (node, timeoutMs) => node.heartbeat(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Heartbeat')));
         return state;
       case 'receive':
-        submit(state, deps, self, 'Receive',
-          (node, timeoutMs) => node.receive(msg.mid, msg.proto, timeoutMs), (outcome) => msg.reply(outcome as Outcome<void>));
+        submit(state, deps, self, ordinary(deps, 'Receive',
+          (node, timeoutMs) => node.receive(msg.mid, msg.proto, timeoutMs), (outcome) => msg.reply(outcome as Outcome<void>)));
         return state;
       case 'callDone':
         state.inFlight--;
@@ -337,6 +375,8 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
   onStop: stopTimer,
 
   inspect: (state) => ({
-    nodes: state.deps.nodes.map((n) => n.address), inFlight: state.inFlight, queued: state.queue.length, lastRenewAt: state.lastRenewAt,
+    // `queued` counts the owed calls too: a drain waits until it is 0.
+    nodes: state.deps.nodes.map((n) => n.address), inFlight: state.inFlight, queued: state.queue.length + state.owed.length,
+    owed: state.owed.length, lastRenewAt: state.lastRenewAt,
   }),
 };

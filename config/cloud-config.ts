@@ -25,6 +25,7 @@ export interface CloudConfig {
     readonly connectWaitMs: number;
     readonly maxReplyBytes: number;
     readonly renewOnlineIntervalMs: number;
+    readonly renewOnlineTimeoutMs: number;
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
   };
@@ -67,6 +68,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       connectWaitMs: r.num('logic.connectWaitMs'),
       maxReplyBytes: r.num('logic.maxReplyBytes'),
       renewOnlineIntervalMs: r.num('logic.renewOnlineIntervalMs'),
+      renewOnlineTimeoutMs: r.num('logic.renewOnlineTimeoutMs'),
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),
     },
@@ -86,6 +88,10 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   const problems: string[] = [];
   if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
     problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
+  }
+  if (config.logic.renewOnlineTimeoutMs > config.logic.renewOnlineIntervalMs) {
+    // A round's call ends before the next round starts; an attempt longer than the interval could never be used.
+    problems.push(`logic.renewOnlineTimeoutMs (${config.logic.renewOnlineTimeoutMs}) must not exceed logic.renewOnlineIntervalMs (${config.logic.renewOnlineIntervalMs})`);
   }
   if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
     problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);

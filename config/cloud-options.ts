@@ -43,7 +43,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
   {
     path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
-    doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left.',
+    doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left. A Disconnect\'s deadline counts from when it is sent; a Receive that times out is not sent to the next node (E_RECEIVE_TIMEOUT: logic may have taken it).',
   },
   {
     path: 'logic.maxInFlight', env: 'IM_CLOUD_LOGIC_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 1024,
@@ -51,7 +51,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   {
     path: 'logic.maxQueued', env: 'IM_CLOUD_LOGIC_MAX_QUEUED', kind: { type: 'int', min: 0 }, default: 10000,
-    doc: 'Calls to logic that may wait for a free in-flight slot; past it a call fails at once (a Connect closes its client with E_LOGIC_BUSY, a Disconnect or Heartbeat is dropped), counted in im_logic_calls_rejected_total.',
+    doc: 'Calls to logic that may wait for a free in-flight slot; past it a call fails at once (a Connect closes its client with E_LOGIC_BUSY, a Receive gets an op-5 E_LOGIC_BUSY, a Heartbeat is dropped), counted in im_logic_calls_rejected_total. Disconnects are owed and wait apart, outside this bound (the sessions this node holds bound them), sharing the in-flight slots in turn with the other calls.',
   },
   {
     path: 'logic.connectWaitMs', env: 'IM_CLOUD_LOGIC_CONNECT_WAIT_MS', kind: { type: 'int', min: 1 },
@@ -64,6 +64,11 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Largest reply taken from a logic node, in bytes; RenewOnline\'s answer carries a count per room of this node (about 25 bytes a room).',
   },
   { path: 'logic.renewOnlineIntervalMs', env: 'IM_CLOUD_RENEW_ONLINE_MS', kind: { type: 'int', min: 100 }, default: 10000, doc: 'How often this node\'s room counts are sent to logic (RenewOnline).' },
+  {
+    path: 'logic.renewOnlineTimeoutMs', env: 'IM_CLOUD_RENEW_ONLINE_TIMEOUT_MS', kind: { type: 'int', min: 1 },
+    default: (r) => Number(r.get('logic.renewOnlineIntervalMs')), defaultDoc: 'logic.renewOnlineIntervalMs',
+    doc: 'Longest one RenewOnline attempt may take on one logic node (instead of logic.callTimeoutMs: with many rooms logic needs seconds). At most logic.renewOnlineIntervalMs; the whole call, failover included, ends by the next round. A round that fails is logged and counted in im_renew_online_failures_total.',
+  },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },
   { path: 'actors.buckets', env: 'IM_CLOUD_BUCKETS', kind: { type: 'int', min: 1, max: 4096 }, default: 32, doc: 'Bucket actors; connections are sharded over them by key hash.' },

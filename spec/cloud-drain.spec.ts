@@ -57,4 +57,27 @@ describe('cloud node drain', () => {
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'actor_crashed' })).to.equal(0);
     expect(h.node.metrics.total('im_actor_faults_total')).to.equal(0);
   });
+
+  it('more online clients than logic.maxInFlight + logic.maxQueued: logic still gets one Disconnect per session', async () => {
+    const logic = await new TestLogicNode().start();
+    h = await CloudHarness.start({ logic: { maxInFlight: 2, maxQueued: 2, callTimeoutMs: CALL_TIMEOUT_MS } }, [logic]);
+    const keys = Array.from({ length: 12 }, (_, i) => `drain-many-${i}`);
+    // One at a time, so their Connects never meet the small queue bound.
+    for (const [i, key] of keys.entries()) {
+      const { client } = await TestClient.online(i % 2 === 0 ? 'ws' : 'tcp', i % 2 === 0 ? h.ports.ws : h.ports.tcp, { ...GOIM_TOKEN, key });
+      clients.push(client);
+    }
+    // Each Disconnect holds its slot a while, so most of them wait.
+    logic.delayMs = 20;
+
+    await h.node.stop();
+
+    expect(logic.calls.disconnect.map((d) => d.key).sort()).to.deep.equal([...keys].sort());
+    expect(h.node.metrics.total('im_logic_calls_rejected_total')).to.equal(0);
+    expect(h.node.metrics.total('im_drain_cut_total')).to.equal(0);
+    for (const client of clients) {
+      await client.waitForClose();
+      expect(client.disconnectReason()?.code).to.equal('E_NODE_DRAINING');
+    }
+  });
 });

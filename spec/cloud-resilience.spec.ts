@@ -222,6 +222,51 @@ describe('cloud node resilience', () => {
     });
   });
 
+  describe('upstream messages with two logic nodes', () => {
+    let logic: TestLogicNode[];
+
+    beforeEach(async () => {
+      logic = [await new TestLogicNode().start(), await new TestLogicNode().start()];
+      h = await CloudHarness.start({ logic: { callTimeoutMs: 300 } }, logic);
+    });
+
+    const receives = (): number => logic[0].calls.receive.length + logic[1].calls.receive.length;
+
+    for (const transport of ['ws', 'tcp'] as const) {
+      it(`${transport}: a Receive that times out is not sent to the other node; op 5 says its outcome is unknown (E_RECEIVE_TIMEOUT)`, async () => {
+        const { client } = await online(transport);
+        for (const node of logic) node.delayMs = 2000;
+        client.send(Op.SendMsg, 'maybe taken', 1, 42);
+        const ack = await client.waitFor((p) => p.op === Op.SendMsgReply, 5000, 'op 5');
+        // The gateway answers only once it has made every attempt it will make, so a second one would be recorded by now.
+        expect(receives(), 'Receive calls').to.equal(1);
+        expect({ ver: ack.ver, seq: ack.seq, batched: ack.batched }).to.deep.equal({ ver: 1, seq: 42, batched: false });
+        expect(JSON.parse(ack.body.toString('utf8'))).to.deep.equal({
+          code: -500, error: 'E_RECEIVE_TIMEOUT', message: 'logic did not answer in time: the message may or may not have been taken',
+        });
+        expect(h.node.metrics.get('im_receive_failures_total', { code: 'E_RECEIVE_TIMEOUT' })).to.equal(1);
+        expect(h.node.metrics.get('im_logic_call_failures_total', { rpc: 'Receive', status: 'DEADLINE_EXCEEDED' })).to.equal(1);
+        expect(client.closed, 'the connection stays open').to.equal(false);
+      });
+    }
+
+    it('a Receive a node answers UNAVAILABLE (nothing taken) goes to the other node and is echoed', async () => {
+      const { client } = await online('ws');
+      logic[1].refuseReceiveWith = grpc.status.UNAVAILABLE;
+      // Round robin: one of the two starts at the refusing node.
+      client.send(Op.SendMsg, 'first', 1, 1);
+      client.send(Op.SendMsg, 'second', 1, 2);
+      const acks = [
+        await client.waitFor((p) => p.op === Op.SendMsgReply && p.seq === 1, 5000, 'op 5 for seq 1'),
+        await client.waitFor((p) => p.op === Op.SendMsgReply && p.seq === 2, 5000, 'op 5 for seq 2'),
+      ];
+      expect(acks.map((a) => a.body.toString('utf8'))).to.deep.equal(['first', 'second']);
+      expect(logic[1].calls.receive).to.have.length(1);
+      expect(logic[0].calls.receive.map((r) => r.proto?.body.toString()).sort()).to.deep.equal(['first', 'second']);
+      expect(h.node.metrics.get('im_logic_call_failures_total', { rpc: 'Receive', status: 'UNAVAILABLE' })).to.equal(1);
+    });
+  });
+
   describe('upstream messages and late closes', () => {
     beforeEach(async () => {
       h = await CloudHarness.start();

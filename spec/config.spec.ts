@@ -77,6 +77,12 @@ describe('cloud config', () => {
       expect(configError({ env: { IM_CLOUD_LOGIC_MAX_IN_FLIGHT: '0' } }).message).to.include('logic.maxInFlight (IM_CLOUD_LOGIC_MAX_IN_FLIGHT)');
     });
 
+    it('gives RenewOnline its own attempt timeout: by default the renew interval, not logic.callTimeoutMs', () => {
+      expect(config.logic).to.deep.include({ renewOnlineIntervalMs: 10000, renewOnlineTimeoutMs: 10000 });
+      expect(loadCloudConfig({ overrides: { logic: { renewOnlineIntervalMs: 4000 } } }).logic.renewOnlineTimeoutMs).to.equal(4000);
+      expect(loadCloudConfig({ env: { IM_CLOUD_RENEW_ONLINE_TIMEOUT_MS: '6000' } }).logic.renewOnlineTimeoutMs).to.equal(6000);
+    });
+
     it('is the same with an empty environment as with none', () => {
       expect(loadCloudConfig({ env: {} })).to.deep.equal(config);
     });
@@ -182,6 +188,13 @@ describe('cloud config', () => {
         expect(err.code).to.equal('E_CONFIG_INVALID');
         expect(err.message).to.include('logic.heartbeatMinMs (2000)').and.include('logic.heartbeatMaxMs (1000)');
         expect(loadCloudConfig({ overrides: { logic: { heartbeatMinMs: 1000, heartbeatMaxMs: 1000 } } }).logic.heartbeatMaxMs).to.equal(1000);
+      });
+
+      it('logic.renewOnlineTimeoutMs must not exceed logic.renewOnlineIntervalMs', () => {
+        const err = configError({ overrides: { logic: { renewOnlineIntervalMs: 2000, renewOnlineTimeoutMs: 2001 } } });
+        expect(err.code).to.equal('E_CONFIG_INVALID');
+        expect(err.message).to.include('logic.renewOnlineTimeoutMs (2001)').and.include('logic.renewOnlineIntervalMs (2000)');
+        expect(loadCloudConfig({ overrides: { logic: { renewOnlineIntervalMs: 2000, renewOnlineTimeoutMs: 2000 } } }).logic.renewOnlineTimeoutMs).to.equal(2000);
       });
 
       it('tcp, ws and gRPC ports must differ (0 excepted)', () => {

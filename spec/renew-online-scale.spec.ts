@@ -13,6 +13,8 @@ import { LogicNode } from '../system/logic-node';
 import { RedisSessionStore } from '../system/sessions';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { RedisScratch, TEST_REDIS_URL } from './support/redis-scratch';
+import { GOIM_TOKEN, TestClient } from './support/test-client';
+import { TestLogicNode } from './support/test-logic-node';
 
 const ROOMS = 200_000;
 
@@ -38,11 +40,12 @@ describe('RenewOnline with 200,000 rooms on a node', function () {
       const prefix = scratch.subPrefix();
       const sessions = store === 'redis' ? new RedisSessionStore({ url: TEST_REDIS_URL, ttlSeconds: 60, keyPrefix: prefix }) : undefined;
       const logic = await LogicNode.start(config, { logger: silentLogger(), ...(sessions ? { store: sessions } : {}) });
-      // As a cloud node on its defaults builds it.
-      const client = new GrpcLogicClient(`127.0.0.1:${logic.ports.grpc}`, loadCloudConfig().logic.maxReplyBytes);
+      // As a cloud node on its defaults builds it and times it.
+      const cloud = loadCloudConfig().logic;
+      const client = new GrpcLogicClient(`127.0.0.1:${logic.ports.grpc}`, cloud.maxReplyBytes);
       try {
         const rooms = roomsOf('node-a', 3);
-        const all = await client.renewOnline('127.0.0.1:1', rooms, { connCount: ROOMS * 3, ipCount: 7 }, 20_000);
+        const all = await client.renewOnline('127.0.0.1:1', rooms, { connCount: ROOMS * 3, ipCount: 7 }, cloud.renewOnlineTimeoutMs);
         expect(Object.keys(all)).to.have.length(ROOMS);
         expect(all['live://room-a-0']).to.equal(3);
         expect(all[`live://room-a-${ROOMS - 1}`]).to.equal(3);
@@ -52,6 +55,33 @@ describe('RenewOnline with 200,000 rooms on a node', function () {
       }
     });
   }
+
+  it('a round logic answers slower than logic.callTimeoutMs is taken: RenewOnline has its own attempt timeout', async () => {
+    const logic = await new TestLogicNode().start();
+    // The attempt timeout for RenewOnline defaults from the interval, not from logic.callTimeoutMs.
+    const h = await CloudHarness.start({ logic: { callTimeoutMs: 200, renewOnlineIntervalMs: 1000 } }, [logic]);
+    try {
+      const { client } = await TestClient.online('ws', h.ports.ws, GOIM_TOKEN);
+      try {
+        logic.delayMs = 400;
+        logic.clusterCounts = { [GOIM_TOKEN.room_id]: 7 };
+        await logic.waitFor((c) => c.renewOnline.length >= 1, 5000, 'a RenewOnline');
+        // 6 members elsewhere + 1 here, once a slow answer has reached the room.
+        let roomOnline = await client.heartbeat();
+        const deadline = Date.now() + 5000;
+        while (roomOnline !== 7 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          roomOnline = await client.heartbeat();
+        }
+        expect(roomOnline).to.equal(7);
+        expect(h.node.metrics.total('im_renew_online_failures_total')).to.equal(0);
+      } finally {
+        client.destroy();
+      }
+    } finally {
+      await h.stop();
+    }
+  });
 
   it('a round no logic node takes is counted (im_renew_online_failures_total), not dropped silently', async () => {
     const h = await CloudHarness.start({ logic: { renewOnlineIntervalMs: 100 } });

@@ -124,6 +124,8 @@ export class CloudNode {
       maxInFlight: config.logic.maxInFlight,
       maxQueued: config.logic.maxQueued,
       callTimeoutMs: config.logic.callTimeoutMs,
+      renewOnlineTimeoutMs: config.logic.renewOnlineTimeoutMs,
+      renewOnlineIntervalMs: config.logic.renewOnlineIntervalMs,
       now: Date.now,
       metrics: this.metrics,
       log: this.log,

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   HEARTBEAT_TIMEOUT: { code: 'E_HEARTBEAT_TIMEOUT', message: 'no heartbeat within the heartbeat timeout' },
   UNKNOWN_OP: { code: 'E_UNKNOWN_OP', message: 'operation not allowed from a client' },
   RECEIVE_REFUSED: { code: 'E_RECEIVE_REFUSED', message: 'logic did not accept the upstream message' },
+  RECEIVE_TIMEOUT: { code: 'E_RECEIVE_TIMEOUT', message: 'logic did not answer in time: the message may or may not have been taken' },
   REPLACED: { code: 'E_REPLACED', message: 'another connection logged in with the same key' },
   SLOW_CONSUMER: { code: 'E_SLOW_CONSUMER', message: 'client does not read fast enough; send buffer over limit' },
   ACTOR_CRASHED: { code: 'E_ACTOR_CRASHED', message: 'internal error while handling this connection' },

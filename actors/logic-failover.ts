@@ -1,0 +1,84 @@
+/**
+ * One call from the logic gateway over the logic nodes: the attempts, the
+ * failover between nodes, and what each failure is reported as. Kept apart
+ * from the gateway's queues and slots (logic-gateway-actor.ts), which decide
+ * when a call is sent and with what deadline.
+ */
+import { ErrorName, ImError } from '../system/errors';
+import type { Metrics } from '../system/metrics';
+import { Log, LogicCallError, LogicNodeClient, Outcome } from './ports';
+
+/** One attempt on one node, given the time left of the call's deadline. */
+export type Call = (node: LogicNodeClient, timeoutMs: number) => Promise<unknown>;
+
+/** A call as its rpc makes it, before it is queued or sent. */
+export interface CallSpec {
+  readonly rpc: string;
+  readonly call: Call;
+  /** `sent`: whether any logic node was asked (false: the gateway refused or dropped the call). */
+  readonly settle: (outcome: Outcome<unknown>, sent: boolean) => void;
+  /** Longest one attempt on one node may take. */
+  readonly attemptMs: number;
+  /** The whole call's deadline, failover included, counted from when it is made (owed calls: from when sent). */
+  readonly budgetMs: number;
+  readonly alive?: () => boolean;
+}
+
+/** What a call needs of the gateway's dependencies. */
+export interface FailoverDeps {
+  readonly nodes: readonly LogicNodeClient[];
+  readonly now: () => number;
+  readonly metrics: Metrics;
+  readonly log: Log;
+}
+
+/**
+ * Less than this left of a call's deadline and it is not sent (nor handed to
+ * the next node): the answer could not come back in time anyway.
+ */
+export const MIN_CALL_TIME_MS = 10;
+
+/** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
+const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
+
+/**
+ * Rpcs that are not sent to another node after an attempt ran out of time,
+ * and what their caller is told: logic may have acted on the timed-out
+ * attempt, and acting twice is worse than an honest "unknown".
+ */
+const UNKNOWN_AFTER_TIMEOUT: Readonly<Record<string, ErrorName>> = { Receive: 'RECEIVE_TIMEOUT' };
+
+/**
+ * Tries each node once, starting at `first`, each attempt within the
+ * call's `attemptMs` and all of them within its deadline: a retryable
+ * failure moves to the next node while time is left (a timeout too, unless
+ * the rpc is in UNKNOWN_AFTER_TIMEOUT), a refusal ends the call. Runs
+ * outside the actor's turn and touches no actor state.
+ */
+export async function withFailover(deps: FailoverDeps, first: number, pending: CallSpec, deadline: number): Promise<Outcome<unknown>> {
+  const { nodes } = deps;
+  const { rpc } = pending;
+  let lastError = 'no logic node configured';
+  for (let i = 0; i < nodes.length; i++) {
+    const left = deadline - deps.now();
+    if (left < MIN_CALL_TIME_MS) {
+      lastError = `${lastError}; the ${pending.budgetMs} ms deadline passed`;
+      break;
+    }
+    const node = nodes[(first + i) % nodes.length];
+    try {
+      return { ok: true, value: await pending.call(node, Math.min(pending.attemptMs, left)) };
+    } catch (err) {
+      const failure = err instanceof LogicCallError ? err : new LogicCallError(String(err), false, 'UNKNOWN', node.address);
+      deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
+      deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
+      if (!failure.retryable) {
+        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
+      }
+      const unknown = failure.status === 'DEADLINE_EXCEEDED' ? UNKNOWN_AFTER_TIMEOUT[rpc] : undefined;
+      if (unknown) return { ok: false, error: new ImError(unknown, `${failure.status}: ${failure.message}`) };
+      lastError = `${node.address}: ${failure.status}`;
+    }
+  }
+  return { ok: false, error: new ImError('LOGIC_UNAVAILABLE', lastError) };
+}
