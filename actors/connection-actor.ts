@@ -25,6 +25,7 @@
 import type { ActorContext, ActorKind, ActorRef } from '../system/actor-kind';
 import { Op, Packet } from '../system/codec/packet';
 import { errorAckBody } from '../system/codec/error-ack';
+import { authReplyBody, parseOps } from '../system/codec/reply-bodies';
 import { Outbound } from '../system/codec/outbound';
 import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
@@ -114,32 +115,6 @@ function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body:
 
 function logicBeatDelay(s: ConnectionServices): number {
   return s.logicHeartbeatMinMs + Math.floor(s.random() * (s.logicHeartbeatMaxMs - s.logicHeartbeatMinMs + 1));
-}
-
-/** goim's SplitInt32s: the whole list or nothing. */
-function parseOps(body: Buffer): number[] | null {
-  const text = body.toString('utf8').trim();
-  if (text === '') return [];
-  const ops: number[] = [];
-  for (const part of text.split(',')) {
-    const n = Number(part.trim());
-    if (part.trim() === '' || !Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) return null;
-    ops.push(n);
-  }
-  return ops;
-}
-
-function authReplyBody(session: Session): string {
-  const mid = Number(session.mid);
-  const timeoutSeconds = Math.max(1, Math.round(session.heartbeatMs / 1000));
-  return JSON.stringify({
-    key: session.key,
-    mid: Number.isSafeInteger(mid) ? mid : session.mid,
-    room_id: session.roomId,
-    // goim evicts after HeartbeatMax (2) missed beats: beat at half the timeout.
-    heartbeat: Math.max(1, Math.floor(timeoutSeconds / 2)),
-    heartbeat_timeout: timeoutSeconds,
-  });
 }
 
 /**

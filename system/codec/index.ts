@@ -7,4 +7,6 @@ export { buildBatchBody, validateBatchBody, walkBatch, encodeRawFrame } from './
 export { Outbound } from './outbound';
 export { errorAckBody, parseErrorAck, ERROR_ACK_CODE } from './error-ack';
 export type { ErrorAck } from './error-ack';
+export { authReplyBody, parseOps } from './reply-bodies';
+export type { AuthReplySession } from './reply-bodies';
 export { encodeBinaryFrame } from './ws-frame';
