@@ -232,9 +232,10 @@ function submitOwed(state: GatewayState, deps: GatewayDeps, self: ActorRef<Gatew
 function drain(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   while (state.inFlight < deps.maxInFlight) {
     const fromOwed = state.owed.length > 0 && (state.queue.length === 0 || state.lastServed === 'queue');
-    if (fromOwed) {
+    const owed = fromOwed ? state.owed.shift() : undefined;
+    if (owed) {
       state.lastServed = 'owed';
-      launchOwed(state, deps, self, state.owed.shift() as CallSpec);
+      launchOwed(state, deps, self, owed);
       continue;
     }
     const next = state.queue.shift();
@@ -261,9 +262,9 @@ function armExpiry(state: GatewayState, deps: GatewayDeps, self: ActorRef<Gatewa
 function expireQueued(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   state.expiryTimer = null;
   const now = deps.now();
-  while (state.queue.length > 0 && sendBy(deps, state.queue[0]) - now < MIN_CALL_TIME_MS) {
-    const expired = state.queue.shift() as PendingCall;
-    reject(state, deps, expired, 'expired', expiredError(expired, deps));
+  for (let head = state.queue[0]; head && sendBy(deps, head) - now < MIN_CALL_TIME_MS; head = state.queue[0]) {
+    state.queue.shift();
+    reject(state, deps, head, 'expired', expiredError(head, deps));
   }
   armExpiry(state, deps, self);
 }
