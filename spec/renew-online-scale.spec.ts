@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
+import { LogicCallError } from '../actors/ports';
 import { GrpcLogicClient } from '../system/logic-client';
 import { silentLogger } from '../system/logger';
 import { LogicNode } from '../system/logic-node';
@@ -90,6 +91,26 @@ describe('RenewOnline with 200,000 rooms on a node', function () {
       await eventually(() => h.node.metrics.get('im_renew_online_failures_total', { code: 'E_LOGIC_UNAVAILABLE' }) > 0, 'a failed round to be counted');
     } finally {
       await h.stop();
+    }
+  });
+
+  it('a reply over logic.maxReplyBytes is refused by the client with RESOURCE_EXHAUSTED, not taken in part', async () => {
+    const config = loadLogicConfig({
+      overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: ['127.0.0.1:1'] } },
+    });
+    const logic = await LogicNode.start(config, { logger: silentLogger() });
+    // The option's floor is gRPC's default 4 MiB; the client takes any bound, so a small one shows the rule cheaply.
+    const client = new GrpcLogicClient(`127.0.0.1:${logic.ports.grpc}`, 1024);
+    try {
+      const rooms: Record<string, number> = {};
+      for (let i = 0; i < 1000; i++) rooms[`live://small-${i}`] = 1;
+      const failure = await client.renewOnline('127.0.0.1:1', rooms, { connCount: 1000, ipCount: 1 }, 5000).then(() => null, (err: unknown) => err);
+      if (!(failure instanceof LogicCallError)) throw new Error(`expected a LogicCallError, got ${String(failure)}`);
+      expect(failure.status).to.equal('RESOURCE_EXHAUSTED');
+      expect(failure.retryable).to.equal(false);
+    } finally {
+      client.close();
+      await logic.stop();
     }
   });
 });
