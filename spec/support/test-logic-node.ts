@@ -85,6 +85,11 @@ export class TestLogicNode {
     else callback(null, value);
   }
 
+  /** Fails the call with `code`, after the same delay as an answer. */
+  private refuse<T>(callback: grpc.sendUnaryData<T>, code: grpc.status, details: string): void {
+    setTimeout(() => callback({ code, details }), this.delayMs);
+  }
+
   private handlers(): LogicHandlers {
     const empty = <Req>(record?: (req: Req) => void): grpc.handleUnaryCall<Req, object> => (call, callback) => {
       record?.(call.request);
@@ -96,8 +101,7 @@ export class TestLogicNode {
       Connect: (call, callback) => {
         this.calls.connect.push(call.request);
         if (this.refuseWith !== null) {
-          const code = this.refuseWith;
-          setTimeout(() => callback({ code, details: 'refused by test logic node' }), this.delayMs);
+          this.refuse(callback, this.refuseWith, 'refused by test logic node');
           return;
         }
         let token: { mid?: number; key?: string; room_id?: string; accepts?: number[] };
@@ -128,8 +132,7 @@ export class TestLogicNode {
       Receive: (call, callback) => {
         this.calls.receive.push(call.request);
         if (this.refuseReceiveWith !== null) {
-          const code = this.refuseReceiveWith;
-          setTimeout(() => callback({ code, details: 'receive refused by test logic node' }), this.delayMs);
+          this.refuse(callback, this.refuseReceiveWith, 'receive refused by test logic node');
           return;
         }
         this.answer(callback, {});
