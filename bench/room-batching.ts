@@ -39,11 +39,11 @@ async function run(mode: string, batch: { batchFlushMs: number; batchMaxMessages
   const logger = createLogger('error');
   const cloudGrpcPort = await freePort();
   const logic = await LogicNode.start(loadLogicConfig({
-    overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: [`127.0.0.1:${cloudGrpcPort}`] }, push: batch },
+    overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, admin: { port: 0 }, cloud: { nodes: [`127.0.0.1:${cloudGrpcPort}`] }, push: batch },
   }), { logger });
   const wired = await CloudNode.start(loadCloudConfig({
     overrides: {
-      node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: cloudGrpcPort }, logic: { nodes: [`127.0.0.1:${logic.ports.grpc}`] },
+      node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: cloudGrpcPort }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${logic.ports.grpc}`] },
       protocol: { coalesce: !process.argv.includes('--no-coalesce') },
     },
   }), { logger });

@@ -1,4 +1,5 @@
 import { ImError } from '../system/errors';
+import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { cloudOptions } from './cloud-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
 
@@ -36,6 +37,7 @@ export interface CloudConfig {
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
   };
+  readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
 
@@ -83,9 +85,10 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
     },
+    admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [];
+  const problems: string[] = adminProblems(config.admin);
   if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
     problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
   }
@@ -96,7 +99,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
     problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);
   }
-  const ports = [['tcp.port', config.tcp.port], ['ws.port', config.ws.port], ['grpc.port', config.grpc.port]] as const;
+  const ports = [['tcp.port', config.tcp.port], ['ws.port', config.ws.port], ['grpc.port', config.grpc.port], ['admin.port', config.admin.port]] as const;
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);

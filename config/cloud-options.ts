@@ -1,3 +1,4 @@
+import { adminOptions } from './admin-options';
 import { OptionSpec, OptionValue } from './option';
 
 /** How many entries a list option holds (at least 1). */
@@ -84,5 +85,6 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
     doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
   },
+  ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

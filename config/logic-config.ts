@@ -1,6 +1,7 @@
 import { MAX_KEY_BYTES_PER_PUSH } from '../actors/key-shares';
 import { ImError } from '../system/errors';
 import type { LogLevel } from './cloud-config';
+import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { logicOptions } from './logic-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
 
@@ -34,6 +35,7 @@ export interface LogicConfig {
     readonly answerTimeoutMs: number;
     readonly batchFlushMs: number;
   };
+  readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
 
@@ -64,11 +66,17 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
       roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), maxBatchBytes: r.num('push.maxBatchBytes'),
       answerTimeoutMs: r.num('push.answerTimeoutMs'), batchFlushMs: r.num('push.batchFlushMs'),
     },
+    admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [];
+  const problems: string[] = adminProblems(config.admin);
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
-  if (config.grpc.port !== 0 && config.grpc.port === config.http.port) problems.push(`grpc.port and http.port are both ${config.grpc.port}`);
+  const ports = [['grpc.port', config.grpc.port], ['http.port', config.http.port], ['admin.port', config.admin.port]] as const;
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);
+    }
+  }
   const { maxBatchBytes } = config.push;
   const largestPush = maxBatchBytes + MAX_KEY_BYTES_PER_PUSH;
   if (config.cloud.maxLinkBytes < largestPush) {

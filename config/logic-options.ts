@@ -1,3 +1,4 @@
+import { adminOptions } from './admin-options';
 import { OptionSpec } from './option';
 
 /** Every option of a logic node. The README's option table is generated from this list. */
@@ -37,5 +38,6 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'push.maxBatchBytes', env: 'IM_LOGIC_BATCH_MAX_BYTES', kind: { type: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body logic sends a cloud node in one push (keep it at most the cloud nodes\' grpc.maxPushBytes): a room batch is cut before it would pass it, and a push message larger than it is refused (HTTP 413, gRPC INVALID_ARGUMENT).' },
   { path: 'push.answerTimeoutMs', env: 'IM_LOGIC_PUSH_ANSWER_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 10_000, doc: 'Longest a key or mid push waits for the cloud nodes holding its targets to take or fail it; past it the caller gets 503 E_CLOUD_UNAVAILABLE without per-node data (what is still queued may yet arrive). Above cloud.callTimeoutMs, so a push that is sent at once is answered by its node or its deadline first.' },
   { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
+  ...adminOptions('IM_LOGIC', 3191),
   { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

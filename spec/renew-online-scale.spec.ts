@@ -36,7 +36,7 @@ describe('RenewOnline with 200,000 rooms on a node', function () {
   for (const store of ['memory', 'redis'] as const) {
     it(`${store} store: every room's cluster count comes back`, async () => {
       const config = loadLogicConfig({
-        overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: ['127.0.0.1:1'] }, session: { store } },
+        overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, admin: { port: 0 }, cloud: { nodes: ['127.0.0.1:1'] }, session: { store } },
       });
       const prefix = scratch.subPrefix();
       const sessions = store === 'redis' ? new RedisSessionStore({ url: TEST_REDIS_URL, ttlSeconds: 60, keyPrefix: prefix }) : undefined;
@@ -96,7 +96,7 @@ describe('RenewOnline with 200,000 rooms on a node', function () {
 
   it('a reply over logic.maxReplyBytes is refused by the client with RESOURCE_EXHAUSTED, not taken in part', async () => {
     const config = loadLogicConfig({
-      overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: ['127.0.0.1:1'] } },
+      overrides: { node: { bindHost: '127.0.0.1' }, grpc: { port: 0 }, http: { port: 0 }, admin: { port: 0 }, cloud: { nodes: ['127.0.0.1:1'] } },
     });
     const logic = await LogicNode.start(config, { logger: silentLogger() });
     // The option's floor is gRPC's default 4 MiB; the client takes any bound, so a small one shows the rule cheaply.

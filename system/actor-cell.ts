@@ -13,6 +13,24 @@ export interface CellHost {
   decide(cell: Cell, msg: unknown, error: Error, sctx: NactSupervisionContext): symbol;
 }
 
+/**
+ * What a kind's actors add up to, kept as they run (one shared object per
+ * kind, bumped beside each cell's own counters), so metrics read totals by
+ * kind without walking the actors.
+ */
+export class KindStats {
+  /** Actors of the kind running now. */
+  live = 0;
+  /** Messages told to them and not yet handled. */
+  queued = 0;
+  /** Messages they handled (barriers excluded), since the node started. */
+  processed = 0;
+  /** Faults they survived (resumed or rebuilt), since the node started. */
+  restarts = 0;
+
+  constructor(readonly kind: string) {}
+}
+
 /** A mailbox barrier: answered by the runtime when the actor reaches it, never seen by the actor's receive. */
 export class Barrier {
   constructor(readonly reached: () => void) {}
@@ -35,6 +53,8 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   restarts = 0;
   /** Messages told and not yet handled: the mailbox depth, for back-pressure and inspection. */
   queued = 0;
+  /** Messages handled (barriers excluded). */
+  processed = 0;
   stopping = false;
   stopRequested = false;
   readonly startedAt = Date.now();
@@ -46,6 +66,8 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
     readonly parent: Cell | null,
     readonly definition: ActorKind<unknown, unknown, unknown>,
     readonly deps: unknown,
+    /** Totals of this cell's kind, shared with its other actors. */
+    readonly stats: KindStats,
   ) {}
 
   get kind(): string {
@@ -57,8 +79,9 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   }
 
   tell(msg: unknown): void {
-    if (!this.nactRef) return;
+    if (!this.nactRef || this.stopping) return;
     this.queued++;
+    this.stats.queued++;
     nact.dispatch(this.nactRef, msg);
   }
 
@@ -81,11 +104,14 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
    */
   handle(msg: unknown): unknown {
     this.queued--;
+    this.stats.queued--;
     const state = this.state;
     if (msg instanceof Barrier) {
       msg.reached();
       return state;
     }
+    this.processed++;
+    this.stats.processed++;
     const next = this.definition.receive(state, msg, this);
     // A switch with no case for the message falls through and returns undefined: nact would keep that
     // as the state and every later message would fail. Make it a fault so the last good state is kept.
@@ -94,6 +120,10 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
     // Deferred to the end of the message so onStop sees the final state.
     if (this.stopRequested) this.host.stopCell(this);
     return next;
+  }
+
+  summary(): Record<string, unknown> {
+    return this.definition.inspect && this.state !== undefined ? this.definition.inspect(this.state) : {};
   }
 
   init(): unknown {

@@ -1,5 +1,5 @@
 import * as nact from 'nact';
-import { Barrier, Cell, CellHost, messageType, NactRef, NactSupervisionContext, spawnNact } from './actor-cell';
+import { Barrier, Cell, CellHost, KindStats, messageType, NactRef, NactSupervisionContext, spawnNact } from './actor-cell';
 import type { ActorKind, ActorRef, Reply, StopCause, SupervisionPolicy } from './actor-kind';
 import { ImError } from './errors';
 import type { Logger } from './logger';
@@ -14,6 +14,24 @@ export interface ActorInfo {
   readonly startedAt: number;
   readonly restarts: number;
   readonly state?: Record<string, unknown>;
+}
+
+/**
+ * One live actor as inspection sees it: read straight from the runtime's
+ * record, without a message to the actor (which may be busy or stuck).
+ */
+export interface ActorView {
+  readonly path: string;
+  readonly name: string;
+  readonly kind: string;
+  /** Messages waiting in its mailbox. */
+  readonly queued: number;
+  readonly processed: number;
+  readonly restarts: number;
+  readonly startedAt: number;
+  readonly children: ReadonlySet<ActorView> | null;
+  /** Its kind's summary of the state it reached after its last message; {} for a kind without one. */
+  summary(): Record<string, unknown>;
 }
 
 export interface RuntimeHooks {
@@ -33,6 +51,7 @@ const startSystem = nact.start as unknown as (options: { name: string }) => Nact
 export class ActorRuntime implements CellHost {
   private readonly system: NactRef;
   private readonly entries = new Map<string, Cell>();
+  private readonly kinds = new Map<string, KindStats>();
   private stopped = false;
 
   constructor(
@@ -141,6 +160,40 @@ export class ActorRuntime implements CellHost {
     return this.entries.get(path);
   }
 
+  /** A live actor's read-only view by path (admin inspection reads these, never the actor's mailbox). */
+  viewAt(path: string): ActorView | undefined {
+    return this.entries.get(path);
+  }
+
+  /** The actors started without a parent (a node has one). */
+  roots(): ActorView[] {
+    const out: ActorView[] = [];
+    for (const cell of this.entries.values()) if (cell.parent === null) out.push(cell);
+    return out;
+  }
+
+  /**
+   * Every live actor, as a live iterator: a walk that pauses between slices
+   * may go on with it, seeing actors spawned meanwhile and not those stopped.
+   */
+  views(): IterableIterator<ActorView> {
+    return this.entries.values();
+  }
+
+  /** Totals by kind, for metrics (one entry per kind ever spawned here). */
+  kindStats(): Iterable<Readonly<KindStats>> {
+    return this.kinds.values();
+  }
+
+  private statsOf(kind: string): KindStats {
+    let stats = this.kinds.get(kind);
+    if (!stats) {
+      stats = new KindStats(kind);
+      this.kinds.set(kind, stats);
+    }
+    return stats;
+  }
+
   /** Registered before nact runs init, so init may spawn children of its own. */
   spawnUnder<S, M, D>(parent: Cell | null, kind: ActorKind<S, M, D>, name: string, deps: D): ActorRef<M> {
     if (this.stopped) throw new Error(`actor runtime ${this.name} is stopped`);
@@ -149,14 +202,17 @@ export class ActorRuntime implements CellHost {
     }
     const path = parent ? `${parent.path}/${name}` : `/${name}`;
     if (this.entries.has(path)) throw new Error(`actor ${path} already exists`);
-    const cell = new Cell(this, path, name, parent, kind as unknown as ActorKind<unknown, unknown, unknown>, deps);
+    const stats = this.statsOf(kind.kind);
+    const cell = new Cell(this, path, name, parent, kind as unknown as ActorKind<unknown, unknown, unknown>, deps, stats);
     this.entries.set(path, cell);
+    stats.live++;
     if (parent) (parent.children ??= new Set()).add(cell);
     try {
       cell.nactRef = spawnNact(cell, parent?.nactRef ?? this.system);
     } catch (error) {
       this.entries.delete(path);
       parent?.children?.delete(cell);
+      stats.live--;
       throw error;
     }
     return cell as ActorRef<M>;
@@ -178,11 +234,13 @@ export class ActorRuntime implements CellHost {
     };
     if (action === 'resume') {
       cell.restarts++;
+      cell.stats.restarts++;
       this.log.warn('actor fault survived', { ...fields, action });
       return sctx.resume as symbol;
     }
     if (action === 'rebuild' && this.rebuild(cell, error)) {
       cell.restarts++;
+      cell.stats.restarts++;
       this.metrics.inc('im_actor_rebuilt_total', { kind: cell.kind, cause: exhausted ? 'budget' : 'fault' });
       if (exhausted) {
         // A new window: the rebuilt actor starts with its whole budget again.
@@ -232,6 +290,10 @@ export class ActorRuntime implements CellHost {
     if (cell.children) for (const child of [...cell.children]) this.stopCell(child);
     this.entries.delete(cell.path);
     cell.parent?.children?.delete(cell);
+    // What is still in its mailbox will never be handled.
+    cell.stats.live--;
+    cell.stats.queued -= cell.queued;
+    cell.queued = 0;
     try {
       cell.definition.onStop?.(cell.state, cause);
     } catch (error) {

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const config = loadCloudConfig({
     overrides: {
       node: { bindHost: HOST, advertiseHost: HOST },
-      tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: arg.grpcPort },
+      tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: arg.grpcPort }, admin: { port: 0 },
       logic: { nodes: [arg.logicGrpc] },
       log: { level: 'error' },
     },

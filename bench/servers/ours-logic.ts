@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const arg = argOf<OursLogicArg>();
   const config = loadLogicConfig({
     overrides: {
-      node: { bindHost: HOST }, grpc: { port: 0 }, http: { port: 0 }, cloud: { nodes: [arg.cloudGrpc] }, log: { level: 'error' },
+      node: { bindHost: HOST }, grpc: { port: 0 }, http: { port: 0 }, admin: { port: 0 }, cloud: { nodes: [arg.cloudGrpc] }, log: { level: 'error' },
     },
   });
   const node = await LogicNode.start(config, { logger: createLogger('error', { node: 'logic' }) });

@@ -38,7 +38,7 @@ export class CloudHarness {
     const config = loadCloudConfig({
       overrides: deepMerge({
         node: { bindHost: '127.0.0.1' },
-        tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 1000 },
+        tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 1000 }, admin: { port: 0 },
         logic: { nodes: logicNodes.map((l) => l.address), callTimeoutMs: 1000 },
         protocol: { sweepIntervalMs: 50 },
       }, overrides),

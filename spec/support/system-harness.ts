@@ -98,6 +98,7 @@ const LOGIC_DEFAULTS: Overrides = {
   node: { bindHost: '127.0.0.1' },
   grpc: { port: 0, shutdownGraceMs: 1000 },
   http: { port: 0 },
+  admin: { port: 0 },
   cloud: { callTimeoutMs: 1000, maxInFlight: 1 },
   push: { batchFlushMs: 0 },
 };
@@ -106,6 +107,7 @@ const CLOUD_DEFAULTS: Overrides = {
   node: { bindHost: '127.0.0.1', advertiseHost: '127.0.0.1' },
   tcp: { port: 0 },
   ws: { port: 0 },
+  admin: { port: 0 },
   grpc: { shutdownGraceMs: 1000 },
   logic: { callTimeoutMs: 1000 },
   protocol: { sweepIntervalMs: 50 },
