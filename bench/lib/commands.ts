@@ -80,10 +80,29 @@ export type ServerCommands = {
   status: { args: null; result: ServerStatus };
 };
 
+/** The event-loop delay a server measured on itself since the last reset, in ms. */
+export interface LoopDelay {
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+}
+
+/** Ours, cloud side, adds its own event-loop delay: the admin-polling scenario reads it per window. */
+export type OursCloudCommands = ServerCommands & {
+  /** Starts a new window. */
+  resetLoopDelay: { args: null; result: null };
+  /** The delay since the last reset. */
+  loopDelay: { args: null; result: LoopDelay };
+};
+
 /** Ports a server child announces once it listens. */
 export interface ServerPorts {
   readonly ws?: number;
   readonly tcp?: number;
   readonly grpc?: number;
   readonly http?: number;
+  /** Ours: the node's admin endpoint. */
+  readonly admin?: number;
 }

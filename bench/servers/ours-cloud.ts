@@ -4,10 +4,11 @@
  * Disconnect over gRPC, with its gRPC port fixed by the orchestrator so the
  * logic node knows where to push.
  */
+import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../../system/cloud-node';
 import { createLogger } from '../../system/logger';
-import type { ServerCommands } from '../lib/commands';
+import type { LoopDelay, OursCloudCommands } from '../lib/commands';
 import { failStart, serveIpc } from '../lib/ipc';
 import { HOST, argOf, measureMemory } from './server-kit';
 
@@ -26,6 +27,20 @@ function pendingLogicCalls(node: CloudNode): number {
   return n;
 }
 
+/**
+ * Sampled every LOOP_RESOLUTION_MS: a sample is the time between two ticks
+ * of a timer due every LOOP_RESOLUTION_MS, so the interval itself is in it
+ * (an idle loop reads about 1 ms) and a stall of S ms shows as one sample of
+ * about S ms.
+ */
+const LOOP_RESOLUTION_MS = 1;
+
+function loopDelayOf(h: IntervalHistogram): LoopDelay {
+  // With no samples the histogram answers 0; the parent checks `samples`.
+  const ms = (ns: number): number => ns / 1e6;
+  return { samples: h.count, p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), p999Ms: ms(h.percentile(99.9)), maxMs: ms(h.max) };
+}
+
 async function main(): Promise<void> {
   const arg = argOf<OursCloudArg>();
   const config = loadCloudConfig({
@@ -37,12 +52,19 @@ async function main(): Promise<void> {
     },
   });
   const node = await CloudNode.start(config, { logger: createLogger('error', { node: 'cloud' }) });
-  serveIpc<ServerCommands>(
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
+  serveIpc<OursCloudCommands>(
     {
       memory: () => measureMemory(node.runtime.count('connection')),
       status: () => ({ connections: node.runtime.count('connection'), pending: pendingLogicCalls(node) }),
+      resetLoopDelay: () => {
+        loop.reset();
+        return null;
+      },
+      loopDelay: () => loopDelayOf(loop),
     },
-    { ws: node.ports.ws, tcp: node.ports.tcp, grpc: node.ports.grpc },
+    { ws: node.ports.ws, tcp: node.ports.tcp, grpc: node.ports.grpc, admin: node.adminPort },
   );
 }
 

@@ -15,6 +15,8 @@ export interface Plan {
   readonly roomBatches: number;
   /** Broadcast-all `speed` (connections per second). */
   readonly speed: number;
+  /** Ours only, at n2 clients: key pushes this long without admin polling, then as long with it. */
+  readonly adminSeconds: number;
   readonly oursProtocol: Protocol;
   /** CPU-profile the server processes (--cpu-prof). */
   readonly profile: boolean;
@@ -22,12 +24,12 @@ export interface Plan {
 
 export function planFor(full: boolean, oursProtocol: Protocol, profile: boolean): Plan {
   return full
-    ? { mode: 'full', n1: 10_000, n2: 19_000, latencyRate: 1000, latencySeconds: 10, roomPushes: 200, roomBatches: 50, speed: 2000, oursProtocol, profile }
-    : { mode: 'quick', n1: 2000, n2: 4000, latencyRate: 1000, latencySeconds: 3, roomPushes: 100, roomBatches: 40, speed: 1000, oursProtocol, profile };
+    ? { mode: 'full', n1: 10_000, n2: 19_000, latencyRate: 1000, latencySeconds: 10, roomPushes: 200, roomBatches: 50, speed: 2000, adminSeconds: 20, oursProtocol, profile }
+    : { mode: 'quick', n1: 2000, n2: 4000, latencyRate: 1000, latencySeconds: 3, roomPushes: 100, roomBatches: 40, speed: 1000, adminSeconds: 5, oursProtocol, profile };
 }
 
 export function describePlan(p: Plan): string {
   return `${p.mode}: ${p.n1.toLocaleString('en-US')} clients (idle memory also at ${p.n2.toLocaleString('en-US')}); `
     + `key pushes ${p.latencyRate}/s for ${p.latencySeconds} s; room: ${p.roomPushes} single pushes, ${p.roomBatches} batches of 20; `
-    + `broadcast-all speed ${p.speed}/s; ours over ${p.oursProtocol === 'goim-tcp' ? 'tcp' : 'ws'}`;
+    + `broadcast-all speed ${p.speed}/s; admin polling at ${p.n2.toLocaleString('en-US')}: ${p.adminSeconds} s without, ${p.adminSeconds} s with; ours over ${p.oursProtocol === 'goim-tcp' ? 'tcp' : 'ws'}`;
 }

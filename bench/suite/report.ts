@@ -7,6 +7,7 @@ import { table } from '../lib/markdown';
 import type { Plan } from './plan';
 import { describePlan } from './plan';
 import { goalLines, goalsMarkdown } from './goals';
+import type { AdminPolling, PollingWindow } from './admin-polling';
 import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
 import type { TargetName } from './targets';
 
@@ -60,6 +61,21 @@ function ratio(ours: Cell | null, other: Cell | null): string {
   return parts.join(' / ');
 }
 
+/** Ours only: the floor and Socket.IO have no admin endpoint. */
+function adminRow(scenario: string, plan: Plan, results: readonly TargetResult[], cell: (a: AdminPolling) => string): Row {
+  return row(scenario, 'lower', results, (r) => {
+    if (r.name !== 'ours') return { text: 'n/a (no admin endpoint)', values: [] };
+    const a = r.adminPolling;
+    if (!a) return null;
+    const fewer = a.connections < plan.n2 ? ` (node held ${fmt(a.connections)})` : '';
+    return { text: `${cell(a)}${fewer}`, values: [] };
+  });
+}
+
+function lostOf(w: PollingWindow): string {
+  return w.keys.delivered < w.keys.drive.sent ? ` (${pct(w.keys.delivered, w.keys.drive.sent)} delivered)` : '';
+}
+
 export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
   const idleRow = (i: number, n: number): Row => row(`idle memory per authenticated connection at ${fmt(n)}: RSS / heapUsed`, 'lower', results, (r) => {
     const m = r.idle[i];
@@ -86,6 +102,11 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
     row(`room broadcast to ${fmt(plan.n1)}, un-batched (one message per push): delivered`, 'higher', results, (r) => roomCell(r.roomSingle)),
     row(`room broadcast to ${fmt(plan.n1)}, batched (op 9, ${BATCH_SIZE} per frame): delivered`, 'higher', results, (r) => roomCell(r.roomBatched)),
     speedRow,
+    adminRow(`admin polling at ${fmt(plan.n2)} connections (/actors of the biggest shard + /top, 1/s): node's event-loop delay p99 / max, without → with`,
+      plan, results, (a) => `${fmt(a.without.loop.p99Ms, 2)} / ${fmt(a.without.loop.maxMs, 1)} → ${fmt(a.with.loop.p99Ms, 2)} / ${fmt(a.with.loop.maxMs, 1)} ms`),
+    adminRow(`admin polling at ${fmt(plan.n2)} connections: push to keys (cloud gRPC PushMsg, ${fmt(plan.latencyRate)}/s) p99 / max, without → with`,
+      plan, results, (a) => `${fmt(a.without.keys.latency.p99Ms, 2)} / ${fmt(a.without.keys.latency.maxMs, 1)}${lostOf(a.without)}`
+        + ` → ${fmt(a.with.keys.latency.p99Ms, 2)} / ${fmt(a.with.keys.latency.maxMs, 1)} ms${lostOf(a.with)}`),
   ];
 }
 
@@ -95,6 +116,20 @@ export function markdownTable(rows: readonly Row[]): string {
     r.scenario, r.better, show(r.cells.ours), show(r.cells.floor), show(r.cells['socket.io']),
     ratio(r.cells.ours, r.cells.floor), ratio(r.cells.ours, r.cells['socket.io']),
   ]))}\n`;
+}
+
+function adminDetail(a: AdminPolling): string {
+  const window = (label: string, w: PollingWindow): string => {
+    const l = w.loop;
+    return `${label}: event-loop delay p50 / p99 / p99.9 / max ${fmt(l.p50Ms, 2)} / ${fmt(l.p99Ms, 2)} / ${fmt(l.p999Ms, 2)} / ${fmt(l.maxMs, 1)} ms`
+      + ` (${fmt(l.samples)} samples), keys p50 / p99 / max ${fmt(w.keys.latency.p50Ms, 2)} / ${fmt(w.keys.latency.p99Ms, 2)} / ${fmt(w.keys.latency.maxMs, 1)} ms,`
+      + ` ${fmt(w.keys.drive.sent)} sent, ${fmt(w.keys.drive.failed)} failed, ${fmt(w.keys.drive.skipped)} skipped, ${fmt(w.keys.delivered)} delivered`;
+  };
+  const routes = a.routes.map((p) => `\`${p.route}\` ${fmt(p.polls)} polls${p.failed ? `, ${fmt(p.failed)} failed (${p.firstError})` : ''}`
+    + `${p.skipped ? `, ${fmt(p.skipped)} skipped (previous unanswered)` : ''}, p50 / p99 / max ${fmt(p.p50Ms, 1)} / ${fmt(p.p99Ms, 1)} / ${fmt(p.maxMs, 1)} ms,`
+    + ` ${fmt(p.meanBytes / 1024, 1)} KB per answer (max ${fmt(p.maxBytes / 1024, 1)} KB)`);
+  return `admin polling at ${fmt(a.connections)} connections, ${fmt(a.seconds)} s per window, biggest shard ${fmt(a.shard.children)} connections`
+    + ` (of ${fmt(a.shard.shards)} shards): ${window('without polling', a.without)}; ${window('with polling', a.with)}; polls: ${routes.join('; ')}`;
 }
 
 /** Per-target details that the table leaves out: counts, drive results, errors. */
@@ -116,6 +151,7 @@ export function detailLines(results: readonly TargetResult[]): string[] {
     };
     room('room single', r.roomSingle);
     room('room batched', r.roomBatched);
+    if (r.adminPolling) parts.push(adminDetail(r.adminPolling));
     if (r.speed) parts.push(`speed: ${fmt(r.speed.delivered)} / ${fmt(r.speed.expected)} delivered in ${fmt(r.speed.seconds, 2)} s (ideal ${fmt(r.speed.expected / r.speed.speed, 2)} s)`);
     for (const e of r.errors) parts.push(`ERROR ${e}`);
     lines.push(`- **${r.name}**: ${parts.join('; ')}`);
@@ -166,6 +202,7 @@ export function benchmarksMarkdown(
     '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: when the second connect phase\'s clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
     `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
     '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
+    '- Admin polling (ours only: the floor and Socket.IO have no admin endpoint): with the second connect phase\'s clients still connected, key pushes as above (cloud gRPC `PushMsg`, to the first phase\'s clients) for one window without admin requests, then for as long while `GET /actors?path=<the connection shard with the most children>&limit=1000`, `GET /top?by=mailbox&n=20` and `GET /top?by=processed&n=20` are sent once per second (a route whose previous request is unanswered skips the tick). The cloud process measures its own event-loop delay with `perf_hooks.monitorEventLoopDelay` (sampled every 1 ms, so an idle loop reads about 1 ms and a stall shows as one sample of its length), reset when each window starts and read when its last push and poll are answered. Poll latency and answer size are measured at the poller.',
     '- All three share the 2 cores with the load generator, so absolute figures are this machine\'s; the ratios are what to compare.',
     '',
   ].join('\n');

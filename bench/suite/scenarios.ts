@@ -1,19 +1,22 @@
 /**
  * The measurements, run against one target at a time: idle memory and
- * connect rate, key-push latency, room delivery rate, broadcast speed.
+ * connect rate, key-push latency, room delivery rate, broadcast speed,
+ * and (ours) the cost of admin polling.
  * One scenario failing is recorded and the next one still runs.
  */
-import { STAMP_LEN, monoUs, sleep, writeStamp } from '../lib/clock';
+import { monoUs, sleep } from '../lib/clock';
 import { BATCH_SIZE } from '../servers/server-kit';
+import { AdminPolling, adminPolling } from './admin-polling';
 import { Fleet } from './fleet';
-import { DriveResult, paced, windowed } from './pacing';
+import { KeyLatency, keyLatency } from './key-pushes';
+import { DriveResult, windowed } from './pacing';
 import type { Plan } from './plan';
-import { Latency, firstUsOf, lastUsOf, latencyOf, peakPerWindow, receivedOf } from './stats';
+import { firstUsOf, lastUsOf, peakPerWindow, receivedOf } from './stats';
 import { Target, TargetName, startTarget } from './targets';
 
 export interface Idle { readonly n: number; readonly rssPerConnKB: number; readonly heapPerConnKB: number; readonly serverRssMB: number; readonly failed: number }
 export interface ConnectRate { readonly perSecond: number; readonly opened: number; readonly failed: number; readonly firstError: string }
-export interface KeyLatency { readonly latency: Latency; readonly drive: DriveResult; readonly delivered: number }
+export type { KeyLatency } from './key-pushes';
 export interface RoomRate { readonly perSecond: number; readonly delivered: number; readonly expected: number; readonly seconds: number; readonly drive: DriveResult }
 export interface SpeedCheck {
   readonly speed: number; readonly delivered: number; readonly expected: number; readonly seconds: number;
@@ -29,6 +32,7 @@ export interface TargetResult {
   roomSingle?: RoomRate;
   roomBatched?: RoomRate;
   speed?: SpeedCheck;
+  adminPolling?: AdminPolling;
   readonly errors: string[];
 }
 
@@ -62,25 +66,6 @@ async function idleAt(target: Target, base: { rss: number; heapUsed: number }, n
     rssPerConnKB: (m.rss - base.rss) / Math.max(1, n) / KB,
     heapPerConnKB: (m.heapUsed - base.heapUsed) / Math.max(1, n) / KB,
   };
-}
-
-/** Pushes not measured before each latency run: the first second runs cold code paths and opens connections. */
-const WARM_UP_SECONDS = 1;
-
-async function keyLatency(fleet: Fleet, plan: Plan, push: (key: string, body: Buffer) => Promise<void>): Promise<KeyLatency> {
-  const send = (i: number): Promise<void> => {
-    const body = Buffer.allocUnsafe(STAMP_LEN);
-    writeStamp(body, 0, monoUs());
-    return push(`bench-${(i * 7919) % plan.n1}`, body);
-  };
-  await fleet.reset(false);
-  const warmUp = await paced(plan.latencyRate, plan.latencyRate * WARM_UP_SECONDS, 500, WARM_UP_SECONDS * 1000 + 10_000, send);
-  await fleet.waitFor(warmUp.sent, 3000, 15_000);
-  await fleet.reset(true);
-  const drive = await paced(plan.latencyRate, plan.latencyRate * plan.latencySeconds, 500, plan.latencySeconds * 1000 + 10_000, send);
-  await fleet.waitFor(drive.sent, 3000, 15_000);
-  const reports = await fleet.reports();
-  return { latency: latencyOf(reports), drive, delivered: receivedOf(reports) };
 }
 
 async function roomRate(fleet: Fleet, target: Target, members: number, pushes: number, batched: boolean): Promise<RoomRate> {
@@ -144,6 +129,11 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
     const c2 = await extra.connect(target.client);
     log(`  ${name}: ${c1.opened + c2.opened} clients up${c2.failed ? `, ${c2.failed} more failed (${c2.firstError})` : ''}`);
     result.idle.push(await idleAt(target, base, c1.opened + c2.opened, c1.failed + c2.failed));
+    const admin = target.admin;
+    const grpcKeys = target.pushKeyGrpc;
+    if (admin && grpcKeys) {
+      result.adminPolling = await attempt(result, `admin polling at ${c1.opened + c2.opened} connections`, log, () => adminPolling(main, plan, admin, grpcKeys));
+    }
     await extra.close();
     fleets.pop();
     await settle(target, c1.opened, false, 30_000);

@@ -7,7 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
 import { encodePacket } from '../../system/codec';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
-import type { ClientTarget, MemoryReport, Protocol, ServerCommands, ServerPorts, ServerStatus } from '../lib/commands';
+import type {
+  ClientTarget, LoopDelay, MemoryReport, OursCloudCommands, Protocol, ServerCommands, ServerPorts, ServerStatus,
+} from '../lib/commands';
 import type { Peer } from '../lib/ipc';
 import { spawn, stopChild } from '../lib/processes';
 import { BATCH_SIZE, TEST_BODY } from '../servers/server-kit';
@@ -16,6 +18,15 @@ import { freePort } from '../../spec/support/free-ports';
 
 export type TargetName = 'ours' | 'floor' | 'socket.io';
 export const TARGETS: readonly TargetName[] = ['ours', 'floor', 'socket.io'];
+
+/** Ours only: the cloud node's admin endpoint, and the event-loop delay the node measures on itself. */
+export interface AdminAccess {
+  readonly port: number;
+  /** Starts a new window of event-loop delay. */
+  resetLoopDelay(): Promise<void>;
+  /** The delay since the last reset. */
+  loopDelay(): Promise<LoopDelay>;
+}
 
 export interface Target {
   readonly name: TargetName;
@@ -32,6 +43,8 @@ export interface Target {
   room(batched: boolean): Promise<void>;
   /** Ours only: /im/push/all with `speed`. */
   readonly broadcastAll?: (speed: number) => Promise<void>;
+  /** Ours only: the cloud node's admin endpoint. */
+  readonly admin?: AdminAccess;
   stop(): Promise<void>;
 }
 
@@ -47,7 +60,7 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
   const cloudGrpcPort = await freePort();
   const logic = spawn<ServerCommands, ServerPorts>('servers/ours-logic', 'ours-logic', { cloudGrpc: `127.0.0.1:${cloudGrpcPort}` }, { profile });
   const logicPorts = await logic.ready();
-  const cloud = spawn<ServerCommands, ServerPorts>('servers/ours-cloud', 'ours-cloud', { grpcPort: cloudGrpcPort, logicGrpc: `127.0.0.1:${logicPorts.grpc}` }, { profile });
+  const cloud = spawn<OursCloudCommands, ServerPorts>('servers/ours-cloud', 'ours-cloud', { grpcPort: cloudGrpcPort, logicGrpc: `127.0.0.1:${logicPorts.grpc}` }, { profile });
   const cloudPorts = await cloud.ready();
   const { im } = loadWireProtos();
   const rpc: CloudClient = new im.cloud.Cloud(`127.0.0.1:${cloudGrpcPort}`, grpc.credentials.createInsecure());
@@ -63,6 +76,13 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     pushKeyGrpc: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
     room: (batched) => unary((cb) => rpc.BroadcastRoom({ roomID: 'live://bench', proto: batched ? BATCH_PROTO : ROOM_PROTO }, cb)),
     broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
+    admin: {
+      port: cloudPorts.admin ?? 0,
+      resetLoopDelay: async () => {
+        await cloud.ask('resetLoopDelay', null);
+      },
+      loopDelay: () => cloud.ask('loopDelay', null),
+    },
     stop: async () => {
       closeClientChannel(rpc);
       await Promise.all([stopChild(cloud.child, 3000), stopChild(logic.child, 3000)]);
