@@ -91,8 +91,8 @@ export interface LoopDelay {
 
 /** Ours, cloud side, adds its own event-loop delay: the admin-polling scenario reads it per window. */
 export type OursCloudCommands = ServerCommands & {
-  /** Starts a new window. */
-  resetLoopDelay: { args: null; result: null };
+  /** A forced full GC, then a new window: windows compared start from the same heap. */
+  newLoopWindow: { args: null; result: null };
   /** The delay since the last reset. */
   loopDelay: { args: null; result: LoopDelay };
 };

@@ -10,7 +10,7 @@ import { CloudNode } from '../../system/cloud-node';
 import { createLogger } from '../../system/logger';
 import type { LoopDelay, OursCloudCommands } from '../lib/commands';
 import { failStart, serveIpc } from '../lib/ipc';
-import { HOST, argOf, measureMemory } from './server-kit';
+import { HOST, argOf, fullGc, measureMemory } from './server-kit';
 
 export interface OursCloudArg {
   readonly grpcPort: number;
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     {
       memory: () => measureMemory(node.runtime.count('connection')),
       status: () => ({ connections: node.runtime.count('connection'), pending: pendingLogicCalls(node) }),
-      resetLoopDelay: () => {
+      newLoopWindow: () => {
+        fullGc();
         loop.reset();
         return null;
       },

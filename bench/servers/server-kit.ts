@@ -12,12 +12,17 @@ export const HOST = '127.0.0.1';
  */
 const UNMAP_WAIT_MS = 1000;
 
-/** process.memoryUsage() after two forced full GCs, once the freed pages have left RSS. */
-export async function memoryAfterGc(): Promise<NodeJS.MemoryUsage> {
+/** Two forced full GCs. */
+export function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
   gc();
   gc();
+}
+
+/** process.memoryUsage() after two forced full GCs, once the freed pages have left RSS. */
+export async function memoryAfterGc(): Promise<NodeJS.MemoryUsage> {
+  fullGc();
   await new Promise((resolve) => setTimeout(resolve, UNMAP_WAIT_MS));
   return process.memoryUsage();
 }

@@ -17,7 +17,7 @@ import type { AdminAccess } from './targets';
 
 export interface PollingWindow {
   readonly keys: KeyLatency;
-  /** The node's event-loop delay from the window's start to its last push and poll answered. */
+  /** The node's event-loop delay from the window's start (after a forced full GC) to its last push and poll answered. */
   readonly loop: LoopDelay;
 }
 
@@ -151,8 +151,8 @@ function startPolling(pollers: readonly RoutePoller[]): () => Promise<void> {
 }
 
 async function measureWindow(fleet: Fleet, plan: Plan, admin: AdminAccess, send: Send, pollers: readonly RoutePoller[] | null): Promise<PollingWindow> {
+  await admin.newLoopWindow();
   await fleet.reset(true);
-  await admin.resetLoopDelay();
   const stop = pollers ? startPolling(pollers) : null;
   const drive = await driveKeys(plan, send, plan.adminSeconds);
   if (stop) await stop();

@@ -22,8 +22,8 @@ export const TARGETS: readonly TargetName[] = ['ours', 'floor', 'socket.io'];
 /** Ours only: the cloud node's admin endpoint, and the event-loop delay the node measures on itself. */
 export interface AdminAccess {
   readonly port: number;
-  /** Starts a new window of event-loop delay. */
-  resetLoopDelay(): Promise<void>;
+  /** A forced full GC in the node, then a new window of event-loop delay: the windows compared start from the same heap. */
+  newLoopWindow(): Promise<void>;
   /** The delay since the last reset. */
   loopDelay(): Promise<LoopDelay>;
 }
@@ -78,8 +78,8 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
     admin: {
       port: cloudPorts.admin ?? 0,
-      resetLoopDelay: async () => {
-        await cloud.ask('resetLoopDelay', null);
+      newLoopWindow: async () => {
+        await cloud.ask('newLoopWindow', null);
       },
       loopDelay: () => cloud.ask('loopDelay', null),
     },
