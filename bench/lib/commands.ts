@@ -80,13 +80,19 @@ export type ServerCommands = {
   status: { args: null; result: ServerStatus };
 };
 
-/** The event-loop delay a server measured on itself since the last reset, in ms. */
+/** The event-loop delay a server measured on itself since the last reset, in ms, and its GC pauses meanwhile. */
 export interface LoopDelay {
   readonly samples: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
+  /** GC pauses that started in the window: a pause stalls the loop whoever caused it. */
+  readonly gcPauses: number;
+  /** Of which mark-compact (major) collections. */
+  readonly gcMajor: number;
+  readonly gcTotalMs: number;
+  readonly gcMaxMs: number;
 }
 
 /** Ours, cloud side, adds its own event-loop delay: the admin-polling scenario reads it per window. */

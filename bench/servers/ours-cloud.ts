@@ -4,7 +4,7 @@
  * Disconnect over gRPC, with its gRPC port fixed by the orchestrator so the
  * logic node knows where to push.
  */
-import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { IntervalHistogram, PerformanceEntry, PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../../system/cloud-node';
 import { createLogger } from '../../system/logger';
@@ -35,10 +35,40 @@ function pendingLogicCalls(node: CloudNode): number {
  */
 const LOOP_RESOLUTION_MS = 1;
 
-function loopDelayOf(h: IntervalHistogram): LoopDelay {
+/** GC pauses since `reset`, from the performance timeline (entries arrive after the GC, so they are told apart by start time). */
+class GcPauses {
+  private since = 0;
+  count = 0;
+  major = 0;
+  totalMs = 0;
+  maxMs = 0;
+
+  reset(): void {
+    this.since = performance.now();
+    this.count = 0;
+    this.major = 0;
+    this.totalMs = 0;
+    this.maxMs = 0;
+  }
+
+  add(entry: PerformanceEntry): void {
+    if (entry.startTime < this.since) return;
+    // A gc entry carries its kind in `detail`, which the typings leave off the base entry class.
+    const detail = 'detail' in entry ? entry.detail : null;
+    if (typeof detail === 'object' && detail !== null && 'kind' in detail && detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.major++;
+    this.count++;
+    this.totalMs += entry.duration;
+    this.maxMs = Math.max(this.maxMs, entry.duration);
+  }
+}
+
+function loopDelayOf(h: IntervalHistogram, gc: GcPauses): LoopDelay {
   // With no samples the histogram answers 0; the parent checks `samples`.
   const ms = (ns: number): number => ns / 1e6;
-  return { samples: h.count, p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), p999Ms: ms(h.percentile(99.9)), maxMs: ms(h.max) };
+  return {
+    samples: h.count, p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), p999Ms: ms(h.percentile(99.9)), maxMs: ms(h.max),
+    gcPauses: gc.count, gcMajor: gc.major, gcTotalMs: gc.totalMs, gcMaxMs: gc.maxMs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -54,6 +84,10 @@ async function main(): Promise<void> {
   const node = await CloudNode.start(config, { logger: createLogger('error', { node: 'cloud' }) });
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
+  const gc = new GcPauses();
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gc.add(entry);
+  }).observe({ entryTypes: ['gc'] });
   serveIpc<OursCloudCommands>(
     {
       memory: () => measureMemory(node.runtime.count('connection')),
@@ -61,9 +95,10 @@ async function main(): Promise<void> {
       newLoopWindow: () => {
         fullGc();
         loop.reset();
+        gc.reset();
         return null;
       },
-      loopDelay: () => loopDelayOf(loop),
+      loopDelay: () => loopDelayOf(loop, gc),
     },
     { ws: node.ports.ws, tcp: node.ports.tcp, grpc: node.ports.grpc, admin: node.adminPort },
   );

@@ -103,7 +103,8 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
     row(`room broadcast to ${fmt(plan.n1)}, batched (op 9, ${BATCH_SIZE} per frame): delivered`, 'higher', results, (r) => roomCell(r.roomBatched)),
     speedRow,
     adminRow(`admin polling at ${fmt(plan.n2)} connections (/actors of the biggest shard + /top, 1/s): node's event-loop delay p99 / max, without → with`,
-      plan, results, (a) => `${fmt(a.without.loop.p99Ms, 2)} / ${fmt(a.without.loop.maxMs, 1)} → ${fmt(a.with.loop.p99Ms, 2)} / ${fmt(a.with.loop.maxMs, 1)} ms`),
+      plan, results, (a) => `${fmt(a.without.loop.p99Ms, 2)} / ${fmt(a.without.loop.maxMs, 1)} → ${fmt(a.with.loop.p99Ms, 2)} / ${fmt(a.with.loop.maxMs, 1)} ms`
+        + ` (longest GC pause ${fmt(a.without.loop.gcMaxMs, 1)} → ${fmt(a.with.loop.gcMaxMs, 1)} ms)`),
     adminRow(`admin polling at ${fmt(plan.n2)} connections: push to keys (cloud gRPC PushMsg, ${fmt(plan.latencyRate)}/s) p99 / max, without → with`,
       plan, results, (a) => `${fmt(a.without.keys.latency.p99Ms, 2)} / ${fmt(a.without.keys.latency.maxMs, 1)}${lostOf(a.without)}`
         + ` → ${fmt(a.with.keys.latency.p99Ms, 2)} / ${fmt(a.with.keys.latency.maxMs, 1)} ms${lostOf(a.with)}`),
@@ -122,7 +123,7 @@ function adminDetail(a: AdminPolling): string {
   const window = (label: string, w: PollingWindow): string => {
     const l = w.loop;
     return `${label}: event-loop delay p50 / p99 / p99.9 / max ${fmt(l.p50Ms, 2)} / ${fmt(l.p99Ms, 2)} / ${fmt(l.p999Ms, 2)} / ${fmt(l.maxMs, 1)} ms`
-      + ` (${fmt(l.samples)} samples), keys p50 / p99 / max ${fmt(w.keys.latency.p50Ms, 2)} / ${fmt(w.keys.latency.p99Ms, 2)} / ${fmt(w.keys.latency.maxMs, 1)} ms,`
+      + ` (${fmt(l.samples)} samples), GC ${fmt(l.gcPauses)} pauses (${fmt(l.gcMajor)} major) ${fmt(l.gcTotalMs)} ms in all, longest ${fmt(l.gcMaxMs, 1)} ms, keys p50 / p99 / max ${fmt(w.keys.latency.p50Ms, 2)} / ${fmt(w.keys.latency.p99Ms, 2)} / ${fmt(w.keys.latency.maxMs, 1)} ms,`
       + ` ${fmt(w.keys.drive.sent)} sent, ${fmt(w.keys.drive.failed)} failed, ${fmt(w.keys.drive.skipped)} skipped, ${fmt(w.keys.delivered)} delivered`;
   };
   const routes = a.routes.map((p) => `\`${p.route}\` ${fmt(p.polls)} polls${p.failed ? `, ${fmt(p.failed)} failed (${p.firstError})` : ''}`
@@ -202,7 +203,7 @@ export function benchmarksMarkdown(
     '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: when the second connect phase\'s clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
     `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
     '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
-    '- Admin polling (ours only: the floor and Socket.IO have no admin endpoint): with the second connect phase\'s clients still connected, key pushes as above (cloud gRPC `PushMsg`, to the first phase\'s clients) for one window without admin requests, then for as long while `GET /actors?path=<the connection shard with the most children>&limit=1000`, `GET /top?by=mailbox&n=20` and `GET /top?by=processed&n=20` are sent once per second (a route whose previous request is unanswered skips the tick). The cloud process measures its own event-loop delay with `perf_hooks.monitorEventLoopDelay` (sampled every 1 ms, so an idle loop reads about 1 ms and a stall shows as one sample of its length), reset when each window starts (right after two forced full GCs, so that both windows start from the same heap) and read when its last push and poll are answered. Poll latency and answer size are measured at the poller.',
+    '- Admin polling (ours only: the floor and Socket.IO have no admin endpoint): with the second connect phase\'s clients still connected, key pushes as above (cloud gRPC `PushMsg`, to the first phase\'s clients) for one window without admin requests, then for as long while `GET /actors?path=<the connection shard with the most children>&limit=1000`, `GET /top?by=mailbox&n=20` and `GET /top?by=processed&n=20` are sent once per second (a route whose previous request is unanswered skips the tick). The cloud process measures its own event-loop delay with `perf_hooks.monitorEventLoopDelay` (sampled every 1 ms, so an idle loop reads about 1 ms and a stall shows as one sample of its length), reset when each window starts (right after two forced full GCs, so that both windows start from the same heap) and read when its last push and poll are answered; it also sums the GC pauses that started in the window (`gc` performance entries), since a GC pause stalls the loop whatever caused the garbage. Poll latency and answer size are measured at the poller.',
     '- All three share the 2 cores with the load generator, so absolute figures are this machine\'s; the ratios are what to compare.',
     '',
   ].join('\n');
