@@ -93,6 +93,8 @@ export interface LoopDelay {
   readonly gcMajor: number;
   readonly gcTotalMs: number;
   readonly gcMaxMs: number;
+  /** Share of the window the loop spent running (performance.eventLoopUtilization), 0..1. */
+  readonly utilization: number;
 }
 
 /** Ours, cloud side, adds its own event-loop delay: the admin-polling scenario reads it per window. */

@@ -4,7 +4,7 @@
  * Disconnect over gRPC, with its gRPC port fixed by the orchestrator so the
  * logic node knows where to push.
  */
-import { IntervalHistogram, PerformanceEntry, PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { EventLoopUtilization, IntervalHistogram, PerformanceEntry, PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../../system/cloud-node';
 import { createLogger } from '../../system/logger';
@@ -62,12 +62,13 @@ class GcPauses {
   }
 }
 
-function loopDelayOf(h: IntervalHistogram, gc: GcPauses): LoopDelay {
+function loopDelayOf(h: IntervalHistogram, gc: GcPauses, since: EventLoopUtilization): LoopDelay {
   // With no samples the histogram answers 0; the parent checks `samples`.
   const ms = (ns: number): number => ns / 1e6;
   return {
     samples: h.count, p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), p999Ms: ms(h.percentile(99.9)), maxMs: ms(h.max),
     gcPauses: gc.count, gcMajor: gc.major, gcTotalMs: gc.totalMs, gcMaxMs: gc.maxMs,
+    utilization: performance.eventLoopUtilization(since).utilization,
   };
 }
 
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const gc = new GcPauses();
+  let windowStart = performance.eventLoopUtilization();
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gc.add(entry);
   }).observe({ entryTypes: ['gc'] });
@@ -96,9 +98,10 @@ async function main(): Promise<void> {
         fullGc();
         loop.reset();
         gc.reset();
+        windowStart = performance.eventLoopUtilization();
         return null;
       },
-      loopDelay: () => loopDelayOf(loop, gc),
+      loopDelay: () => loopDelayOf(loop, gc, windowStart),
     },
     { ws: node.ports.ws, tcp: node.ports.tcp, grpc: node.ports.grpc, admin: node.adminPort },
   );
