@@ -99,8 +99,10 @@ export interface LoopDelay {
 
 /** Ours, cloud side, adds its own event-loop delay: the admin-polling scenario reads it per window. */
 export type OursCloudCommands = ServerCommands & {
-  /** A forced full GC, then a new window: windows compared start from the same heap. */
-  newLoopWindow: { args: null; result: null };
+  /** Two forced full GCs: windows compared start from the same heap. */
+  fullGc: { args: null; result: null };
+  /** Starts a new window. */
+  resetLoopDelay: { args: null; result: null };
   /** The delay since the last reset. */
   loopDelay: { args: null; result: LoopDelay };
 };

@@ -94,8 +94,11 @@ async function main(): Promise<void> {
     {
       memory: () => measureMemory(node.runtime.count('connection')),
       status: () => ({ connections: node.runtime.count('connection'), pending: pendingLogicCalls(node) }),
-      newLoopWindow: () => {
+      fullGc: () => {
         fullGc();
+        return null;
+      },
+      resetLoopDelay: () => {
         loop.reset();
         gc.reset();
         windowStart = performance.eventLoopUtilization();

@@ -22,8 +22,10 @@ export const TARGETS: readonly TargetName[] = ['ours', 'floor', 'socket.io'];
 /** Ours only: the cloud node's admin endpoint, and the event-loop delay the node measures on itself. */
 export interface AdminAccess {
   readonly port: number;
-  /** A forced full GC in the node, then a new window of event-loop delay: the windows compared start from the same heap. */
-  newLoopWindow(): Promise<void>;
+  /** Forced full GCs in the node: the windows compared start from the same heap. */
+  fullGc(): Promise<void>;
+  /** Starts a new window of event-loop delay (and of GC pauses and loop utilization). */
+  resetLoopDelay(): Promise<void>;
   /** The delay since the last reset. */
   loopDelay(): Promise<LoopDelay>;
 }
@@ -78,8 +80,11 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
     admin: {
       port: cloudPorts.admin ?? 0,
-      newLoopWindow: async () => {
-        await cloud.ask('newLoopWindow', null);
+      fullGc: async () => {
+        await cloud.ask('fullGc', null);
+      },
+      resetLoopDelay: async () => {
+        await cloud.ask('resetLoopDelay', null);
       },
       loopDelay: () => cloud.ask('loopDelay', null),
     },
