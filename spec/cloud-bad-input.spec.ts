@@ -8,6 +8,7 @@ import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed }
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
+import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 
 type Transport = 'ws' | 'tcp';
 
@@ -85,7 +86,7 @@ describe('cloud node: bad input closes only the offending connection', () => {
     return client;
   }
 
-  const metric = (name: string, labels?: Record<string, string>): number => h.node.metrics.get(name, labels);
+  const metric = <N extends MetricName>(name: N, ...labels: PickArgs<N>): number => h.node.metrics.get(name, ...labels);
 
   beforeEach(async () => {
     h = await CloudHarness.start();

@@ -296,7 +296,7 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
     it('a key push goes only to the node holding the key; a room push reaches members on both nodes', async () => {
       const { sys, a1, a2, b1, b2 } = await twoNodes();
       const all = [a1, a2, b1, b2];
-      const keyPushesOn = (i: number): number => sys.cloud[i].metrics.get('im_pushes_total', { kind: 'keys' });
+      const keyPushesOn = (i: number): number => sys.cloud[i].metrics.get('im_pushes_total', { rpc: 'PushMsg' });
 
       await pushRaw(sys, '/im/push/keys', { operation: BIZ, keys: [a1.key] }, 'to-a1');
       await arrived(a1, BIZ, 'to-a1');

@@ -21,6 +21,7 @@ import { WsEdge } from './edges/ws-edge';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
+import { exportRuntimeMetrics } from './runtime-metrics';
 
 export interface CloudNodeOptions {
   readonly logger?: Logger;
@@ -91,7 +92,7 @@ export class CloudNode {
   private constructor(readonly config: CloudConfig, options: CloudNodeOptions) {
     const rootName = options.name ?? `cloud-${process.pid}-${++nodeSerial}`;
     this.log = options.logger ?? createLogger(config.log.level, { node: 'cloud' });
-    this.metrics = options.metrics ?? new Metrics();
+    this.metrics = options.metrics ?? new Metrics('cloud');
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
     this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
       onCriticalFailure: (path, kind, error) => {
@@ -100,10 +101,11 @@ export class CloudNode {
         void this.stop();
       },
     });
+    exportRuntimeMetrics(this.metrics, this.runtime);
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');

@@ -16,6 +16,7 @@ import { GrpcCloudClient } from './cloud-client';
 import { createLogger, Logger } from './logger';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
+import { exportRuntimeMetrics } from './runtime-metrics';
 import { createSessionStore } from './sessions';
 
 export interface LogicNodeOptions {
@@ -59,7 +60,7 @@ export class LogicNode {
   private constructor(readonly config: LogicConfig, options: LogicNodeOptions) {
     const rootName = options.name ?? `logic-${process.pid}-${++nodeSerial}`;
     this.log = options.logger ?? createLogger(config.log.level, { node: 'logic' });
-    this.metrics = options.metrics ?? new Metrics();
+    this.metrics = options.metrics ?? new Metrics('logic');
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
     this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
       onCriticalFailure: (path, kind, error) => {
@@ -68,9 +69,10 @@ export class LogicNode {
         void this.stop();
       },
     });
+    exportRuntimeMetrics(this.metrics, this.runtime);
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs));
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     const known = new KnownCloudNodes(config.cloud.nodes);
