@@ -170,6 +170,7 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
           state.failed++;
           deps.metrics.inc('im_cloud_push_failures_total', { node, rpc: msg.rpc });
           if (state.healthy) {
+            deps.metrics.inc('im_cloud_link_failures_total', { node, cause: 'down' });
             deps.log.warn('cloud node did not take a push', { component: 'cloud-link', code: 'E_CLOUD_UNAVAILABLE', node, rpc: msg.rpc, error: msg.error });
           }
           state.healthy = false;

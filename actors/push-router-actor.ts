@@ -126,6 +126,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
     };
     const linkFailed = (server: string, push: CloudPush, error: Error): void => {
       deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: push.type, bound: 'link' });
+      deps.metrics.inc('im_cloud_link_failures_total', { node: server, cause: 'open' });
       if (push.type === 'pushMsg') push.done?.(new ImError('CLOUD_LINK_FAILED', `${server}: ${error.message}`));
       const first = !state.warnedLinkFailed.has(server) && state.warnedLinkFailed.size < MAX_WARNED_UNKNOWN;
       if (first) state.warnedLinkFailed.add(server);

@@ -154,7 +154,7 @@ export class CloudNode {
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
     const opener = this.opener();
     const sendBufferLimit = config.protocol.sendBufferLimit;
-    const coalescer = config.protocol.coalesce ? new Coalescer() : null;
+    const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;
     this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer }, opener, this.guard, this.metrics, this.log);
     this.wsEdge = new WsEdge(
       { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer },

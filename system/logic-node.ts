@@ -84,7 +84,15 @@ export class LogicNode {
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
       maxMessages: config.push.batchMaxMessages, maxBytes: config.push.maxBatchBytes, flushMs: config.push.batchFlushMs, sink: router,
     });
-    const online = this.runtime.spawnChild(root, onlineActor, 'online', { store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now });
+    const online = this.runtime.spawnChild(root, onlineActor, 'online', {
+      store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now,
+      onComputed: (cluster) => {
+        this.metrics.setGauge('im_logic_cluster_connections', undefined, cluster.connCount);
+        this.metrics.setGauge('im_logic_cluster_ips', undefined, cluster.ipCount);
+        this.metrics.setGauge('im_logic_cluster_rooms', undefined, cluster.rooms.size);
+        this.metrics.setGauge('im_logic_cloud_nodes_reporting', undefined, cluster.nodes.length);
+      },
+    });
 
     this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.store,
       createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
