@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { encodePacket, Op } from '../system/codec/packet';
+import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed } from './support/bystanders';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
-import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 
 type Transport = 'ws' | 'tcp';
 

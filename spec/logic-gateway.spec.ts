@@ -18,10 +18,10 @@ import { Op } from '../system/codec/packet';
 import { GrpcLogicClient } from '../system/logic-client';
 import { silentLogger } from '../system/logger';
 import { Metrics } from '../system/metrics';
+import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
-import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
