@@ -5,6 +5,8 @@
  * callers the types do not reach, at run time.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Metrics } from '../system/metrics';
 import { catalogueEntries } from '../system/metrics-catalogue';
 import { Exposition } from './support/prometheus-text';
@@ -33,6 +35,17 @@ describe('metrics catalogue', () => {
       } else {
         expect(def.buckets, `${name} is no histogram`).to.equal(undefined);
       }
+    }
+  });
+
+  it('README.md lists every series with its type and labels', () => {
+    const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    for (const [name, def] of catalogueEntries()) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row, `README row of ${name}`).to.be.a('string');
+      const [, , type, labels] = (row ?? '').split('|').map((cell) => cell.trim());
+      expect(type, `${name} type`).to.equal(def.type);
+      expect(labels, `${name} labels`).to.equal(def.labels.map((l) => `\`${l}\``).join(', '));
     }
   });
 });
