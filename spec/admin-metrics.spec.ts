@@ -11,7 +11,7 @@
  * are then exactly what the node counts as written.
  */
 import { expect } from 'chai';
-import { Op } from '../system/codec/packet';
+import { encodePacket, Op } from '../system/codec/packet';
 import { frameHeaderLength } from '../system/codec/ws-frame';
 import type { CloudNode } from '../system/cloud-node';
 import type { LogicNode } from '../system/logic-node';
@@ -85,14 +85,16 @@ describe('metrics: the exposition moves by exactly the connections, pushes and b
     const d = await join('tcp', 'd', 703);
     const e = await join('tcp', 'e', 705);
 
-    // Bad packets: op 4 before auth on each transport, and an unknown op from a client online.
+    // Bad packets: one that is no packet (a wrong headerLen, on ws), op 4 before auth (tcp), an unknown op from a client online (tcp).
     const badWs = await sys.connect(0, 'ws');
     const badTcp = await sys.connect(0, 'tcp');
-    badWs.send(Op.SendMsg, 'too early');
+    const malformed = encodePacket(1, Op.Auth, 1, '{}');
+    malformed.writeUInt16BE(20, 4);
+    badWs.writeRaw(malformed);
     badTcp.send(Op.SendMsg, 'too early');
     e.client.send(99, 'no such op');
     for (const client of [badWs, badTcp, e.client]) await client.waitForClose();
-    expect(badWs.disconnectReason()?.code).to.equal('E_OP_BEFORE_AUTH');
+    expect(badWs.disconnectReason()?.code).to.equal('E_BAD_HEADER_LEN');
     expect(badTcp.disconnectReason()?.code).to.equal('E_OP_BEFORE_AUTH');
     expect(e.client.disconnectReason()?.code).to.equal('E_UNKNOWN_OP');
     const peers: Peer[] = [a, b, c, d, e, { client: badWs, key: '', mid: 0, transport: 'ws' }, { client: badTcp, key: '', mid: 0, transport: 'tcp' }];
@@ -133,10 +135,13 @@ describe('metrics: the exposition moves by exactly the connections, pushes and b
     expect(after.cloud.value('im_actors', { kind: 'connection' }), 'connection actors').to.equal(4);
 
     // ── cloud: the bad packets ──
-    expect(cloudDelta('im_protocol_errors_total', { code: 'E_OP_BEFORE_AUTH', transport: 'ws' })).to.equal(1);
-    expect(cloudDelta('im_protocol_errors_total', { code: 'E_OP_BEFORE_AUTH', transport: 'tcp' })).to.equal(1);
-    expect(cloudDelta('im_protocol_errors_total', { code: 'E_UNKNOWN_OP', transport: 'tcp' })).to.equal(1);
-    expect(after.cloud.sum('im_protocol_errors_total') - before.cloud.sum('im_protocol_errors_total'), 'every protocol error').to.equal(3);
+    // A packet the codec cannot read is a protocol error; a readable packet out of turn closes the connection all the same.
+    expect(cloudDelta('im_protocol_errors_total', { code: 'E_BAD_HEADER_LEN', transport: 'ws' })).to.equal(1);
+    expect(after.cloud.sum('im_protocol_errors_total') - before.cloud.sum('im_protocol_errors_total'), 'every protocol error').to.equal(1);
+    expect(cloudDelta('im_connection_errors_total', { code: 'E_BAD_HEADER_LEN' })).to.equal(1);
+    expect(cloudDelta('im_connection_errors_total', { code: 'E_OP_BEFORE_AUTH' })).to.equal(1);
+    expect(cloudDelta('im_connection_errors_total', { code: 'E_UNKNOWN_OP' })).to.equal(1);
+    expect(after.cloud.sum('im_connection_errors_total') - before.cloud.sum('im_connection_errors_total'), 'every connection error').to.equal(3);
     expect(cloudDelta('im_connections_closed_total', { reason: 'protocol_error' })).to.equal(3);
     expect(after.cloud.sum('im_connections_closed_total') - before.cloud.sum('im_connections_closed_total'), 'every close').to.equal(3);
 
@@ -152,8 +157,8 @@ describe('metrics: the exposition moves by exactly the connections, pushes and b
       expect(cloudDelta('im_client_bytes_written_total', { transport }), `${transport} bytes`).to.equal(got.bytes);
       expect(after.cloud.sum('im_client_drops_total', { transport }) - before.cloud.sum('im_client_drops_total', { transport }), `${transport} drops`).to.equal(0);
     }
-    // ws: three op 8, four pushes, one op 6; tcp: two op 8, two pushes, two op 6.
-    expect(received(peers, 'ws').packets).to.equal(8);
+    // ws: three op 8, five pushes, one op 6; tcp: two op 8, two pushes, two op 6.
+    expect(received(peers, 'ws').packets).to.equal(9);
     expect(received(peers, 'tcp').packets).to.equal(6);
     expect(cloudDelta('im_heartbeat_timeouts_total')).to.equal(0);
 
@@ -203,5 +208,36 @@ describe('metrics: the exposition moves by exactly the connections, pushes and b
         }
       }
     }
+  });
+});
+
+describe('metrics: drops', function () {
+  this.timeout(30_000);
+  let sys: SystemHarness;
+
+  afterEach(async () => {
+    await sys.stop();
+  });
+
+  it('a client that stops reading is closed as a slow consumer: the packet refused over the limit is counted as that drop', async () => {
+    sys = await SystemHarness.start({ cloudOverrides: { protocol: { sendBufferLimit: 64 * 1024 } } });
+    const cloud = sys.cloud[0];
+    const key = `metrics-slow-${process.pid}-${Date.now().toString(36)}`;
+    const { client } = await sys.online(0, 'tcp', { mid: 801, key, room_id: '', platform: 'web', accepts: [BIZ] });
+    const before = await scrape(cloud);
+    client.goSilent();
+    // The kernel's buffers take the first pushes; past them the socket's own queue grows to the limit.
+    const message = 'x'.repeat(256 * 1024);
+    for (let i = 0; i < 200; i++) {
+      const reply = await sys.http('/im/push/keys', { method: 'POST', query: { operation: BIZ, keys: key }, body: message });
+      if (reply.status !== 200) break;
+      if (cloud.metrics.get('im_connections_closed_total', { reason: 'slow_consumer' }) === 1) break;
+    }
+    const after = await until(() => scrape(cloud), (now) => now.value('im_actors', { kind: 'connection' }) === 0, 'the slow client\'s actor to stop');
+    const delta = (name: string, labels: Record<string, string>): number => after.value(name, labels) - before.value(name, labels);
+    expect(delta('im_connections_closed_total', { reason: 'slow_consumer' })).to.equal(1);
+    expect(delta('im_client_drops_total', { transport: 'tcp', reason: 'slow_consumer' })).to.equal(1);
+    expect(delta('im_connection_errors_total', { code: 'E_SLOW_CONSUMER' })).to.equal(1);
+    expect(after.sum('im_connections')).to.equal(0);
   });
 });

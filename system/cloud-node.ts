@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
-import { connectionActor, ConnectionMsg, ConnectionServices } from '../actors/connection-actor';
+import { connectionActor, ConnectionMsg, ConnectionServices, phaseGauges } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
 import { groupActor } from '../actors/group-actor';
 import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
@@ -325,6 +325,7 @@ export class CloudNode {
       logicHeartbeatMinMs: config.logic.heartbeatMinMs,
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
       metrics: this.metrics,
+      phases: phaseGauges(this.metrics),
       log: this.log,
       now: Date.now,
       random: Math.random,

@@ -53,7 +53,7 @@ export const CATALOGUE = {
   im_heartbeat_timeouts_total: { type: 'counter', node: 'cloud', labels: [], help: 'Online connections closed for a missed heartbeat.' },
   im_auth_results_total: {
     type: 'counter', node: 'cloud', labels: ['outcome'],
-    help: 'Answers to op 7: ok, refused (the token), unavailable (logic failed or was busy), timeout (no answer in time), abandoned (the client left first).',
+    help: 'Answers to op 7: ok, refused (the token), unavailable (logic failed or was busy), timeout (no answer in time), abandoned (the connection closed first: the client left or misbehaved, or the node drained).',
   },
   im_auth_ok_total: { type: 'counter', node: 'cloud', labels: [], help: 'Clients logic authenticated.' },
   im_auth_failures_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Auths that failed with an answer from the gateway, by code.' },
