@@ -1,6 +1,6 @@
 /**
- * What a node exports, read the way Prometheus reads it (the text format,
- * parsed strictly), moves by exactly what the spec did: the connections it
+ * What a node exports, read the way Prometheus reads it (GET /metrics on
+ * the admin endpoint, the text format parsed strictly), moves by exactly what the spec did: the connections it
  * opened on each transport, the pushes it sent through the HTTP API, the
  * bad packets its clients sent. Counters are compared as deltas between
  * two scrapes, so the bystanders of other specs in this process do not
@@ -15,15 +15,23 @@ import { encodePacket, Op } from '../system/codec/packet';
 import { frameHeaderLength } from '../system/codec/ws-frame';
 import type { CloudNode } from '../system/cloud-node';
 import type { LogicNode } from '../system/logic-node';
+import { adminRequest } from './support/admin-client';
 import { Exposition } from './support/prometheus-text';
 import { HttpReply, SystemHarness, Transport, until } from './support/system-harness';
 import type { TestClient } from './support/test-client';
 
 const BIZ = 1000;
 
-/** A node's metrics as an operator reads them: its exposition, in the Prometheus text format. */
+/** Scrapes of each node so far. */
+const scrapes = new Map<CloudNode | LogicNode, number>();
+
+/** A node's metrics as Prometheus reads them: GET /metrics on its admin endpoint, in the text format. */
 async function scrape(node: CloudNode | LogicNode): Promise<Exposition> {
-  return Exposition.parse(await node.metrics.exposition());
+  scrapes.set(node, (scrapes.get(node) ?? 0) + 1);
+  const reply = await adminRequest(node.adminPort, '/metrics');
+  expect(reply.status, reply.text).to.equal(200);
+  expect(reply.headers['content-type']).to.equal(node.metrics.contentType);
+  return Exposition.parse(reply.text);
 }
 
 interface Peer {
@@ -185,7 +193,9 @@ describe('metrics: the exposition moves by exactly the connections, pushes and b
     expect(logicDelta('im_cloud_call_seconds_count', { rpc: 'PushMsg', outcome: 'ok' })).to.equal(3);
     expect(logicDelta('im_cloud_call_seconds_count', { rpc: 'BroadcastRoom', outcome: 'ok' })).to.equal(1);
 
-    // ── both: the runtime by kind, the process ──
+    // ── both: the admin endpoint (a scrape is counted once answered: the last one is not in its own text), the runtime by kind, the process ──
+    expect(after.cloud.value('im_admin_requests_total', { route: '/metrics', status: '200' })).to.equal((scrapes.get(cloud) ?? 0) - 1);
+    expect(after.logic.value('im_admin_requests_total', { route: '/metrics', status: '200' })).to.equal((scrapes.get(logic) ?? 0) - 1);
     for (const text of [after.cloud, after.logic]) {
       expect(text.types.get('im_actors')).to.equal('gauge');
       expect(text.types.get('im_actor_mailbox_depth')).to.equal('gauge');

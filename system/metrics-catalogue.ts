@@ -40,6 +40,9 @@ export const CATALOGUE = {
   },
   im_actor_gave_up_total: { type: 'counter', node: 'both', labels: ['kind'], help: 'Actors stopped after exhausting their fault budget.' },
 
+  // ── both node kinds: the admin endpoint ───────────────────────────────────
+  im_admin_requests_total: { type: 'counter', node: 'both', labels: ['route', 'status'], help: 'Admin endpoint requests answered, by route and HTTP status.' },
+
   // ── cloud: connections ────────────────────────────────────────────────────
   im_connections_open: { type: 'gauge', node: 'cloud', labels: [], help: 'Client sockets open (every transport, authenticated or not).' },
   im_connections: {
