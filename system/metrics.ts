@@ -142,9 +142,10 @@ function labelError(family: Family, labels: Labels | undefined): Error {
  * catalogue, on a prom-client registry of the node's own (tests run several
  * nodes in one process, so never prom-client's global one).
  *
- * The values live here, as plain numbers: a bump on a hot path is a Map
- * lookup and an addition (or, through a handle resolved once, only the
- * addition), and `get`/`total` read them synchronously. The registry's
+ * The values live here, as plain numbers: a bump by name is two Map
+ * lookups and an addition (a series with two labels or more joins their
+ * values into its key); through a handle resolved once, only the addition.
+ * `get`/`total` read them synchronously. The registry's
  * counters and gauges copy them in `collect()`, at scrape. Histograms
  * observe into prom-client directly (label validation and a hash each):
  * they are observed once per call between nodes, per push request, or per
