@@ -486,6 +486,12 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
     return level(root, 1);
   }
 
+  /** A path without the root's prefix (every actor shown is under it): shorter, and the root is in the title. */
+  function underRoot(path) {
+    var prefix = info && info.root ? info.root + '/' : null;
+    return prefix && path.indexOf(prefix) === 0 ? path.slice(prefix.length) : path;
+  }
+
   function focus(rec) {
     document.querySelectorAll('.node.focus').forEach(function (n) { n.classList.remove('focus'); });
     rec.li.classList.add('focus');
@@ -563,8 +569,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
         ? 'no connection with ' + field + ' ' + value
         : list.length + ' connection' + (list.length === 1 ? '' : 's') + ' with ' + field + ' ' + value +
           (list.length >= SEARCH_LIMIT ? ' (first ' + SEARCH_LIMIT + ')' : '');
-      var tbody = el('search-results').querySelector('tbody');
+      var table = el('search-results');
+      var tbody = table.querySelector('tbody');
       tbody.replaceChildren.apply(tbody, list.map(connectionRow));
+      table.hidden = list.length === 0;
     });
   }
 
@@ -588,7 +596,7 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
       var rows = (body && Array.isArray(body.actors) ? body.actors : []).map(function (a) {
         var tr = make('tr', { 'data-testid': 'top-row', 'data-path': a.path });
         var pathCell = make('td');
-        var link = make('button', { type: 'button', className: 'link', title: a.path }, a.path);
+        var link = make('button', { type: 'button', className: 'link', title: a.path }, underRoot(a.path));
         link.addEventListener('click', function () { reveal(a.path).catch(report); });
         pathCell.appendChild(link);
         tr.append(pathCell, make('td', null, a.kind), make('td', { className: 'n' }, num(a.mailbox)),

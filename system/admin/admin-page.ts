@@ -13,6 +13,7 @@ const STYLE = `
     --hot: #f0a050; --bad: #ef6b6b; --ok: #7bc47f; --focus: #3d3a22; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
 header { display: flex; gap: 12px; align-items: baseline; flex-wrap: wrap; padding: 10px 16px; border-bottom: 1px solid var(--line); }
 header h1 { font-size: 16px; margin: 0; }
@@ -31,6 +32,7 @@ form.token { padding: 8px 16px; display: flex; gap: 8px; align-items: center; bo
 .card .value { font-size: 18px; font-variant-numeric: tabular-nums; }
 .card .label { color: var(--muted); font-size: 12px; }
 main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; padding: 0 16px 16px; }
+.wide { margin: 0 16px 16px; }
 @media (max-width: 1000px) { main { grid-template-columns: minmax(0, 1fr); } }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; margin-bottom: 16px; overflow: auto; }
 h2 { font-size: 14px; margin: 0 0 8px; }
@@ -74,6 +76,26 @@ const BODY = `
   <span class="muted" data-testid="token-message"></span>
 </form>
 <div class="headline" data-testid="headline"></div>
+<section class="wide" data-testid="search-section" hidden>
+  <h2>Find connections</h2>
+  <form class="search" data-testid="search-form">
+    <select data-testid="search-field" aria-label="search by">
+      <option value="key">key</option>
+      <option value="mid">mid</option>
+      <option value="room">room</option>
+      <option value="ip">IP</option>
+    </select>
+    <input type="search" data-testid="search-input" placeholder="exact key, mid, room id or IP" aria-label="value" spellcheck="false">
+    <button type="submit" data-testid="search-button">search</button>
+  </form>
+  <div class="muted" data-testid="search-count"></div>
+  <div class="muted" data-testid="kick-hint"></div>
+  <div class="kick-result" data-testid="kick-result" role="status"></div>
+  <table data-testid="search-results" hidden>
+    <thead><tr><th>key</th><th>mid</th><th>room</th><th>transport</th><th>remote</th><th>phase</th><th>age</th><th>heartbeat</th><th>in / out</th><th>queued</th><th></th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
 <main>
   <div>
     <section>
@@ -82,26 +104,6 @@ const BODY = `
     </section>
   </div>
   <div>
-    <section data-testid="search-section" hidden>
-      <h2>Find connections</h2>
-      <form class="search" data-testid="search-form">
-        <select data-testid="search-field" aria-label="search by">
-          <option value="key">key</option>
-          <option value="mid">mid</option>
-          <option value="room">room</option>
-          <option value="ip">IP</option>
-        </select>
-        <input type="search" data-testid="search-input" placeholder="exact key, mid, room id or IP" aria-label="value" spellcheck="false">
-        <button type="submit" data-testid="search-button">search</button>
-      </form>
-      <div class="muted" data-testid="search-count"></div>
-      <div class="muted" data-testid="kick-hint"></div>
-      <div class="kick-result" data-testid="kick-result" role="status"></div>
-      <table data-testid="search-results">
-        <thead><tr><th>key</th><th>mid</th><th>room</th><th>transport</th><th>remote</th><th>phase</th><th>age</th><th>heartbeat</th><th>in / out</th><th>queued</th><th></th></tr></thead>
-        <tbody></tbody>
-      </table>
-    </section>
     <section>
       <h2>Top actors by
         <select data-testid="top-by" aria-label="top actors by">
@@ -127,6 +129,7 @@ export function adminPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>im-cloud admin</title>
 <style>${STYLE}</style>
 </head>
