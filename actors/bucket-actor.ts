@@ -203,5 +203,5 @@ export const bucketActor: ActorKind<BucketState, BucketMsg, BucketDeps> = {
     state.jobs.clear();
   },
 
-  inspect: (state) => ({ members: state.members.size, broadcastsInProgress: state.jobs.size }),
+  inspect: (state) => ({ connections: state.members.size, broadcastsInProgress: state.jobs.size }),
 };

@@ -32,7 +32,7 @@ import type { Metrics } from '../system/metrics';
 import type { BucketMsg, ReplacedNotice } from './bucket-actor';
 import type { ConnectionShardMsg, ShardNotice } from './connection-shard-actor';
 import type { GatewayMsg } from './logic-gateway-actor';
-import type { ClientHandle, CloseReason, ConnectResult, Log, Outcome } from './ports';
+import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome } from './ports';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ShardRouter } from './shard-router';
 
@@ -46,6 +46,8 @@ export type ConnectionMsg =
   | { readonly type: 'authResult'; readonly outcome: Outcome<ConnectResult> }
   /** Logic's answer to an upstream message: `error` null when Receive took it. */
   | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer; readonly error: ImError | null }
+  /** An operator closes the connection (admin kick): op 6 E_KICKED, and logic hears Disconnect. */
+  | { readonly type: 'kick' }
   | ShardNotice
   | ReplacedNotice;
 
@@ -91,6 +93,8 @@ export interface ConnectionServices {
   readonly logicHeartbeatMaxMs: number;
   readonly metrics: Metrics;
   readonly log: Log;
+  /** Where inspection finds connections by user and by address. */
+  readonly index: ConnectionIndex;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -128,7 +132,7 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
   s.metrics.inc('im_connections_closed_total', { reason });
   if (error) {
     s.metrics.inc('im_connection_errors_total', { code: error.code });
-    const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' ? 'warn' : 'info';
+    const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' || reason === 'kicked' ? 'warn' : 'info';
     s.log[level]('connection closed', {
       component: 'connection', conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
       reason, code: error.code, error: error.message, key: state.session?.key,
@@ -141,6 +145,7 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
     // The bucket tells logic (Disconnect) unless another login of the same user has taken the key meanwhile.
     s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id, mid: session.mid, logicConnId: state.logicConnId });
     if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
+    s.index.forgotten(handle, session.mid);
   }
   handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error);
   deps.shard.tell({ type: 'forget', id: handle.id });
@@ -197,6 +202,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
     type: 'put', member: { key: session.key, connId: deps.handle.id, mid: session.mid, handle: deps.handle, accepts: session.accepts, owner: ctx.self },
   });
   if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'join', roomId: session.roomId, handle: deps.handle });
+  s.index.identified(deps.handle, session.mid);
   deps.shard.tell({ type: 'watch', id: deps.handle.id, at: now + session.heartbeatMs });
   s.metrics.inc('im_auth_ok_total');
   const auth = state.early?.shift();
@@ -332,13 +338,20 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, 
   }
 }
 
+function initialState(deps: ConnectionDeps): ConnectionState {
+  return {
+    phase: 'awaitingAuth', session: null, logicConnId: `${deps.services.bootId}.${deps.handle.id}`, authDeadline: Infinity,
+    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
+  };
+}
+
 export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, ConnectionDeps> = {
   kind: 'connection',
 
-  init: (deps) => ({
-    phase: 'awaitingAuth', session: null, logicConnId: `${deps.services.bootId}.${deps.handle.id}`, authDeadline: Infinity,
-    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
-  }),
+  init: (deps) => {
+    deps.services.index.opened(deps.handle);
+    return initialState(deps);
+  },
 
   receive(state, msg, ctx) {
     const deps = state.deps;
@@ -362,6 +375,8 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
         return close(state, deps, ctx, 'replaced', new ImError('REPLACED'));
       case 'drain':
         return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'));
+      case 'kick':
+        return close(state, deps, ctx, 'kicked', new ImError('KICKED'));
       default:
         throw new Error(`connection actor got an unknown message: ${JSON.stringify(msg)}`);
     }
@@ -381,6 +396,7 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
    * connections its drain could not wait for any longer (nothing else stops a connection from outside).
    */
   onStop(state, cause) {
+    state.deps.services.index.closed(state.deps.handle);
     if (state.phase === 'closed') return;
     state.phase = cause === 'gaveUp'
       ? release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'))
@@ -389,10 +405,15 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
 
   inspect(state) {
     const handle = state.deps.handle;
+    const session = state.session;
+    const traffic = handle.traffic();
     return {
       phase: state.phase, conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
-      key: state.session?.key, mid: state.session?.mid, room: state.session?.roomId,
-      accepts: state.session ? [...state.session.accepts] : [], lastBeatAt: state.lastBeatAt,
+      key: session?.key ?? null, mid: session?.mid ?? null, room: session?.roomId ?? null,
+      accepts: session ? [...session.accepts] : [], connectedAt: state.openedAt,
+      // Heartbeats count from the auth reply: before it there is none to be late.
+      lastHeartbeatAgoMs: session ? state.deps.services.now() - state.lastBeatAt : null,
+      bytesIn: traffic.bytesIn, bytesOut: traffic.bytesOut, queuedBytes: traffic.queuedBytes,
     };
   },
 };

@@ -32,6 +32,58 @@ export interface FailoverDeps {
   readonly log: Log;
 }
 
+/** What the gateway last heard from one logic node, for inspection. */
+interface NodeRecord {
+  lastOkAt: number;
+  lastFailureAt: number;
+  lastFailure: string;
+  /** Failed attempts since the last success. */
+  failuresInARow: number;
+}
+
+/**
+ * How each logic node answered lately: the admin's view of the gateway's
+ * nodes. Written by attempts as they end (outside the gateway's turn: it
+ * is a record of answers, not state the gateway decides by).
+ */
+export class LogicNodeHealth {
+  private readonly nodes = new Map<string, NodeRecord>();
+
+  succeeded(address: string, at: number): void {
+    const record = this.recordOf(address);
+    record.lastOkAt = at;
+    record.failuresInARow = 0;
+  }
+
+  failed(address: string, status: string, at: number): void {
+    const record = this.recordOf(address);
+    record.lastFailureAt = at;
+    record.lastFailure = status;
+    record.failuresInARow++;
+  }
+
+  /** Each node: healthy while its last attempt succeeded (or none was made yet). */
+  view(addresses: readonly string[], now: number): Array<Record<string, unknown>> {
+    return addresses.map((address) => {
+      const r = this.nodes.get(address);
+      return {
+        address, healthy: (r?.failuresInARow ?? 0) === 0, failuresInARow: r?.failuresInARow ?? 0,
+        lastOkAgoMs: r && r.lastOkAt > 0 ? now - r.lastOkAt : null,
+        lastFailureAgoMs: r && r.lastFailureAt > 0 ? now - r.lastFailureAt : null, lastFailure: r?.lastFailure ?? null,
+      };
+    });
+  }
+
+  private recordOf(address: string): NodeRecord {
+    let record = this.nodes.get(address);
+    if (!record) {
+      record = { lastOkAt: 0, lastFailureAt: 0, lastFailure: '', failuresInARow: 0 };
+      this.nodes.set(address, record);
+    }
+    return record;
+  }
+}
+
 /**
  * Less than this left of a call's deadline and it is not sent (nor handed to
  * the next node): the answer could not come back in time anyway.
@@ -55,7 +107,9 @@ const UNKNOWN_AFTER_TIMEOUT: Readonly<Record<string, ErrorName>> = { Receive: 'R
  * the rpc is in UNKNOWN_AFTER_TIMEOUT), a refusal ends the call. Runs
  * outside the actor's turn and touches no actor state.
  */
-export async function withFailover(deps: FailoverDeps, first: number, pending: CallSpec, deadline: number): Promise<Outcome<unknown>> {
+export async function withFailover(
+  deps: FailoverDeps, health: LogicNodeHealth, first: number, pending: CallSpec, deadline: number,
+): Promise<Outcome<unknown>> {
   const { nodes } = deps;
   const { rpc } = pending;
   let lastError = 'no logic node configured';
@@ -67,9 +121,14 @@ export async function withFailover(deps: FailoverDeps, first: number, pending: C
     }
     const node = nodes[(first + i) % nodes.length];
     try {
-      return { ok: true, value: await pending.call(node, Math.min(pending.attemptMs, left)) };
+      const value = await pending.call(node, Math.min(pending.attemptMs, left));
+      health.succeeded(node.address, deps.now());
+      return { ok: true, value };
     } catch (err) {
       const failure = err instanceof LogicCallError ? err : new LogicCallError(String(err), false, 'UNKNOWN', node.address);
+      // A refusal is an answer: the node is up. Only an unreachable or silent node counts against its health.
+      if (failure.retryable) health.failed(node.address, failure.status, deps.now());
+      else health.succeeded(node.address, deps.now());
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
       deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
       if (!failure.retryable) {

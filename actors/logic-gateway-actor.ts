@@ -43,7 +43,7 @@
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
-import { Call, CallSpec, MIN_CALL_TIME_MS, withFailover } from './logic-failover';
+import { Call, CallSpec, LogicNodeHealth, MIN_CALL_TIME_MS, withFailover } from './logic-failover';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ConnectResult, Log, LogicNodeClient, NodeStats, Outcome, ProtoMessage } from './ports';
 
@@ -108,6 +108,8 @@ export interface GatewayState {
   /** Rejections not yet reported in a log line, and when the last line went out. */
   unloggedRejections: number;
   lastRejectionLogAt: number;
+  /** How each logic node answered lately (inspection only). */
+  readonly health: LogicNodeHealth;
   readonly deps: GatewayDeps;
 }
 
@@ -183,7 +185,7 @@ function send(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>
   state.inFlight++;
   const first = state.cursor;
   state.cursor = (state.cursor + 1) % Math.max(1, deps.nodes.length);
-  void withFailover(deps, first, pending, deadline).then((outcome) => {
+  void withFailover(deps, state.health, first, pending, deadline).then((outcome) => {
     self.tell({ type: 'callDone' });
     pending.settle(outcome, true);
   });
@@ -310,7 +312,7 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
   kind: 'logic-gateway',
   init: (deps) => ({
     cursor: 0, inFlight: 0, queue: [], owed: [], lastServed: 'owed', expiryTimer: null, renew: null, renewRound: 0, lastRenewAt: 0,
-    unloggedRejections: 0, lastRejectionLogAt: -Infinity, deps,
+    unloggedRejections: 0, lastRejectionLogAt: -Infinity, health: new LogicNodeHealth(), deps,
   }),
 
   receive(state, msg, ctx) {
@@ -377,7 +379,8 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
 
   inspect: (state) => ({
     // `queued` counts the owed calls too: a drain waits until it is 0.
-    nodes: state.deps.nodes.map((n) => n.address), inFlight: state.inFlight, queued: state.queue.length + state.owed.length,
+    nodes: state.health.view(state.deps.nodes.map((n) => n.address), state.deps.now()),
+    inFlight: state.inFlight, queued: state.queue.length + state.owed.length,
     owed: state.owed.length, lastRenewAt: state.lastRenewAt,
   }),
 };

@@ -21,7 +21,16 @@ export type CloseReason =
   | 'slow_consumer'
   | 'socket_error'
   | 'actor_crashed'
+  | 'kicked'
   | 'draining';
+
+/** A connection's socket counters, read when it is inspected (never per message). */
+export interface Traffic {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Bytes written to the socket that the kernel has not taken yet. */
+  readonly queuedBytes: number;
+}
 
 /** One client socket, as a connection, bucket or room actor sees it. */
 export interface ClientHandle {
@@ -39,6 +48,22 @@ export interface ClientHandle {
   /** Sends op 6 with the error's JSON reason (when given and still writable), then ends the socket. Idempotent. */
   close(error?: ImError): void;
   readonly closed: boolean;
+  traffic(): Traffic;
+}
+
+/**
+ * The node's lookup of connections by user and by address, for inspection.
+ * Each connection actor reports what it learns and lets go of, once each.
+ */
+export interface ConnectionIndex {
+  /** A socket was accepted: its client address is indexed. */
+  opened(handle: ClientHandle): void;
+  /** Logic named the connection's user. */
+  identified(handle: ClientHandle, mid: string): void;
+  /** The connection let go of its user. */
+  forgotten(handle: ClientHandle, mid: string): void;
+  /** The connection is gone. */
+  closed(handle: ClientHandle): void;
 }
 
 /** Logic's Connect answer (wire.md §4), decoded. */

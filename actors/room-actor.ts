@@ -93,5 +93,5 @@ export const roomActor: ActorKind<RoomState, RoomMsg, RoomDeps> = {
     rebuild,
   },
 
-  inspect: (state) => ({ roomId: state.roomId, members: state.members.size, elsewhere: state.elsewhere }),
+  inspect: (state) => ({ roomId: state.roomId, members: state.members.size, online: state.members.size + state.elsewhere }),
 };

@@ -14,7 +14,8 @@ import { Metrics } from '../system/metrics';
 const BIZ = 1000;
 
 function handle(id: number, send: () => boolean): ClientHandle {
-  return { id, transport: 'tcp', remoteAddress: '127.0.0.1:1', cookie: '', closed: false, send, close: () => undefined };
+  return { id, transport: 'tcp', remoteAddress: '127.0.0.1:1', cookie: '', closed: false, send, close: () => undefined,
+    traffic: () => ({ bytesIn: 0, bytesOut: 0, queuedBytes: 0 }) };
 }
 
 async function eventually(predicate: () => boolean, what: string): Promise<void> {
@@ -55,6 +56,6 @@ describe('bucket actor: paced broadcasts and faults', () => {
     await eventually(() => done.includes(7) && done.includes(8), 'both paced broadcasts to free their slots');
     expect(metrics.get('im_actor_faults_total', { kind: 'bucket' })).to.equal(1);
     const [state] = runtime.list({ kind: 'bucket', withState: true });
-    expect(state.state).to.deep.include({ members: 3, broadcastsInProgress: 0 });
+    expect(state.state).to.deep.include({ connections: 3, broadcastsInProgress: 0 });
   });
 });

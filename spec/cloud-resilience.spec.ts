@@ -125,7 +125,7 @@ describe('cloud node resilience', () => {
       // A bystander is online once it has op 8, but its bucket may not have handled its put yet (the put is
       // told, not awaited): a push to both, which reaches them through their buckets, proves it has.
       await expectBystandersServed(h, bystanders);
-      const [bucket] = h.node.runtime.list({ kind: 'bucket', withState: true }).filter((b) => Number(b.state?.members) > 0);
+      const [bucket] = h.node.runtime.list({ kind: 'bucket', withState: true }).filter((b) => Number(b.state?.connections) > 0);
       h.node.runtime.refAt(bucket.path)?.tell(NONSENSE);
       await eventually(() => h.node.metrics.get('im_actor_faults_total', { kind: 'bucket' }) === 1, 'the bucket fault to be counted');
       await expectBystandersServed(h, bystanders);
@@ -134,7 +134,7 @@ describe('cloud node resilience', () => {
       expect(h.node.metrics.get('im_actor_gave_up_total', { kind: 'bucket' })).to.equal(0);
       const after = h.node.runtime.list({ kind: 'bucket', withState: true }).find((b) => b.path === bucket.path);
       expect(after?.restarts).to.equal(1);
-      expect(after?.state?.members).to.equal(bucket.state?.members);
+      expect(after?.state?.connections).to.equal(bucket.state?.connections);
       expect(h.node.failure).to.equal(null);
     });
 

@@ -92,18 +92,21 @@ export class ActorRuntime implements CellHost {
   }
 
   /**
-   * Resolves once `ref` has handled every message sent to it before this call;
-   * at once if it is not running, and after timeoutMs at the latest.
+   * Resolves once `ref` has handled every message sent to it before this call,
+   * or has stopped; at once if it is not running, and after timeoutMs at the latest.
    */
   barrier(ref: ActorRef<unknown>, timeoutMs: number): Promise<void> {
     const cell = this.entries.get(ref.path);
     if (!cell) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      cell.tell(new Barrier(() => {
+      const done = (): void => {
         clearTimeout(timer);
+        cell.barriers?.delete(done);
         resolve();
-      }));
+      };
+      const timer = setTimeout(done, timeoutMs);
+      (cell.barriers ??= new Set()).add(done);
+      cell.tell(new Barrier(done));
     });
   }
 
@@ -163,6 +166,18 @@ export class ActorRuntime implements CellHost {
   /** A live actor's read-only view by path (admin inspection reads these, never the actor's mailbox). */
   viewAt(path: string): ActorView | undefined {
     return this.entries.get(path);
+  }
+
+  /**
+   * The live state of `ref` when it is an actor of `kind`, for inspection
+   * that needs more than the kind's summary (the admin finds a key's
+   * connection in its bucket). Read-only by contract: the actor owns it.
+   */
+  stateOf<S, M, D>(ref: ActorRef<M>, kind: ActorKind<S, M, D>): Readonly<S> | undefined {
+    const cell = this.entries.get(ref.path);
+    if (!cell || cell.stopping || cell.definition !== (kind as unknown) || cell.state === undefined) return undefined;
+    // The kind check above is what makes this cell's state an S.
+    return cell.state as S;
   }
 
   /** The actors started without a parent (a node has one). */
@@ -294,6 +309,7 @@ export class ActorRuntime implements CellHost {
     cell.stats.live--;
     cell.stats.queued -= cell.queued;
     cell.queued = 0;
+    if (cell.barriers) for (const done of [...cell.barriers]) done();
     try {
       cell.definition.onStop?.(cell.state, cause);
     } catch (error) {

@@ -11,6 +11,9 @@ import { CloudConfig, serverIdOf } from '../config/cloud-config';
 import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
+import { AdminServer, Readiness } from './admin/admin-server';
+import { ConnectionLookup } from './cloud/connection-index';
+import { CloudInspection } from './cloud/connection-inspection';
 import { PushDispatcher } from './cloud/push-dispatcher';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { Coalescer } from './edges/coalescer';
@@ -42,6 +45,11 @@ const BROADCAST_SLICE_MS = 50;
 
 let nodeSerial = 0;
 
+/** A connection actor's name: its socket's serial (under supervisor shard serial % shards). */
+function connectionName(id: number): string {
+  return `conn-${id}`;
+}
+
 /**
  * The cloud node's composition root: the only place that wires edges,
  * actors, logic clients and timers together.
@@ -58,6 +66,8 @@ export class CloudNode {
   readonly log: Logger;
   readonly runtime: ActorRuntime;
   ports: BoundPorts = { tcp: 0, ws: 0, grpc: 0 };
+  /** The admin endpoint's bound port. */
+  adminPort = 0;
   serverId = '';
   /** Set when the node stopped because a critical actor gave up. */
   failure: Error | null = null;
@@ -75,6 +85,9 @@ export class CloudNode {
   private readonly grpcEdge: GrpcEdge;
   private readonly tcpEdge: TcpEdge;
   private readonly wsEdge: WsEdge;
+  private readonly lookup = new ConnectionLookup();
+  private readonly admin: AdminServer;
+  private readiness: Readiness = 'starting';
   private readonly timers: NodeJS.Timeout[] = [];
   private connectionSerial = 0;
   /**
@@ -162,12 +175,22 @@ export class CloudNode {
       { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
       this.pushTargets(), this.metrics, this.log,
     );
+    const connections = new CloudInspection({
+      runtime: this.runtime, buckets: this.buckets, roomIndex, lookup: this.lookup,
+      connectionPath: (id) => `${this.supervisors[id % this.supervisors.length].path}/${connectionName(id)}`,
+    });
+    this.admin = new AdminServer(config.admin, {
+      node: 'cloud', id: () => this.serverId, readiness: () => this.readiness, runtime: this.runtime, connections,
+      openConnections: () => this.guard.openConnections,
+    }, this.metrics, this.log);
   }
 
   /** Binds gRPC (its port is part of the server id), then the client edges, then starts the timers. */
   static async start(config: CloudConfig, options: CloudNodeOptions = {}): Promise<CloudNode> {
     const node = new CloudNode(config, options);
     try {
+      // First, so an operator can watch the node start (/ready answers 503 until it serves).
+      node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
       const grpcPort = await node.grpcEdge.listen(config.grpc.port, host);
       node.serverId = serverIdOf(config, grpcPort);
@@ -180,9 +203,10 @@ export class CloudNode {
       throw err;
     }
     node.startTimers();
+    node.readiness = 'ready';
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
-      grpc: node.ports.grpc, logic: config.logic.nodes, buckets: config.actors.buckets,
+      grpc: node.ports.grpc, admin: node.adminPort, logic: config.logic.nodes, buckets: config.actors.buckets,
     });
     return node;
   }
@@ -206,6 +230,7 @@ export class CloudNode {
 
   private async drainAndStop(): Promise<void> {
     const started = Date.now();
+    this.readiness = 'draining';
     this.accepting = false;
     this.guard.stop();
     await this.closeConnections();
@@ -217,6 +242,7 @@ export class CloudNode {
     this.wsEdge.server.close();
     for (const client of this.logicClients) client.close();
     this.runtime.shutdown();
+    await this.admin.close();
     this.log.info('cloud node stopped', { component: 'cloud-node', serverId: this.serverId, tookMs: Date.now() - started });
     this.resolveStopped();
   }
@@ -324,6 +350,7 @@ export class CloudNode {
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
       metrics: this.metrics,
       log: this.log,
+      index: this.lookup,
       now: Date.now,
       random: Math.random,
     };
@@ -334,7 +361,7 @@ export class CloudNode {
       open: (handle: ClientHandle): ActorRef<ConnectionMsg> => {
         const index = handle.id % node.shards.length;
         const shard = node.shards[index];
-        const ref = node.runtime.spawnChild(node.supervisors[index], connectionActor, `conn-${handle.id}`, { handle, shard, services });
+        const ref = node.runtime.spawnChild(node.supervisors[index], connectionActor, connectionName(handle.id), { handle, shard, services });
         shard.tell({ type: 'adopt', id: handle.id, ref, at: Date.now() + config.protocol.handshakeTimeoutMs });
         return ref;
       },

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   ACTOR_CRASHED: { code: 'E_ACTOR_CRASHED', message: 'internal error while handling this connection' },
   NODE_DRAINING: { code: 'E_NODE_DRAINING', message: 'node is shutting down' },
   SOCKET_ERROR: { code: 'E_SOCKET_ERROR', message: 'socket error' },
+  KICKED: { code: 'E_KICKED', message: 'an operator closed this connection' },
 
   // websocket upgrade (seed: /sub handshake)
   WS_BAD_PATH: { code: 'E_WS_BAD_PATH', message: 'websocket path not served' },
@@ -82,6 +83,15 @@ export const ErrorCodes = {
   HTTP_BAD_ROOM_TYPE: { code: 'E_HTTP_BAD_ROOM_TYPE', message: 'unknown room type' },
   HTTP_BAD_PARAM: { code: 'E_HTTP_BAD_PARAM', message: 'a parameter is invalid' },
   HTTP_INTERNAL: { code: 'E_HTTP_INTERNAL', message: 'internal error' },
+
+  // admin endpoint
+  ADMIN_UNAUTHORIZED: { code: 'E_ADMIN_UNAUTHORIZED', message: 'a valid bearer token is required' },
+  ADMIN_FORBIDDEN: { code: 'E_ADMIN_FORBIDDEN', message: 'destructive admin actions are disabled (admin.allowDestructive)' },
+  ADMIN_NOT_FOUND: { code: 'E_ADMIN_NOT_FOUND', message: 'no such resource' },
+  ADMIN_BAD_PARAM: { code: 'E_ADMIN_BAD_PARAM', message: 'a parameter is invalid' },
+  ADMIN_METHOD: { code: 'E_ADMIN_METHOD', message: 'method not allowed on this endpoint' },
+  ADMIN_NOT_SERVED: { code: 'E_ADMIN_NOT_SERVED', message: 'this kind of node does not serve this endpoint' },
+  ADMIN_BUSY: { code: 'E_ADMIN_BUSY', message: 'too many admin walks are waiting; retry later' },
 
   // anything not foreseen
   INTERNAL: { code: 'E_INTERNAL', message: 'internal error' },

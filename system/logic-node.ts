@@ -8,6 +8,7 @@ import { roomBatcherActor, RoomBatcherMsg } from '../actors/room-batcher-actor';
 import type { LogicConfig } from '../config/logic-config';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
+import { AdminServer, Readiness } from './admin/admin-server';
 import { createReceiveSink } from './auth/receive-sinks';
 import { createTokenVerifier } from './auth/token';
 import { HttpPushEdge } from './edges/http-push-edge';
@@ -45,6 +46,8 @@ export class LogicNode {
   readonly runtime: ActorRuntime;
   readonly services: LogicServices;
   ports = { grpc: 0, http: 0 };
+  /** The admin endpoint's bound port. */
+  adminPort = 0;
   failure: Error | null = null;
 
   private readonly store: SessionStore;
@@ -52,6 +55,8 @@ export class LogicNode {
   private readonly grpcEdge: LogicGrpcEdge;
   private readonly httpEdge: HttpPushEdge;
   private readonly batcher: ActorRef<RoomBatcherMsg>;
+  private readonly admin: AdminServer;
+  private readiness: Readiness = 'starting';
   private stopping: Promise<void> | null = null;
   private resolveStopped: () => void = () => undefined;
   readonly stopped: Promise<void>;
@@ -95,11 +100,17 @@ export class LogicNode {
       { maxBodyBytes: config.http.maxBodyBytes, maxMessageBytes: config.push.maxBatchBytes, roomTypes: config.push.roomTypes },
       this.services, this.metrics, this.log,
     );
+    this.admin = new AdminServer(config.admin, {
+      node: 'logic', id: () => `${config.node.bindHost}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
+      connections: null, openConnections: () => null,
+    }, this.metrics, this.log);
   }
 
   static async start(config: LogicConfig, options: LogicNodeOptions = {}): Promise<LogicNode> {
     const node = new LogicNode(config, options);
     try {
+      // First, so an operator can watch the node start (/ready answers 503 until it serves).
+      node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
       const grpc = await node.grpcEdge.listen(config.grpc.port, host);
       const http = await node.httpEdge.listen(config.http.port, host);
@@ -108,8 +119,9 @@ export class LogicNode {
       await node.stop();
       throw err;
     }
+    node.readiness = 'ready';
     node.log.info('logic node started', {
-      component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, store: config.session.store,
+      component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
       cloud: config.cloud.nodes, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
     });
     return node;
@@ -123,6 +135,7 @@ export class LogicNode {
 
   private async shutdown(): Promise<void> {
     const started = Date.now();
+    this.readiness = 'draining';
     await this.httpEdge.close().catch(() => undefined);
     await this.grpcEdge.shutdown();
     this.batcher.tell({ type: 'flushAll' });
@@ -135,6 +148,7 @@ export class LogicNode {
     this.runtime.shutdown();
     await this.sink.close().catch(() => undefined);
     await this.store.close().catch(() => undefined);
+    await this.admin.close();
     this.log.info('logic node stopped', { component: 'logic-node', tookMs: Date.now() - started });
     this.resolveStopped();
   }

@@ -59,6 +59,12 @@ export class Metrics {
     return { counters, gauges };
   }
 
+  readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
+
+  async exposition(): Promise<string> {
+    return this.render();
+  }
+
   /** Prometheus text exposition format. */
   render(): string {
     const lines: string[] = [];

@@ -1,6 +1,7 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionMsg } from '../../actors/connection-actor';
-import type { ClientHandle, CloseReason, Transport } from '../../actors/ports';
+import type { ClientHandle, CloseReason, Traffic, Transport } from '../../actors/ports';
 import type { ActorRef } from '../actor-kind';
 import { Op, encodePacket } from '../codec/packet';
 import type { Outbound } from '../codec/outbound';
@@ -55,6 +56,13 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
     if (this.coalescer) this.coalescer.append(this, out);
     else this.socket.write(this.bytesOf(out));
     return true;
+  }
+
+  traffic(): Traffic {
+    // The raw socket under a ws is a net.Socket too; another Duplex (a test double) has no byte counts.
+    const queuedBytes = this.socket.writableLength;
+    if (!(this.socket instanceof Socket)) return { bytesIn: 0, bytesOut: 0, queuedBytes };
+    return { bytesIn: this.socket.bytesRead, bytesOut: this.socket.bytesWritten, queuedBytes };
   }
 
   writeSequence(seq: PacketSequence): void {
