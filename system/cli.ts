@@ -180,6 +180,7 @@ async function runInspectCommand(args: readonly string[]): Promise<number> {
     depth: intFlag(args, '--depth', INSPECT_DEFAULT_DEPTH, 0, 64),
     limit: intFlag(args, '--limit', INSPECT_DEFAULT_LIMIT, 1, INSPECT_MAX_LIMIT),
     path: rest[0],
+    width: process.stdout.isTTY ? process.stdout.columns : null,
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
   });

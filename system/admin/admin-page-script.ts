@@ -185,7 +185,8 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
 
   function renderInfo() {
     if (!info) return;
-    el('node-title').textContent = info.node + ' node ' + info.id + ' \u00b7 up ' + duration(info.uptimeMs);
+    el('node-title').textContent = info.node + ' node ' + info.id + ' \u00b7 up ' + duration(info.uptimeMs) +
+      (info.readiness && info.readiness !== 'ready' ? ' \u00b7 ' + info.readiness : '');
     document.title = 'im-cloud admin \u00b7 ' + info.node + ' ' + info.id;
     var box = el('headline');
     var h = info.headline || {};
@@ -500,9 +501,11 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
 
   // ---- connections ----
 
-  function connectionRow(c) {
-    var tr = make('tr', { 'data-testid': 'connection-row', 'data-key': c.key });
-    var cells = [
+  /** Result rows by connection (key and actor path): a refresh updates them in place, so a kick awaiting its confirming click keeps waiting. */
+  var connectionRows = new Map();
+
+  function connectionCells(c) {
+    return [
       [c.key, 'connection-key'],
       [c.mid, 'connection-mid'],
       [c.room, 'connection-room'],
@@ -513,14 +516,30 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
       [duration(c.lastHeartbeatAgoMs), 'connection-heartbeat'],
       [bytes(c.bytesIn) + ' / ' + bytes(c.bytesOut), 'connection-bytes'],
       [bytes(c.queuedBytes), 'connection-queued'],
-    ];
-    cells.forEach(function (cell) { tr.appendChild(make('td', { 'data-testid': cell[1] }, cell[0] === undefined || cell[0] === null ? '' : cell[0])); });
+    ].map(function (cell) { return [cell[0] === undefined || cell[0] === null ? '' : String(cell[0]), cell[1]]; });
+  }
+
+  function connectionRow(c) {
+    var id = c.key + '\n' + c.path;
+    var kickable = !!(info && info.allowDestructive);
+    var known = connectionRows.get(id);
+    if (known && known.kickable === kickable) {
+      connectionCells(c).forEach(function (cell, i) { known.tds[i].textContent = cell[0]; });
+      return known.tr;
+    }
+    var tr = make('tr', { 'data-testid': 'connection-row', 'data-key': c.key, 'data-path': c.path });
+    var tds = connectionCells(c).map(function (cell) {
+      var td = make('td', { 'data-testid': cell[1] }, cell[0]);
+      tr.appendChild(td);
+      return td;
+    });
     var actions = make('td', { className: 'actions' });
     var show = make('button', { type: 'button', 'data-testid': 'connection-path', title: c.path }, 'show in tree');
     show.addEventListener('click', function () { reveal(c.path).catch(report); });
     actions.appendChild(show);
-    if (info && info.allowDestructive) actions.appendChild(kickButton(c.key));
+    if (kickable) actions.appendChild(kickButton(c.key));
     tr.appendChild(actions);
+    connectionRows.set(id, { tr: tr, tds: tds, kickable: kickable });
     return tr;
   }
 
@@ -571,7 +590,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
           (list.length >= SEARCH_LIMIT ? ' (first ' + SEARCH_LIMIT + ')' : '');
       var table = el('search-results');
       var tbody = table.querySelector('tbody');
-      tbody.replaceChildren.apply(tbody, list.map(connectionRow));
+      var rows = list.map(connectionRow);
+      var shown = new Set(rows);
+      connectionRows.forEach(function (r, id) { if (!shown.has(r.tr)) connectionRows.delete(id); });
+      tbody.replaceChildren.apply(tbody, rows);
       table.hidden = list.length === 0;
     });
   }
@@ -603,7 +625,11 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
           make('td', { className: 'n' }, num(a.processed)), make('td', { className: 'n' }, num(a.restarts)), make('td', null, a.busy ? 'busy' : ''));
         return tr;
       });
-      if (rows.length === 0) rows.push(make('tr', null, ''));
+      if (rows.length === 0) {
+        var none = make('tr', { 'data-testid': 'top-empty' });
+        none.appendChild(make('td', { colspan: 6, className: 'muted' }, 'no actor has ' + (by === 'mailbox' ? 'a queued message' : 'any ' + by)));
+        rows.push(none);
+      }
       tbody.replaceChildren.apply(tbody, rows);
     });
   }

@@ -24,6 +24,8 @@ export interface InspectOptions {
   readonly limit: number;
   /** Where to start; the node's root when undefined. */
   readonly path?: string;
+  /** Columns to fit each line into (a terminal's width); null when the output is not a terminal. */
+  readonly width: number | null;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
   /** Per request. */
@@ -36,7 +38,10 @@ export class InspectFailure extends Error {}
 /** The actor asked for is not (or no longer) running. */
 class ActorGone extends InspectFailure {}
 
-const STATE_WIDTH = 100;
+/** The longest state printed when the output is not a terminal (a pipe, a file): long enough to grep. */
+const STATE_MAX = 400;
+/** Fitting a line into a narrow terminal leaves the state at least this much. */
+const STATE_MIN = 32;
 
 /**
  * Keys and room ids are chosen by clients: anything that could drive the
@@ -52,23 +57,23 @@ function shortValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-/** The actor's state as `name=value` pairs, cut to one terminal line. */
-export function shortState(state: Readonly<Record<string, unknown>>): string {
+/** The actor's state as `name=value` pairs, cut to `max` characters. */
+export function shortState(state: Readonly<Record<string, unknown>>, max = STATE_MAX): string {
   const text = printable(Object.entries(state).map(([k, v]) => `${k}=${shortValue(v)}`).join(' '));
-  return text.length > STATE_WIDTH ? `${text.slice(0, STATE_WIDTH - 1)}…` : text;
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** One actor's line; the starting actor shows its path, the others their name. */
-export function actorLine(a: ActorAnswer, level: number, unopenedChildren: number): string {
+/** One actor's line; the starting actor shows its path, the others their name. `width` fits it to a terminal. */
+export function actorLine(a: ActorAnswer, level: number, unopenedChildren: number, width: number | null = null): string {
   const label = level === 0 ? a.path : a.name;
   const parts = [
     `${'  '.repeat(level)}${printable(label)}`,
     printable(a.kind),
     `mailbox=${a.mailbox} restarts=${a.restarts} processed=${a.processed}${a.busy ? ' busy' : ''}${unopenedChildren > 0 ? ` children=${unopenedChildren}` : ''}`,
   ];
-  const state = shortState(a.state);
-  if (state !== '') parts.push(state);
-  return parts.join('  ');
+  const head = parts.join('  ');
+  const state = shortState(a.state, width === null ? STATE_MAX : Math.max(STATE_MIN, width - head.length - 2));
+  return state === '' ? head : `${head}  ${state}`;
 }
 
 /** The base URL with a trailing slash, so routes resolve under any prefix it has; a bad one is a usage error. */
@@ -152,7 +157,7 @@ export async function runInspect(o: InspectOptions): Promise<number> {
   try {
     const reader = new AdminReader(adminBaseUrl(o.url), o.token, o.timeoutMs ?? 10_000);
     const start = await reader.actors(o.path, o.limit);
-    o.out(actorLine(start.actor, 0, o.depth === 0 ? start.childCount : 0));
+    o.out(actorLine(start.actor, 0, o.depth === 0 ? start.childCount : 0, o.width));
     if (o.depth > 0) await printChildren(reader, start, 1, o);
     return 0;
   } catch (err) {
@@ -169,7 +174,7 @@ async function printChildren(reader: AdminReader, page: ActorsAnswer, level: num
   for (const child of page.children) {
     const open = level < o.depth && child.childCount !== 0;
     if (!open) {
-      o.out(actorLine(child, level, child.childCount ?? 0));
+      o.out(actorLine(child, level, child.childCount ?? 0, o.width));
       continue;
     }
     let sub: ActorsAnswer;
@@ -178,10 +183,10 @@ async function printChildren(reader: AdminReader, page: ActorsAnswer, level: num
     } catch (err) {
       // It stopped between its parent's listing and now: a connection that closed, say.
       if (!(err instanceof ActorGone)) throw err;
-      o.out(`${actorLine(child, level, 0)}  (gone)`);
+      o.out(`${actorLine(child, level, 0, o.width)}  (gone)`);
       continue;
     }
-    o.out(actorLine(sub.actor, level, 0));
+    o.out(actorLine(sub.actor, level, 0, o.width));
     await printChildren(reader, sub, level + 1, o);
   }
   const more = page.childCount - page.children.length;
