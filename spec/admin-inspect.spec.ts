@@ -41,7 +41,8 @@ function lines(child: ChildNode): string[] {
 describe('im-cloud inspect: formatting', () => {
   it('escapes what could drive a terminal, and cuts a long state', () => {
     expect(printable('key\u001b[2J\nx\u0085')).to.equal('key\\u001b[2J\\u000ax\\u0085');
-    expect(shortState({ key: 'k', mid: 7, nodes: [{ healthy: true }] })).to.equal('key=k mid=7 nodes=[{"healthy":true}]');
+    expect(shortState({ phase: 'online', nodes: [{ healthy: true }], room: 'live://1', key: 'k', mid: 7 }))
+      .to.equal('key=k mid=7 room=live://1 phase=online nodes=[{"healthy":true}]');
     expect(shortState({ key: 'x'.repeat(1000) })).to.have.length(400);
     expect(shortState({ key: 'x'.repeat(300) }, 50)).to.have.length(50).and.match(/…$/);
   });

@@ -92,9 +92,18 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
     return json.length > 64 ? json.slice(0, 63) + '\u2026' : json;
   }
 
+  /** State fields that say which actor this is come first, so a cut line still shows them. */
+  var FIRST = ['key', 'mid', 'room', 'roomId', 'members', 'online', 'connections', 'rooms', 'transport', 'phase'];
+
+  function stateKeys(state) {
+    var keys = Object.keys(state);
+    var first = FIRST.filter(function (k) { return keys.indexOf(k) !== -1; });
+    return first.concat(keys.filter(function (k) { return FIRST.indexOf(k) === -1; }));
+  }
+
   function stateText(state) {
     if (!state || typeof state !== 'object') return '';
-    return Object.keys(state).map(function (k) { return k + '=' + shortValue(state[k]); }).join('  ');
+    return stateKeys(state).map(function (k) { return k + '=' + shortValue(state[k]); }).join('  ');
   }
 
   function enc(s) { return encodeURIComponent(s); }

@@ -45,7 +45,7 @@ ul.children { padding-left: 18px; border-left: 1px dotted var(--line); margin-le
 .row .nums { color: var(--muted); font-variant-numeric: tabular-nums; }
 .row .nums.hot { color: var(--hot); }
 .row .busy { color: var(--hot); }
-.row .state { overflow: hidden; text-overflow: ellipsis; max-width: 60ch; }
+.row .state { flex: 1; min-width: 12ch; overflow: hidden; text-overflow: ellipsis; }
 .node.focus > .row { background: var(--focus); }
 .node.gone > .row { text-decoration: line-through; opacity: .6; }
 .node.loading > .row .toggle { opacity: .4; }

@@ -57,9 +57,19 @@ function shortValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-/** The actor's state as `name=value` pairs, cut to `max` characters. */
+/** State fields that say which actor this is come first, so a cut line still shows them. */
+const FIRST_FIELDS = ['key', 'mid', 'room', 'roomId', 'members', 'online', 'connections', 'rooms', 'transport', 'phase'];
+
+function fieldOrder(name: string): number {
+  const i = FIRST_FIELDS.indexOf(name);
+  return i === -1 ? FIRST_FIELDS.length : i;
+}
+
+/** The actor's state as `name=value` pairs, identifying fields first, cut to `max` characters. */
 export function shortState(state: Readonly<Record<string, unknown>>, max = STATE_MAX): string {
-  const text = printable(Object.entries(state).map(([k, v]) => `${k}=${shortValue(v)}`).join(' '));
+  // A stable sort: the other fields keep the order the server gave.
+  const entries = Object.entries(state).sort(([a], [b]) => fieldOrder(a) - fieldOrder(b));
+  const text = printable(entries.map(([k, v]) => `${k}=${shortValue(v)}`).join(' '));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
