@@ -35,6 +35,8 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
   var nodes = new Map();
   var timer = null;
   var polling = false;
+  /** A start asked for while a poll was still running: it runs when that poll ends. */
+  var startPending = false;
   var needToken = false;
   var lastSearch = null;
   var topBy = 'mailbox';
@@ -579,8 +581,8 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
       var k = body && body.kicked ? body.kicked : {};
       out.textContent = 'kicked ' + k.key + ' (' + k.path + ')';
       out.className = 'kick-result ok';
-      if (lastSearch) return runSearch(lastSearch.field, lastSearch.value);
-      return undefined;
+      // The kick is done; a failed re-read of the results is reported on its own.
+      if (lastSearch) runSearch(lastSearch.field, lastSearch.value).catch(report);
     }, function (e) {
       out.textContent = 'kick ' + key + ' failed: ' + describeError(e);
       out.className = 'kick-result error';
@@ -689,6 +691,11 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
       polling = false;
       stats.running--;
       stats.lastPollAt = Date.now();
+      if (startPending) {
+        startPending = false;
+        start();
+        return;
+      }
       showPollState();
       schedule();
     });
@@ -696,6 +703,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`
 
   function start() {
     stopTimer();
+    if (polling) {
+      startPending = true;
+      return Promise.resolve();
+    }
     polling = true;
     stats.running++;
     stats.maxRunning = Math.max(stats.maxRunning, stats.running);
