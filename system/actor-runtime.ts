@@ -153,7 +153,7 @@ export class ActorRuntime implements CellHost {
         path: e.path, kind: e.kind, name: e.name, parent: e.parent?.path ?? null, children: e.children?.size ?? 0,
         startedAt: e.startedAt, restarts: e.restarts,
       };
-      out.push(options.withState && e.definition.inspect ? { ...info, state: e.definition.inspect(e.state) } : info);
+      out.push(options.withState && e.definition.inspect ? { ...info, state: e.summary() } : info);
     }
     return out;
   }
