@@ -3,6 +3,7 @@ import { CloudConfig, loadCloudConfig, serverIdOf } from '../config/cloud-config
 import { optionsMarkdown } from '../config/docs';
 import { loadLogicConfig } from '../config/logic-config';
 import { logicOptions } from '../config/logic-options';
+import { INSPECT_DEFAULT_DEPTH, INSPECT_DEFAULT_LIMIT, INSPECT_DEFAULT_URL, INSPECT_MAX_LIMIT, runInspect } from './admin/inspect-command';
 import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
 import { ImError } from './errors';
@@ -22,6 +23,11 @@ commands:
                    message received and each op 5 (\`ack\` or \`error ack\`)
   options [cloud|logic]
                    print a node kind's options as a markdown table
+  inspect [--url URL] [--token T] [--depth N] [--limit N] [path]
+                   print a node's actor tree from its admin endpoint (default URL
+                   ${INSPECT_DEFAULT_URL}, a logic node's is on port 3191; token also from
+                   IM_ADMIN_TOKEN; ${INSPECT_DEFAULT_DEPTH} levels below path, the node's root by default;
+                   at most ${INSPECT_DEFAULT_LIMIT} children per actor, the rest counted)
 
 Options come from defaults, then the JSON file (--config, or IM_CLOUD_CONFIG /
 IM_LOGIC_CONFIG), then IM_CLOUD_* / IM_LOGIC_* environment variables.`;
@@ -41,6 +47,26 @@ function flag(args: readonly string[], name: string): string | undefined {
   const value = args[i + 1];
   if (value === undefined || value.startsWith('--')) throw new ImError('CONFIG_INVALID', `${name} needs a value`);
   return value;
+}
+
+/** The arguments that are neither flags nor a flag's value; `valued` names the flags that take one. */
+function positionals(args: readonly string[], valued: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (valued.includes(arg)) i++;
+    else if (arg.startsWith('--')) throw new ImError('CONFIG_INVALID', `unknown flag ${arg}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
+function intFlag(args: readonly string[], name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ImError('CONFIG_INVALID', `${name}: ${text} is not an integer in ${min}..${max}`);
+  return n;
 }
 
 interface Stoppable {
@@ -145,6 +171,21 @@ async function runClientCommand(args: readonly string[]): Promise<number> {
   });
 }
 
+async function runInspectCommand(args: readonly string[]): Promise<number> {
+  const rest = positionals(args, ['--url', '--token', '--depth', '--limit']);
+  if (rest.length > 1) throw new ImError('CONFIG_INVALID', `inspect takes one path, got ${rest.join(' ')}`);
+  return runInspect({
+    url: flag(args, '--url') ?? INSPECT_DEFAULT_URL,
+    token: flag(args, '--token') ?? process.env.IM_ADMIN_TOKEN ?? '',
+    depth: intFlag(args, '--depth', INSPECT_DEFAULT_DEPTH, 0, 64),
+    limit: intFlag(args, '--limit', INSPECT_DEFAULT_LIMIT, 1, INSPECT_MAX_LIMIT),
+    path: rest[0],
+    width: process.stdout.isTTY ? process.stdout.columns : null,
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -157,6 +198,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runLogic(args);
       case 'client':
         return await runClientCommand(args);
+      case 'inspect':
+        return await runInspectCommand(args);
       case 'options': {
         const kind = args[0] ?? 'cloud';
         if (kind !== 'cloud' && kind !== 'logic') throw new ImError('CONFIG_INVALID', `options: unknown node kind ${kind}`);
