@@ -47,7 +47,7 @@ export type ConnectionMsg =
   /** Logic's answer to an upstream message: `error` null when Receive took it. */
   | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer; readonly error: ImError | null }
   /** An operator closes the connection (admin kick): op 6 E_KICKED, and logic hears Disconnect. */
-  | { readonly type: 'kick' }
+  | { readonly type: 'kick'; readonly closing: () => void }
   | ShardNotice
   | ReplacedNotice;
 
@@ -430,6 +430,9 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
       case 'drain':
         return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'));
       case 'kick':
+        // Told only when this kick is what closes it (not one already closing for another reason).
+        if (state.phase === 'closing' || state.phase === 'closed') return state;
+        msg.closing();
         return close(state, deps, ctx, 'kicked', new ImError('KICKED'));
       default:
         throw new Error(`connection actor got an unknown message: ${JSON.stringify(msg)}`);

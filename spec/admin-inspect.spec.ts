@@ -41,6 +41,7 @@ function lines(child: ChildNode): string[] {
 describe('im-cloud inspect: formatting', () => {
   it('escapes what could drive a terminal, and cuts a long state', () => {
     expect(printable('key\u001b[2J\nx\u0085')).to.equal('key\\u001b[2J\\u000ax\\u0085');
+    expect(printable('a\u202eb\u2066c')).to.equal('a\\u202eb\\u2066c');
     expect(shortState({ phase: 'online', nodes: [{ healthy: true }], room: 'live://1', key: 'k', mid: 7 }))
       .to.equal('key=k mid=7 room=live://1 phase=online nodes=[{"healthy":true}]');
     expect(shortState({ key: 'x'.repeat(1000) })).to.have.length(400);

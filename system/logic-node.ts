@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { cloudLinkActor } from '../actors/cloud-link-actor';
 import { groupActor } from '../actors/group-actor';
 import { KnownCloudNodes } from '../actors/known-cloud-nodes';
@@ -32,6 +33,11 @@ export interface LogicNodeOptions {
 }
 
 let nodeSerial = 0;
+
+/** The host part of this node's id: its bind address, or the machine's name when it binds every address. */
+function nodeHost(bindHost: string): string {
+  return bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' ? hostname() : bindHost;
+}
 
 /**
  * The logic node's composition root.
@@ -111,7 +117,7 @@ export class LogicNode {
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
-      node: 'logic', id: () => `${config.node.bindHost}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
+      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
       connections: null, openConnections: () => null,
     }, this.metrics, this.log);
   }

@@ -3,7 +3,11 @@
  * and script, no external URL, no build step). Everything it shows it reads
  * from the admin API with fetch; see admin-page-script.ts for how.
  */
+import { createHash } from 'node:crypto';
 import { ADMIN_PAGE_SCRIPT } from './admin-page-script';
+
+/** The page's only script, by its CSP hash: the endpoint's Content-Security-Policy allows it and nothing else. */
+export const ADMIN_PAGE_SCRIPT_HASH = `sha256-${createHash('sha256').update(ADMIN_PAGE_SCRIPT, 'utf8').digest('base64')}`;
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fafafa; --fg: #1d1f21; --muted: #6b7075; --line: #d9dcdf; --card: #fff;
