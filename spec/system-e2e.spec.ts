@@ -335,13 +335,13 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
 
       const metrics = sys.logic[0].metrics;
       await until(async () => ({
-        room: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'broadcastRoom' }),
-        all: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'broadcast' }),
+        room: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'BroadcastRoom' }),
+        all: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'Broadcast' }),
       }), (n) => n.room >= 1 && n.all >= 1, 'failed pushes to node B to be counted');
       // Node B drained: its clients' sessions are gone, so no PushMsg was even tried there.
-      expect(metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'pushMsg' })).to.equal(0);
-      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'broadcastRoom' })).to.equal(0);
-      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'broadcast' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'PushMsg' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'BroadcastRoom' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'Broadcast' })).to.equal(0);
     });
   });
 
