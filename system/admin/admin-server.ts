@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AdminConfig } from '../../config/admin-options';
 import type { KindStats } from '../actor-cell';
 import type { CloudInspection, ConnectionQuery } from '../cloud/connection-inspection';
+import { closeHttpServer } from '../edges/close-http-server';
 import { ErrorCode, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -135,15 +136,7 @@ export class AdminServer {
   close(): Promise<void> {
     if (this.delayTimer) clearInterval(this.delayTimer);
     this.delay.disable();
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      this.server.closeIdleConnections();
-    });
+    return closeHttpServer(this.server, CLOSE_GRACE_MS);
   }
 
   /** Never rejects: whatever a request does, it gets an answer and the node goes on. */

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PushFailedError, PushReach } from '../../actors/push-outcome';
 import { ErrorName, ImError } from '../errors';
+import { closeHttpServer } from './close-http-server';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import {
@@ -125,15 +126,7 @@ export class HttpPushEdge {
 
   /** Stops accepting; in-flight requests get CLOSE_GRACE_MS to finish. */
   close(): Promise<void> {
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      this.server.closeIdleConnections();
-    });
+    return closeHttpServer(this.server, CLOSE_GRACE_MS);
   }
 
   private buildRoutes(): Map<string, Route> {
