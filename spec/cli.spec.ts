@@ -20,6 +20,7 @@ function nodeEnv(logic: TestLogicNode, extra: Record<string, string> = {}): Reco
     IM_CLOUD_TCP_PORT: '0',
     IM_CLOUD_WS_PORT: '0',
     IM_CLOUD_GRPC_PORT: '0',
+    IM_CLOUD_ADMIN_PORT: '0',
     IM_CLOUD_LOGIC_NODES: logic.address,
     IM_CLOUD_LOG_LEVEL: 'info',
     ...extra,

@@ -114,8 +114,16 @@ function reachable(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
+/** Where a browser finds an admin page (an IPv6 host in brackets). */
+export function adminUrl(host: string, port: number): string {
+  const shown = reachable(host);
+  return `http://${shown.includes(':') && !shown.startsWith('[') ? `[${shown}]` : shown}:${port}/`;
+}
+
 /** The banner `npm start` prints: where to connect, and two commands that show a push arriving. */
-export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string): string {
+export function startBanner(
+  cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string, adminUrls: { cloud: string; logic: string },
+): string {
   const host = reachable(cloud.node.bindHost);
   const token = JSON.stringify({ mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] });
   return [
@@ -123,6 +131,7 @@ export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: n
     'im-cloud is running: a logic node and a cloud node.',
     `  clients connect to  ws://${host}:${cloudPorts.ws}${cloud.ws.path}  or  tcp ${host}:${cloudPorts.tcp}`,
     `  applications push   http://${reachable(httpHost)}:${httpPort}/im/push/...`,
+    `  operators inspect   ${adminUrls.cloud} (cloud node)  ${adminUrls.logic} (logic node)`,
     '',
     'See a push arrive: in one terminal run a client,',
     `  node bin/im-cloud.js client${host === '127.0.0.1' ? '' : ` --host ${host}`} --port ${cloudPorts.ws}${cloud.ws.path === '/sub' ? '' : ` --path ${cloud.ws.path}`} --token '${token}'`,
@@ -154,7 +163,8 @@ async function runStart(args: readonly string[]): Promise<number> {
     await logicNode.stop();
     throw err;
   }
-  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost) + '\n');
+  const adminUrls = { cloud: adminUrl(cloud.admin.host, cloudNode.adminPort), logic: adminUrl(logic.admin.host, logicNode.adminPort) };
+  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost, adminUrls) + '\n');
   return runUntilStopped([cloudNode, logicNode], (m, meta) => cloudNode.log.info(m, meta));
 }
 
