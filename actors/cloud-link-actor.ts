@@ -24,6 +24,9 @@ export type CloudPush =
   | { readonly type: 'broadcastRoom'; readonly roomId: string; readonly proto: ProtoMessage }
   | { readonly type: 'broadcast'; readonly protoOp: number; readonly proto: ProtoMessage; readonly speed: number };
 
+/** The gRPC rpc each push is sent with: the `rpc` label of the logic node's push series. */
+export const RPC_OF: Readonly<Record<CloudPush['type'], string>> = { pushMsg: 'PushMsg', broadcastRoom: 'BroadcastRoom', broadcast: 'Broadcast' };
+
 export type CloudLinkMsg =
   | CloudPush
   /** A push in flight was answered (or failed); `bytes` is what it held (pushBytes). */
@@ -124,7 +127,7 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
     };
     const drop = (push: CloudPush, bound: 'count' | 'bytes', bytes: number): void => {
       state.dropped++;
-      deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: push.type, bound });
+      deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: RPC_OF[push.type], bound });
       const detail = bound === 'count'
         ? `${state.queue.length} pushes wait for ${node} (cloud.maxQueued ${deps.maxQueued})`
         : `${state.heldBytes} + ${bytes} bytes would be held for ${node} (cloud.maxLinkBytes ${deps.maxLinkBytes})`;
@@ -168,8 +171,9 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
           state.healthy = true;
         } else {
           state.failed++;
-          deps.metrics.inc('im_cloud_push_failures_total', { node, rpc: msg.rpc });
+          deps.metrics.inc('im_cloud_push_failures_total', { node, rpc: RPC_OF[msg.rpc] });
           if (state.healthy) {
+            deps.metrics.inc('im_cloud_link_failures_total', { node, cause: 'down' });
             deps.log.warn('cloud node did not take a push', { component: 'cloud-link', code: 'E_CLOUD_UNAVAILABLE', node, rpc: msg.rpc, error: msg.error });
           }
           state.healthy = false;
@@ -187,7 +191,7 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
     // The node left the list (or logic is stopping): what still waits will never be sent.
     const node = state.deps.client.address;
     for (const push of state.queue) {
-      state.deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: push.type, bound: 'stopped' });
+      state.deps.metrics.inc('im_cloud_push_dropped_total', { node, rpc: RPC_OF[push.type], bound: 'stopped' });
       doneOf(push)?.(new ImError('CLOUD_UNAVAILABLE', `the link to ${node} stopped before the push was sent`));
     }
     if (state.queue.length > 0) state.deps.log.warn('cloud link stopped with pushes waiting', { component: 'cloud-link', node, dropped: state.queue.length });

@@ -28,11 +28,11 @@ import { errorAckBody } from '../system/codec/error-ack';
 import { authReplyBody, parseOps } from '../system/codec/reply-bodies';
 import { Outbound } from '../system/codec/outbound';
 import { ImError } from '../system/errors';
-import type { Metrics } from '../system/metrics';
+import type { GaugeHandle, Metrics } from '../system/metrics';
 import type { BucketMsg, ReplacedNotice } from './bucket-actor';
 import type { ConnectionShardMsg, ShardNotice } from './connection-shard-actor';
 import type { GatewayMsg } from './logic-gateway-actor';
-import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome } from './ports';
+import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome, Transport } from './ports';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ShardRouter } from './shard-router';
 
@@ -47,13 +47,31 @@ export type ConnectionMsg =
   /** Logic's answer to an upstream message: `error` null when Receive took it. */
   | { readonly type: 'received'; readonly ver: number; readonly seq: number; readonly body: Buffer; readonly error: ImError | null }
   /** An operator closes the connection (admin kick): op 6 E_KICKED, and logic hears Disconnect. */
-  | { readonly type: 'kick' }
+  | { readonly type: 'kick'; readonly closing: () => void }
   | ShardNotice
   | ReplacedNotice;
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 export type Phase = 'awaitingAuth' | 'authenticating' | 'online' | 'closing' | 'closed';
+/** The phases a running connection actor can be in ('closed' ones stop). */
+export type LivePhase = Exclude<Phase, 'closed'>;
+
+/** The node's count of connection actors in each live phase, per transport (im_connections). */
+export type PhaseGauges = Readonly<Record<Transport, Readonly<Record<LivePhase, GaugeHandle>>>>;
+
+export function phaseGauges(metrics: Metrics): PhaseGauges {
+  const of = (transport: Transport): Record<LivePhase, GaugeHandle> => ({
+    awaitingAuth: metrics.gaugeOf('im_connections', { transport, phase: 'awaitingAuth' }),
+    authenticating: metrics.gaugeOf('im_connections', { transport, phase: 'authenticating' }),
+    online: metrics.gaugeOf('im_connections', { transport, phase: 'online' }),
+    closing: metrics.gaugeOf('im_connections', { transport, phase: 'closing' }),
+  });
+  return { ws: of('ws'), tcp: of('tcp') };
+}
+
+/** How an op 7 ended (im_auth_results_total); every connection that sent one counts once, when it leaves 'authenticating'. */
+type AuthOutcome = 'ok' | 'refused' | 'unavailable' | 'timeout' | 'abandoned';
 
 interface Session {
   readonly mid: string;
@@ -92,6 +110,8 @@ export interface ConnectionServices {
   readonly logicHeartbeatMinMs: number;
   readonly logicHeartbeatMaxMs: number;
   readonly metrics: Metrics;
+  /** Kept exact by `enter`, the one place a connection changes phase. */
+  readonly phases: PhaseGauges;
   readonly log: Log;
   /** Where inspection finds connections by user and by address. */
   readonly index: ConnectionIndex;
@@ -117,6 +137,34 @@ function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body:
   deps.handle.send(Outbound.reply(ver, op, seq, body));
 }
 
+/**
+ * Moves the connection to `phase`: the only place `state.phase` changes
+ * after init, so the node's count of connections by phase stays exact.
+ */
+function enter<P extends Phase>(state: ConnectionState, phase: P): asserts state is ConnectionState & { phase: P } {
+  const from: Phase = state.phase;
+  const to: Phase = phase;
+  if (from === to) return;
+  const gauges = state.deps.services.phases[state.deps.handle.transport];
+  if (from !== 'closed') gauges[from].inc(-1);
+  if (to !== 'closed') gauges[to].inc();
+  state.phase = phase;
+}
+
+/** The auth outcome of a connection closed while logic was deciding on its op 7, by why it closed. */
+function authOutcomeOf(reason: CloseReason): AuthOutcome {
+  switch (reason) {
+    case 'auth_refused':
+      return 'refused';
+    case 'logic_unavailable':
+      return 'unavailable';
+    case 'logic_timeout':
+      return 'timeout';
+    default:
+      return 'abandoned';
+  }
+}
+
 function logicBeatDelay(s: ConnectionServices): number {
   return s.logicHeartbeatMinMs + Math.floor(s.random() * (s.logicHeartbeatMaxMs - s.logicHeartbeatMinMs + 1));
 }
@@ -130,6 +178,7 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
   const s = deps.services;
   const { handle } = deps;
   s.metrics.inc('im_connections_closed_total', { reason });
+  if (state.phase === 'authenticating') s.metrics.inc('im_auth_results_total', { outcome: authOutcomeOf(reason) });
   if (error) {
     s.metrics.inc('im_connection_errors_total', { code: error.code });
     const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' || reason === 'kicked' ? 'warn' : 'info';
@@ -155,7 +204,7 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
 }
 
 function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: CloseReason, error?: ImError): ConnectionState {
-  state.phase = release(state, deps, reason, error);
+  enter(state, release(state, deps, reason, error));
   if (state.phase === 'closed') ctx.stopSelf();
   return state;
 }
@@ -165,7 +214,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
   if (state.phase === 'closing') {
     // Logic created a session for a connection that is gone: undo it. A failed (or never sent) Connect created none.
     if (outcome.ok) s.gateway.tell({ type: 'disconnect', mid: outcome.value.mid, key: outcome.value.key, connId: state.logicConnId });
-    state.phase = 'closed';
+    enter(state, 'closed');
     ctx.stopSelf();
     return state;
   }
@@ -174,7 +223,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
     if (outcome.error.name === 'LOGIC_CALL_CANCELLED') {
       // The gateway saw the socket closed before this actor did: the close is the client's.
       release(state, deps, 'client_closed');
-      state.phase = 'closed';
+      enter(state, 'closed');
       ctx.stopSelf();
       return state;
     }
@@ -183,7 +232,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
     // release() leaves an 'authenticating' connection 'closing' to await logic's answer; this is that
     // answer, and nothing was registered, so the connection is done (else the actor would never stop).
     release(state, deps, reason, outcome.error);
-    state.phase = 'closed';
+    enter(state, 'closed');
     ctx.stopSelf();
     return state;
   }
@@ -194,7 +243,8 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
     heartbeatMs: r.heartbeatMs > 0 ? r.heartbeatMs : s.defaultHeartbeatMs,
   };
   state.session = session;
-  state.phase = 'online';
+  enter(state, 'online');
+  s.metrics.inc('im_auth_results_total', { outcome: 'ok' });
   state.lastBeatAt = now;
   state.nextLogicBeatAt = now + logicBeatDelay(s);
   // Registration is told before op 8 leaves, so a push sent after the client sees op 8 finds it.
@@ -221,7 +271,7 @@ function handlePacket(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, p:
   switch (state.phase) {
     case 'awaitingAuth': {
       if (p.op !== Op.Auth) return close(state, deps, ctx, 'protocol_error', new ImError('OP_BEFORE_AUTH', `got op ${p.op}`));
-      state.phase = 'authenticating';
+      enter(state, 'authenticating');
       // The auth packet leads the queue: its ver and seq are echoed in op 8.
       state.early = [p];
       const { handle } = deps;
@@ -328,7 +378,10 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, 
     case 'online': {
       const session = state.session as Session;
       const due = state.lastBeatAt + session.heartbeatMs;
-      if (now >= due) return close(state, deps, ctx, 'heartbeat_timeout', new ImError('HEARTBEAT_TIMEOUT', `${session.heartbeatMs} ms`));
+      if (now >= due) {
+        s.metrics.inc('im_heartbeat_timeouts_total');
+        return close(state, deps, ctx, 'heartbeat_timeout', new ImError('HEARTBEAT_TIMEOUT', `${session.heartbeatMs} ms`));
+      }
       deps.shard.tell({ type: 'watch', id, at: due });
       return state;
     }
@@ -350,6 +403,7 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
 
   init: (deps) => {
     deps.services.index.opened(deps.handle);
+    deps.services.phases[deps.handle.transport].awaitingAuth.inc();
     return initialState(deps);
   },
 
@@ -376,6 +430,9 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
       case 'drain':
         return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'));
       case 'kick':
+        // Told only when this kick is what closes it (not one already closing for another reason).
+        if (state.phase === 'closing' || state.phase === 'closed') return state;
+        msg.closing();
         return close(state, deps, ctx, 'kicked', new ImError('KICKED'));
       default:
         throw new Error(`connection actor got an unknown message: ${JSON.stringify(msg)}`);
@@ -398,9 +455,10 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
   onStop(state, cause) {
     state.deps.services.index.closed(state.deps.handle);
     if (state.phase === 'closed') return;
-    state.phase = cause === 'gaveUp'
-      ? release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'))
-      : release(state, state.deps, 'draining', new ImError('NODE_DRAINING'));
+    if (cause === 'gaveUp') release(state, state.deps, 'actor_crashed', new ImError('ACTOR_CRASHED'));
+    else release(state, state.deps, 'draining', new ImError('NODE_DRAINING'));
+    // Whatever release left it waiting for, the actor is gone: it leaves the count of live connections.
+    enter(state, 'closed');
   },
 
   inspect(state) {

@@ -36,6 +36,8 @@ export interface OnlineDeps {
   readonly store: SessionStore;
   readonly maxAgeMs: number;
   readonly now: () => number;
+  /** Told each newer sum once it is kept (the node exports its totals). */
+  readonly onComputed?: (cluster: ClusterOnline) => void;
 }
 
 // ── behaviour ───────────────────────────────────────────────────────────────
@@ -86,12 +88,14 @@ export const onlineActor: ActorKind<OnlineState, OnlineMsg, OnlineDeps> = {
         if (msg.at >= state.lastAt) {
           state.last = msg.cluster;
           state.lastAt = msg.at;
+          deps.onComputed?.(msg.cluster);
         }
         return state;
     }
   },
 
-  // Only 'computed' changes the state, in two assignments that cannot throw: resuming keeps the last sum.
+  // Only 'computed' changes the state, in two assignments that cannot throw (onComputed, after them, only
+  // reports what they kept): resuming keeps the last sum.
   supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: false },
 
   inspect: (state) => ({

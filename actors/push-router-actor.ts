@@ -16,7 +16,7 @@
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { asImError, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
-import { cloudLinkActor, CloudLinkMsg, CloudPush } from './cloud-link-actor';
+import { cloudLinkActor, CloudLinkMsg, CloudPush, RPC_OF } from './cloud-link-actor';
 import { splitKeys } from './key-shares';
 import type { KnownCloudNodes } from './known-cloud-nodes';
 import type { CloudNodeClient, SessionStore } from './logic-ports';
@@ -118,6 +118,8 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         ref = link(server);
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
+        // One failed open, however many shares of the push it then drops.
+        deps.metrics.inc('im_cloud_link_failures_total', { node: server, cause: 'open' });
         linkFailed(server, push, error);
         return error;
       }
@@ -125,7 +127,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
       return null;
     };
     const linkFailed = (server: string, push: CloudPush, error: Error): void => {
-      deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: push.type, bound: 'link' });
+      deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: RPC_OF[push.type], bound: 'link' });
       if (push.type === 'pushMsg') push.done?.(new ImError('CLOUD_LINK_FAILED', `${server}: ${error.message}`));
       const first = !state.warnedLinkFailed.has(server) && state.warnedLinkFailed.size < MAX_WARNED_UNKNOWN;
       if (first) state.warnedLinkFailed.add(server);

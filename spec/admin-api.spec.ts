@@ -111,6 +111,8 @@ describe('admin endpoint (cloud node)', function () {
       expect(victim.client.disconnectReason()?.code).to.equal('E_KICKED');
       await h.logic[0].waitFor((calls) => calls.disconnect.some((d) => d.key === 'kick-me'), 5000, 'Disconnect of the kicked key');
       expect(h.node.metrics.get('im_connections_closed_total', { reason: 'kicked' })).to.equal(1);
+      expect(h.node.metrics.get('im_connections', { transport: 'ws', phase: 'online' })).to.equal(0);
+      expect(h.node.metrics.get('im_connections', { transport: 'tcp', phase: 'online' })).to.equal(1);
       expect(await other.client.heartbeat()).to.equal(0);
       const again = await adminRequest(h.node.adminPort, '/connections/kick-me/kick', { method: 'POST' });
       expect(again.status).to.equal(404);
@@ -172,6 +174,12 @@ describe('admin endpoint (cloud node)', function () {
       await bad('/connections', 400, 'E_ADMIN_BAD_PARAM');
       await bad('/connections?key=a&mid=1', 400, 'E_ADMIN_BAD_PARAM');
       await bad('/nowhere', 404, 'E_ADMIN_NOT_FOUND');
+      await bad('//', 400, 'E_ADMIN_BAD_REQUEST');
+      await bad('/connections?key=a&key=b', 400, 'E_ADMIN_BAD_PARAM');
+      await bad('/actors?limit=1&limit=2', 400, 'E_ADMIN_BAD_PARAM');
+      const head = await adminRequest(h.node.adminPort, '/health', { method: 'HEAD' });
+      expect(head.status).to.equal(200);
+      expect(head.text).to.equal('');
       expect((await adminRequest(h.node.adminPort, '/health')).status).to.equal(200);
       expect((await adminRequest(h.node.adminPort, '/ready')).json).to.deep.equal({ status: 'ready' });
       const info = await get<{ node: string; id: string; allowDestructive: boolean; headline: Record<string, number> }>('/info');
@@ -180,6 +188,9 @@ describe('admin endpoint (cloud node)', function () {
       const page = await adminRequest(h.node.adminPort, '/');
       expect(page.status).to.equal(200);
       expect(page.headers['content-type']).to.match(/^text\/html/);
+      // Only the page's own script runs: by hash, never any inline script.
+      expect(page.headers['content-security-policy']).to.match(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+      expect(page.headers['content-security-policy']).to.not.include('unsafe-inline\'; style-src').and.not.match(/script-src[^;]*unsafe/);
     });
 
     it('/ready answers 503 from the moment the node starts to drain', async () => {
@@ -207,6 +218,34 @@ describe('admin endpoint (cloud node)', function () {
     });
   });
 
+  describe('requests from other sites', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({ admin: { allowDestructive: true } });
+    });
+
+    it('refuses a foreign Origin and, without a token, a foreign Host (DNS rebinding); the client stays', async () => {
+      const { client } = await online('tcp', { mid: 60, key: 'csrf-target', accepts: [1000] });
+      const port = h.node.adminPort;
+      const refused: Array<{ path: string; method: string; headers: Record<string, string> }> = [
+        { path: '/connections/csrf-target/kick', method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'text/plain' } },
+        { path: '/connections/csrf-target/kick', method: 'POST', headers: { host: 'evil.example', origin: 'http://evil.example' } },
+        { path: '/actors', method: 'GET', headers: { host: `evil.example:${port}` } },
+        { path: '/connections?key=csrf-target', method: 'GET', headers: { host: `rebound.example:${port}` } },
+      ];
+      for (const r of refused) {
+        const reply = await adminRequest(port, r.path, { method: r.method, headers: r.headers });
+        expect(reply.status, JSON.stringify(r)).to.equal(403);
+        expect(reply.json, JSON.stringify(r)).to.include({ code: 'E_ADMIN_BAD_ORIGIN' });
+      }
+      expect(await client.heartbeat()).to.equal(0);
+      // The endpoint's own origin, and loopback names, are served.
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+        const reply = await adminRequest(port, '/health', { headers: { host, origin: `http://${host}` } });
+        expect(reply.status, host).to.equal(200);
+      }
+    });
+  });
+
   describe('auth', () => {
     const TOKEN = 'admin-token-for-specs-0123456789';
 
@@ -228,6 +267,12 @@ describe('admin endpoint (cloud node)', function () {
         expect((await adminRequest(h.node.adminPort, path, { token: `${TOKEN}x` })).status, path).to.equal(401);
         expect((await adminRequest(h.node.adminPort, path, { token: TOKEN })).status, path).to.equal(200);
       }
+      // Auth comes before anything else: a kick without the token is 401, not 403 or 404.
+      const kick = await adminRequest(h.node.adminPort, '/connections/someone/kick', { method: 'POST' });
+      expect(kick.status).to.equal(401);
+      // With a token the Host may be any name (a load balancer's, a DNS name): the token is the guard.
+      const named = await adminRequest(h.node.adminPort, '/health', { token: TOKEN, headers: { host: 'admin.example:3190' } });
+      expect(named.status).to.equal(200);
     });
   });
 });

@@ -20,6 +20,7 @@ function nodeEnv(logic: TestLogicNode, extra: Record<string, string> = {}): Reco
     IM_CLOUD_TCP_PORT: '0',
     IM_CLOUD_WS_PORT: '0',
     IM_CLOUD_GRPC_PORT: '0',
+    IM_CLOUD_ADMIN_PORT: '0',
     IM_CLOUD_LOGIC_NODES: logic.address,
     IM_CLOUD_LOG_LEVEL: 'info',
     ...extra,
@@ -112,6 +113,17 @@ describe('im-cloud CLI (child process)', function () {
       expect(node.stderr).to.include('tcp.port (IM_CLOUD_TCP_PORT)').and.include('"notaport"');
       expect(node.logsWith('cloud node started')).to.have.length(0);
     });
+
+    for (const kind of ['cloud', 'logic'] as const) {
+      it(`${kind}: an admin endpoint bound beyond loopback without a token refuses to start, saying why`, async () => {
+        const prefix = kind === 'cloud' ? 'IM_CLOUD' : 'IM_LOGIC';
+        const node = run([kind], { [`${prefix}_ADMIN_HOST`]: '0.0.0.0' });
+        expect(await node.waitForExit()).to.deep.equal({ code: 2, signal: null });
+        expect(node.stderr).to.match(/^E_CONFIG_INVALID: /);
+        expect(node.stderr).to.include('admin.host 0.0.0.0 is not a loopback address: set admin.token');
+        expect(node.logsWith(`${kind} node started`)).to.have.length(0);
+      });
+    }
 
     it('an unknown option in the --config file is named', async () => {
       const config = file('unknown.json', JSON.stringify({ tcp: { prot: 4101 } }));

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { encodePacket, Op } from '../system/codec/packet';
+import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 import { Bystanders, bystandersOnline, closeBystanders, expectBystandersServed } from './support/bystanders';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
@@ -85,7 +86,7 @@ describe('cloud node: bad input closes only the offending connection', () => {
     return client;
   }
 
-  const metric = (name: string, labels?: Record<string, string>): number => h.node.metrics.get(name, labels);
+  const metric = <N extends MetricName>(name: N, ...labels: PickArgs<N>): number => h.node.metrics.get(name, ...labels);
 
   beforeEach(async () => {
     h = await CloudHarness.start();

@@ -55,6 +55,9 @@ describe('cloud node drain', () => {
     expect(logic.calls.disconnect.map((d) => d.key).sort()).to.deep.equal(['drain-auth-tcp', 'drain-auth-ws', 'drain-online-tcp', 'drain-online-ws']);
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'draining' })).to.equal(4);
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'actor_crashed' })).to.equal(0);
+    // Every connection left the count by phase, the two that were still waiting for logic included.
+    expect(h.node.metrics.total('im_connections')).to.equal(0);
+    expect(h.node.metrics.get('im_auth_results_total', { outcome: 'abandoned' })).to.equal(2);
     expect(h.node.metrics.total('im_actor_faults_total')).to.equal(0);
   });
 

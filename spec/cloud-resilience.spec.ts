@@ -69,6 +69,7 @@ describe('cloud node resilience', () => {
           expect(h.logic[0].calls.disconnect).to.have.length(1, 'the companion was not disconnected');
           expect(h.node.metrics.get('im_connections_closed_total', { reason: 'heartbeat_timeout' })).to.equal(1);
           expect(h.node.metrics.get('im_connection_errors_total', { code: 'E_HEARTBEAT_TIMEOUT' })).to.equal(1);
+          expect(h.node.metrics.get('im_heartbeat_timeouts_total')).to.equal(1);
           expect(h.node.runtime.list({ kind: 'connection', withState: true }).map((a) => a.state?.key)).to.deep.equal([companion.key]);
         } finally {
           beating = false;
@@ -86,6 +87,7 @@ describe('cloud node resilience', () => {
         await h.pushMsg([key], 1000, { op: 1000, body: 'still online' });
         await client.waitFor((p) => p.op === 1000 && p.body.toString() === 'still online', 5000, 'the push');
         expect(h.node.metrics.get('im_connections_closed_total', { reason: 'heartbeat_timeout' })).to.equal(0);
+        expect(h.node.metrics.get('im_heartbeat_timeouts_total')).to.equal(0);
         expect(h.logic[0].calls.disconnect).to.have.length(0);
       });
     }
@@ -109,6 +111,9 @@ describe('cloud node resilience', () => {
         expect(h.node.metrics.get('im_actor_gave_up_total', { kind: 'connection' })).to.equal(1);
         expect(h.node.metrics.get('im_connections_closed_total', { reason: 'actor_crashed' })).to.equal(1);
         await eventually(() => h.node.runtime.count('connection') === 2, 'the crashed actor to be gone');
+        // The crashed actor left the count by phase: the two bystanders are all that is online.
+        expect(h.node.metrics.total('im_connections')).to.equal(2);
+        expect(h.node.metrics.get('im_connections', { transport, phase: 'online' })).to.equal(1);
 
         const bystanders = others as Bystanders;
         await expectBystandersServed(h, bystanders);

@@ -5,6 +5,7 @@ import { encodePacket, Op, readHeader } from '../system/codec/packet';
 import { encodeBinaryFrame } from '../system/codec/ws-frame';
 import { Coalescer, CoalescingTarget, PacketSequence } from '../system/edges/coalescer';
 import { buildBatchBody } from '../system/codec/batch';
+import { Metrics } from '../system/metrics';
 
 class Recorder implements CoalescingTarget {
   pending: PacketSequence | null = null;
@@ -167,6 +168,26 @@ describe('edges/Coalescer', () => {
       expect(framesOf(withReply)).to.deep.equal([{ op: Op.Raw, packets: hex(a, b) }, { op: Op.HeartbeatReply, packets: hex(heartbeat) }]);
       expect(withReply.subarray(0, shared.length).equals(shared)).to.equal(true);
     });
+  });
+
+  it('observes the pushes merged into each op-9 frame once per frame built, however many clients share it; a lone push or a tcp write builds none', async () => {
+    const metrics = new Metrics('cloud');
+    const batchSizes = metrics.histogramOf('im_op9_batch_pushes');
+    const c = new Coalescer(batchSizes);
+    const members = [new Recorder(), new Recorder(), new Recorder()];
+    for (const m of members) {
+      c.append(m, a);
+      c.append(m, b);
+      c.append(m, batch);
+    }
+    const lone = new Recorder();
+    c.append(lone, a);
+    await tick();
+    for (const m of [...members, lone]) m.writes[0].tcpBytes();
+    expect(batchSizes.count).to.equal(0);
+    for (const m of [...members, lone]) m.writes[0].wsFrames();
+    expect(batchSizes.count).to.equal(1);
+    expect(batchSizes.sum).to.equal(3);
   });
 
   it('flushOne writes a target at once (before its close), and the end of the task then skips it', async () => {

@@ -18,6 +18,7 @@ import { Op } from '../system/codec/packet';
 import { GrpcLogicClient } from '../system/logic-client';
 import { silentLogger } from '../system/logger';
 import { Metrics } from '../system/metrics';
+import type { MetricName, PickArgs } from '../system/metrics-catalogue';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
@@ -253,7 +254,7 @@ describe('logic gateway: bounded calls seen from a cloud node', () => {
     return h.node.runtime.list({ kind: 'logic-gateway', withState: true })[0].state as { inFlight: number; queued: number };
   }
 
-  const metric = (name: string, labels?: Record<string, string>): number => h.node.metrics.get(name, labels);
+  const metric = <N extends MetricName>(name: N, ...labels: PickArgs<N>): number => h.node.metrics.get(name, ...labels);
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
@@ -280,6 +281,11 @@ describe('logic gateway: bounded calls seen from a cloud node', () => {
       await a.waitFor((p) => p.op === Op.AuthReply, 5000, 'op 8 for a');
       await b.waitFor((p) => p.op === Op.AuthReply, 5000, 'op 8 for b');
       expect(logic.calls.connect.map((r) => JSON.parse(r.token.toString()).key)).to.deep.equal(['busy-a', 'busy-b']);
+      expect(metric('im_auth_results_total', { outcome: 'unavailable' })).to.equal(1);
+      expect(metric('im_auth_results_total', { outcome: 'ok' })).to.equal(2);
+      await eventually(() => h.node.runtime.count('connection') === 2, 'the refused client\'s actor to stop');
+      expect(metric('im_connections', { transport, phase: 'online' })).to.equal(2);
+      expect(h.node.metrics.total('im_connections')).to.equal(2);
     });
   }
 
@@ -301,7 +307,13 @@ describe('logic gateway: bounded calls seen from a cloud node', () => {
     expect(logic.calls.disconnect).to.have.length(0);
     expect(metric('im_logic_calls_rejected_total', { rpc: 'Connect', cause: 'caller_gone' })).to.equal(1);
     expect(metric('im_connections_closed_total', { reason: 'client_closed' })).to.equal(1);
-    expect(metric('im_auth_failures_total')).to.equal(0);
+    expect(h.node.metrics.total('im_auth_failures_total')).to.equal(0);
+    // The departed client's op 7 ended without an answer; the one that stayed is online on ws, none on tcp.
+    expect(metric('im_auth_results_total', { outcome: 'abandoned' })).to.equal(1);
+    expect(metric('im_auth_results_total', { outcome: 'ok' })).to.equal(1);
+    expect(h.node.metrics.total('im_auth_results_total')).to.equal(2);
+    expect(metric('im_connections', { transport: 'ws', phase: 'online' })).to.equal(1);
+    expect(h.node.metrics.total('im_connections')).to.equal(1);
   });
 
   for (const transport of ['ws', 'tcp'] as const) {
@@ -318,6 +330,8 @@ describe('logic gateway: bounded calls seen from a cloud node', () => {
       expect(c.disconnectReason()?.code).to.equal('E_LOGIC_TIMEOUT');
       expect(metric('im_connections_closed_total', { reason: 'logic_timeout' })).to.equal(1);
       expect(metric('im_connection_errors_total', { code: 'E_LOGIC_TIMEOUT' })).to.equal(1);
+      expect(metric('im_auth_results_total', { outcome: 'timeout' })).to.equal(1);
+      expect(metric('im_connections', { transport, phase: 'closing' }), 'closing until logic answers').to.equal(1);
       // Logic answers at ~800 ms, having made a session: the connection, 'closing', undoes it.
       await logic.waitFor((calls) => calls.disconnect.length === 1, 3000, 'Disconnect of the late session');
       const [connected] = logic.calls.connect;
@@ -326,6 +340,8 @@ describe('logic gateway: bounded calls seen from a cloud node', () => {
       await sleep(200);
       expect(logic.calls.disconnect).to.have.length(1);
       expect(metric('im_auth_ok_total')).to.equal(0);
+      expect(h.node.metrics.total('im_connections'), 'no connection left in any phase').to.equal(0);
+      expect(h.node.metrics.total('im_auth_results_total')).to.equal(1);
     });
   }
 

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
-import { startBanner } from '../system/cli';
+import { adminUrl, startBanner } from '../system/cli';
+import { adminRequest } from './support/admin-client';
 import { ChildNode, REPO_ROOT } from './support/child-node';
 import { freePorts } from './support/free-ports';
 
@@ -28,6 +29,8 @@ interface StartPorts {
   readonly cloudGrpc: number;
   readonly logicGrpc: number;
   readonly http: number;
+  readonly cloudAdmin: number;
+  readonly logicAdmin: number;
 }
 
 function startEnv(ports: StartPorts): Record<string, string> {
@@ -37,6 +40,8 @@ function startEnv(ports: StartPorts): Record<string, string> {
     IM_CLOUD_GRPC_PORT: String(ports.cloudGrpc),
     IM_LOGIC_GRPC_PORT: String(ports.logicGrpc),
     IM_LOGIC_HTTP_PORT: String(ports.http),
+    IM_CLOUD_ADMIN_PORT: String(ports.cloudAdmin),
+    IM_LOGIC_ADMIN_PORT: String(ports.logicAdmin),
   };
 }
 
@@ -88,8 +93,8 @@ describe('npm start, then the README\'s client command and curl line (child proc
 
   /** `node bin/im-cloud.js start` on free ports; resolves once its banner is out. */
   async function start(): Promise<{ node: ChildNode; ports: StartPorts; clientLine: string; curlLine: string }> {
-    const [tcp, ws, cloudGrpc, logicGrpc, http] = await freePorts(5, undefined);
-    const ports: StartPorts = { tcp, ws, cloudGrpc, logicGrpc, http };
+    const [tcp, ws, cloudGrpc, logicGrpc, http, cloudAdmin, logicAdmin] = await freePorts(7, undefined);
+    const ports: StartPorts = { tcp, ws, cloudGrpc, logicGrpc, http, cloudAdmin, logicAdmin };
     const node = track(ChildNode.spawn({ args: ['start'], env: startEnv(ports), removeEnvPrefixes: ['IM_LOGIC_'] }));
     await node.waitForLine((l) => l.trim().startsWith(CURL_PREFIX), 15000, `the start banner's "${CURL_PREFIX}" line`);
     const banner = node.otherStdout.join('\n');
@@ -113,7 +118,8 @@ describe('npm start, then the README\'s client command and curl line (child proc
     const cloud = loadCloudConfig({ env: {} });
     const logic = loadLogicConfig({ env: {} });
     expect([cloud.ws.port, logic.http.port], 'default ws and http ports').to.deep.equal([3102, 3111]);
-    const banner = startBanner(cloud, { tcp: cloud.tcp.port, ws: cloud.ws.port }, logic.http.port, logic.node.bindHost);
+    const admin = { cloud: adminUrl(cloud.admin.host, cloud.admin.port), logic: adminUrl(logic.admin.host, logic.admin.port) };
+    const banner = startBanner(cloud, { tcp: cloud.tcp.port, ws: cloud.ws.port }, logic.http.port, logic.node.bindHost, admin);
     const expected = { client: bannerLine(banner, CLIENT_PREFIX), curl: bannerLine(banner, CURL_PREFIX) };
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const hint = `README.md must contain (as lines of their own, indentation allowed) exactly:\n${expected.client}\n${expected.curl}`;
@@ -132,9 +138,12 @@ describe('npm start, then the README\'s client command and curl line (child proc
     // The banner is what startBanner prints for the ports the env asked for.
     const cloud = loadCloudConfig({ env: startEnv(ports) });
     const logic = loadLogicConfig({ env: startEnv(ports) });
-    const expectedBanner = startBanner(cloud, { tcp: ports.tcp, ws: ports.ws }, ports.http, logic.node.bindHost);
+    const admin = { cloud: `http://127.0.0.1:${ports.cloudAdmin}/`, logic: `http://127.0.0.1:${ports.logicAdmin}/` };
+    const expectedBanner = startBanner(cloud, { tcp: ports.tcp, ws: ports.ws }, ports.http, logic.node.bindHost, admin);
     expect(node.otherStdout.join('\n'), 'the start banner').to.equal(expectedBanner.split('\n').filter((l) => l.trim() !== '').join('\n'));
     expect(clientLine).to.match(new RegExp(`^${CLIENT_PREFIX} --port ${ports.ws} --token '\\{.*\\}'$`));
+    // Both admin endpoints the banner names serve, and say the node is ready.
+    for (const port of [ports.cloudAdmin, ports.logicAdmin]) expect((await adminRequest(port, '/ready')).json, `admin on ${port}`).to.deep.equal({ status: 'ready' });
     expect(curlLine).to.equal(`curl -d '${BODY}' 'http://127.0.0.1:${ports.http}/im/push/mids?operation=1000&mids=123'`);
 
     const client = track(ChildNode.shell(clientLine, { env: shellEnv() }));

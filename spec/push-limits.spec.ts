@@ -206,9 +206,9 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
       const { sys, node, keys } = await stuckSystem({ maxQueued: 1 });
       expect(await threePushes(sys, keys, 10)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE', 'E_CLOUD_UNAVAILABLE']);
       const metrics = sys.logic[0].metrics;
-      expect(metrics.get('im_cloud_push_dropped_total', { node, rpc: 'pushMsg', bound: 'count' })).to.equal(1);
+      expect(metrics.get('im_cloud_push_dropped_total', { node, rpc: 'PushMsg', bound: 'count' })).to.equal(1);
       // The link counts a failure once its caller has heard of it.
-      await until(async () => metrics.get('im_cloud_push_failures_total', { node, rpc: 'pushMsg' }), (n) => n === 2, 'both failures to be counted');
+      await until(async () => metrics.get('im_cloud_push_failures_total', { node, rpc: 'PushMsg' }), (n) => n === 2, 'both failures to be counted');
     });
 
     it('by bytes, in flight included: with cloud.maxInFlight far above the pushes sent, a hung node holds at most the byte bound', async () => {
@@ -216,7 +216,7 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
       const { sys, node, keys } = await stuckSystem({ maxInFlight: 256, maxQueued: 100, maxLinkBytes: 96 * KiB, callTimeoutMs: 1000 }, { maxBatchBytes: 64 * KiB });
       // Each push holds its 60 KiB message and its key: the first goes in flight, and either other would take the link past 96 KiB.
       expect(await threePushes(sys, keys, 60 * KiB)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE']);
-      expect(sys.logic[0].metrics.get('im_cloud_push_dropped_total', { node, rpc: 'pushMsg', bound: 'bytes' })).to.equal(2);
+      expect(sys.logic[0].metrics.get('im_cloud_push_dropped_total', { node, rpc: 'PushMsg', bound: 'bytes' })).to.equal(2);
     });
 
     it('by bytes: a push that would take the link past cloud.maxLinkBytes is dropped; room pushes dropped are counted too', async () => {
@@ -224,12 +224,12 @@ describe('push limits: batches fit the wire, messages that cannot are refused, l
       // Each push holds its 40 KiB message and its key: one in flight and one waiting fit in 96 KiB, a third does not.
       expect(await threePushes(sys, keys, 40 * KiB)).to.deep.equal(['E_CLOUD_QUEUE_FULL', 'E_CLOUD_UNAVAILABLE', 'E_CLOUD_UNAVAILABLE']);
       const metrics = sys.logic[0].metrics;
-      expect(metrics.get('im_cloud_push_dropped_total', { node, rpc: 'pushMsg', bound: 'bytes' })).to.equal(1);
+      expect(metrics.get('im_cloud_push_dropped_total', { node, rpc: 'PushMsg', bound: 'bytes' })).to.equal(1);
 
       // Room pushes answer once queued, as in goim: the third finds one in flight and one waiting, and is dropped, counted.
       const rooms = await sys.pipelined(['r1', 'r2', 'r3'].map((label) => ({ path: ROOM_PATH, body: message(label, 40 * KiB) })));
       for (const r of rooms) expect([r.status, r.json], r.text).to.deep.equal([200, { code: 0, message: '' }]);
-      await until(async () => metrics.get('im_cloud_push_dropped_total', { node, rpc: 'broadcastRoom', bound: 'bytes' }), (n) => n === 1, 'the room push to be dropped');
+      await until(async () => metrics.get('im_cloud_push_dropped_total', { node, rpc: 'BroadcastRoom', bound: 'bytes' }), (n) => n === 1, 'the room push to be dropped');
     });
   });
 

@@ -139,7 +139,7 @@ describe('push outcome: the push API says what happened', function () {
     await arrived(a, 'grpc-half');
     // The link counts a failure once its caller has heard of it.
     const metrics = sys.logic[0].metrics;
-    await until(async () => metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'pushMsg' }), (n) => n === 3, 'the three failures to be counted');
+    await until(async () => metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'PushMsg' }), (n) => n === 3, 'the three failures to be counted');
   });
 
   it('a session naming a server that is not a cloud node is a failed target: named in the answer, counted, never dialled', async () => {
@@ -236,9 +236,11 @@ describe('push outcome: the push API says what happened', function () {
     await arrived(b, 'all-one-broken');
 
     const metrics = sys.logic[0].metrics;
-    for (const rpc of ['pushMsg', 'broadcastRoom', 'broadcast']) {
+    for (const rpc of ['PushMsg', 'BroadcastRoom', 'Broadcast']) {
       expect(metrics.get('im_cloud_push_dropped_total', { node: broken, rpc, bound: 'link' }), rpc).to.equal(1);
     }
+    // Each of the three pushes tried to open the link once.
+    expect(metrics.get('im_cloud_link_failures_total', { node: broken, cause: 'open' })).to.equal(3);
     expect(linkNodes(sys)).to.deep.equal([sys.cloudAddress(1)]);
   });
 
@@ -269,7 +271,7 @@ describe('push outcome: the push API says what happened', function () {
     const second = await pushKeys(sys, [a.key], 'after-the-throw');
     expect(second.status, second.text).to.equal(200);
     await arrived(a, 'after-the-throw');
-    expect(sys.logic[0].metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'pushMsg' })).to.equal(1);
+    expect(sys.logic[0].metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'PushMsg' })).to.equal(1);
   });
 
   it('the router\'s node list can be replaced: links of nodes that left stop, their pushes fail, their Connects are refused', async () => {

@@ -296,7 +296,7 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
     it('a key push goes only to the node holding the key; a room push reaches members on both nodes', async () => {
       const { sys, a1, a2, b1, b2 } = await twoNodes();
       const all = [a1, a2, b1, b2];
-      const keyPushesOn = (i: number): number => sys.cloud[i].metrics.get('im_pushes_total', { kind: 'keys' });
+      const keyPushesOn = (i: number): number => sys.cloud[i].metrics.get('im_pushes_total', { rpc: 'PushMsg' });
 
       await pushRaw(sys, '/im/push/keys', { operation: BIZ, keys: [a1.key] }, 'to-a1');
       await arrived(a1, BIZ, 'to-a1');
@@ -335,13 +335,13 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
 
       const metrics = sys.logic[0].metrics;
       await until(async () => ({
-        room: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'broadcastRoom' }),
-        all: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'broadcast' }),
+        room: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'BroadcastRoom' }),
+        all: metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'Broadcast' }),
       }), (n) => n.room >= 1 && n.all >= 1, 'failed pushes to node B to be counted');
       // Node B drained: its clients' sessions are gone, so no PushMsg was even tried there.
-      expect(metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'pushMsg' })).to.equal(0);
-      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'broadcastRoom' })).to.equal(0);
-      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'broadcast' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: nodeB, rpc: 'PushMsg' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'BroadcastRoom' })).to.equal(0);
+      expect(metrics.get('im_cloud_push_failures_total', { node: sys.cloudAddress(0), rpc: 'Broadcast' })).to.equal(0);
     });
   });
 

@@ -57,7 +57,7 @@ export class Cell implements ActorRef<unknown>, ActorContext<unknown> {
   processed = 0;
   stopping = false;
   stopRequested = false;
-  /** Barriers waiting on this cell: answered when it stops, since a stopped cell's mailbox is never reached. */
+  /** Barriers waiting on this cell: told when it stops, since a stopped cell's mailbox is never reached. */
   barriers: Set<() => void> | null = null;
   readonly startedAt = Date.now();
 

@@ -34,6 +34,9 @@ export interface ActorView {
   summary(): Record<string, unknown>;
 }
 
+/** How a barrier ended: the actor reached it, stopped first, or neither within the time given. */
+export type BarrierOutcome = 'reached' | 'gone' | 'timedOut';
+
 export interface RuntimeHooks {
   /** An actor marked critical gave up: the node can no longer work as configured. */
   onCriticalFailure(path: string, kind: string, error: Error): void;
@@ -52,6 +55,8 @@ export class ActorRuntime implements CellHost {
   private readonly system: NactRef;
   private readonly entries = new Map<string, Cell>();
   private readonly kinds = new Map<string, KindStats>();
+  /** Actors without a parent, kept apart so finding them walks no other actor. */
+  private readonly rootCells = new Set<Cell>();
   private stopped = false;
 
   constructor(
@@ -92,21 +97,23 @@ export class ActorRuntime implements CellHost {
   }
 
   /**
-   * Resolves once `ref` has handled every message sent to it before this call,
-   * or has stopped; at once if it is not running, and after timeoutMs at the latest.
+   * Resolves once `ref` has handled every message sent to it before this call
+   * (`reached`), or has stopped (`gone`: at once if it is not running), and
+   * after timeoutMs at the latest (`timedOut`).
    */
-  barrier(ref: ActorRef<unknown>, timeoutMs: number): Promise<void> {
+  barrier(ref: ActorRef<unknown>, timeoutMs: number): Promise<BarrierOutcome> {
     const cell = this.entries.get(ref.path);
-    if (!cell) return Promise.resolve();
+    if (!cell) return Promise.resolve('gone');
     return new Promise((resolve) => {
-      const done = (): void => {
+      const done = (outcome: BarrierOutcome): void => {
         clearTimeout(timer);
-        cell.barriers?.delete(done);
-        resolve();
+        cell.barriers?.delete(stopped);
+        resolve(outcome);
       };
-      const timer = setTimeout(done, timeoutMs);
-      (cell.barriers ??= new Set()).add(done);
-      cell.tell(new Barrier(done));
+      const stopped = (): void => done('gone');
+      const timer = setTimeout(() => done('timedOut'), timeoutMs);
+      (cell.barriers ??= new Set()).add(stopped);
+      cell.tell(new Barrier(() => done('reached')));
     });
   }
 
@@ -122,7 +129,7 @@ export class ActorRuntime implements CellHost {
   /** Stops every actor, leaves first. */
   shutdown(): void {
     if (this.stopped) return;
-    for (const cell of [...this.entries.values()]) if (cell.parent === null) this.stopCell(cell);
+    for (const cell of [...this.rootCells]) this.stopCell(cell);
     this.stopped = true;
     nact.stop(this.system);
   }
@@ -153,7 +160,7 @@ export class ActorRuntime implements CellHost {
         path: e.path, kind: e.kind, name: e.name, parent: e.parent?.path ?? null, children: e.children?.size ?? 0,
         startedAt: e.startedAt, restarts: e.restarts,
       };
-      out.push(options.withState && e.definition.inspect ? { ...info, state: e.definition.inspect(e.state) } : info);
+      out.push(options.withState && e.definition.inspect ? { ...info, state: e.summary() } : info);
     }
     return out;
   }
@@ -182,9 +189,7 @@ export class ActorRuntime implements CellHost {
 
   /** The actors started without a parent (a node has one). */
   roots(): ActorView[] {
-    const out: ActorView[] = [];
-    for (const cell of this.entries.values()) if (cell.parent === null) out.push(cell);
-    return out;
+    return [...this.rootCells];
   }
 
   /**
@@ -220,12 +225,14 @@ export class ActorRuntime implements CellHost {
     const stats = this.statsOf(kind.kind);
     const cell = new Cell(this, path, name, parent, kind as unknown as ActorKind<unknown, unknown, unknown>, deps, stats);
     this.entries.set(path, cell);
+    if (!parent) this.rootCells.add(cell);
     stats.live++;
     if (parent) (parent.children ??= new Set()).add(cell);
     try {
       cell.nactRef = spawnNact(cell, parent?.nactRef ?? this.system);
     } catch (error) {
       this.entries.delete(path);
+      this.rootCells.delete(cell);
       parent?.children?.delete(cell);
       stats.live--;
       throw error;
@@ -304,6 +311,7 @@ export class ActorRuntime implements CellHost {
     cell.stopping = true;
     if (cell.children) for (const child of [...cell.children]) this.stopCell(child);
     this.entries.delete(cell.path);
+    this.rootCells.delete(cell);
     cell.parent?.children?.delete(cell);
     // What is still in its mailbox will never be handled.
     cell.stats.live--;

@@ -3,6 +3,7 @@ import { CloudConfig, loadCloudConfig, serverIdOf } from '../config/cloud-config
 import { optionsMarkdown } from '../config/docs';
 import { loadLogicConfig } from '../config/logic-config';
 import { logicOptions } from '../config/logic-options';
+import { INSPECT_DEFAULT_DEPTH, INSPECT_DEFAULT_LIMIT, INSPECT_DEFAULT_URL, INSPECT_MAX_LIMIT, runInspect } from './admin/inspect-command';
 import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
 import { ImError } from './errors';
@@ -22,6 +23,11 @@ commands:
                    message received and each op 5 (\`ack\` or \`error ack\`)
   options [cloud|logic]
                    print a node kind's options as a markdown table
+  inspect [--url URL] [--token T] [--depth N] [--limit N] [path]
+                   print a node's actor tree from its admin endpoint (default URL
+                   ${INSPECT_DEFAULT_URL}, a logic node's is on port 3191; token also from
+                   IM_ADMIN_TOKEN; ${INSPECT_DEFAULT_DEPTH} levels below path, the node's root by default;
+                   at most ${INSPECT_DEFAULT_LIMIT} children per actor, the rest counted)
 
 Options come from defaults, then the JSON file (--config, or IM_CLOUD_CONFIG /
 IM_LOGIC_CONFIG), then IM_CLOUD_* / IM_LOGIC_* environment variables.`;
@@ -41,6 +47,26 @@ function flag(args: readonly string[], name: string): string | undefined {
   const value = args[i + 1];
   if (value === undefined || value.startsWith('--')) throw new ImError('CONFIG_INVALID', `${name} needs a value`);
   return value;
+}
+
+/** The arguments that are neither flags nor a flag's value; `valued` names the flags that take one. */
+function positionals(args: readonly string[], valued: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (valued.includes(arg)) i++;
+    else if (arg.startsWith('--')) throw new ImError('CONFIG_INVALID', `unknown flag ${arg}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
+function intFlag(args: readonly string[], name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ImError('CONFIG_INVALID', `${name}: ${text} is not an integer in ${min}..${max}`);
+  return n;
 }
 
 interface Stoppable {
@@ -88,8 +114,16 @@ function reachable(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
+/** Where a browser finds an admin page (an IPv6 host in brackets). */
+export function adminUrl(host: string, port: number): string {
+  const shown = reachable(host);
+  return `http://${shown.includes(':') && !shown.startsWith('[') ? `[${shown}]` : shown}:${port}/`;
+}
+
 /** The banner `npm start` prints: where to connect, and two commands that show a push arriving. */
-export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string): string {
+export function startBanner(
+  cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string, adminUrls: { cloud: string; logic: string },
+): string {
   const host = reachable(cloud.node.bindHost);
   const token = JSON.stringify({ mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] });
   return [
@@ -97,6 +131,7 @@ export function startBanner(cloud: CloudConfig, cloudPorts: { tcp: number; ws: n
     'im-cloud is running: a logic node and a cloud node.',
     `  clients connect to  ws://${host}:${cloudPorts.ws}${cloud.ws.path}  or  tcp ${host}:${cloudPorts.tcp}`,
     `  applications push   http://${reachable(httpHost)}:${httpPort}/im/push/...`,
+    `  operators inspect   ${adminUrls.cloud} (cloud node)  ${adminUrls.logic} (logic node)`,
     '',
     'See a push arrive: in one terminal run a client,',
     `  node bin/im-cloud.js client${host === '127.0.0.1' ? '' : ` --host ${host}`} --port ${cloudPorts.ws}${cloud.ws.path === '/sub' ? '' : ` --path ${cloud.ws.path}`} --token '${token}'`,
@@ -128,7 +163,8 @@ async function runStart(args: readonly string[]): Promise<number> {
     await logicNode.stop();
     throw err;
   }
-  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost) + '\n');
+  const adminUrls = { cloud: adminUrl(cloud.admin.host, cloudNode.adminPort), logic: adminUrl(logic.admin.host, logicNode.adminPort) };
+  process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost, adminUrls) + '\n');
   return runUntilStopped([cloudNode, logicNode], (m, meta) => cloudNode.log.info(m, meta));
 }
 
@@ -145,6 +181,21 @@ async function runClientCommand(args: readonly string[]): Promise<number> {
   });
 }
 
+async function runInspectCommand(args: readonly string[]): Promise<number> {
+  const rest = positionals(args, ['--url', '--token', '--depth', '--limit']);
+  if (rest.length > 1) throw new ImError('CONFIG_INVALID', `inspect takes one path, got ${rest.join(' ')}`);
+  return runInspect({
+    url: flag(args, '--url') ?? INSPECT_DEFAULT_URL,
+    token: flag(args, '--token') ?? process.env.IM_ADMIN_TOKEN ?? '',
+    depth: intFlag(args, '--depth', INSPECT_DEFAULT_DEPTH, 0, 64),
+    limit: intFlag(args, '--limit', INSPECT_DEFAULT_LIMIT, 1, INSPECT_MAX_LIMIT),
+    path: rest[0],
+    width: process.stdout.isTTY ? process.stdout.columns : null,
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -157,6 +208,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runLogic(args);
       case 'client':
         return await runClientCommand(args);
+      case 'inspect':
+        return await runInspectCommand(args);
       case 'options': {
         const kind = args[0] ?? 'cloud';
         if (kind !== 'cloud' && kind !== 'logic') throw new ImError('CONFIG_INVALID', `options: unknown node kind ${kind}`);

@@ -6,15 +6,19 @@ import type { BroadcastRoomReq } from '../proto/generated/im/cloud/BroadcastRoom
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
 import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
+import type { Metrics } from './metrics';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
 
-/** One cloud node over real gRPC (im.cloud.Cloud); every call has a deadline. */
+/**
+ * One cloud node over real gRPC (im.cloud.Cloud); every call has a deadline. With `metrics`, each call's
+ * time is observed in im_cloud_call_seconds by rpc and outcome (ok, or its gRPC status).
+ */
 export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
 
-  constructor(readonly address: string, private readonly timeoutMs: number) {
+  constructor(readonly address: string, private readonly timeoutMs: number, private readonly metrics: Metrics | null = null) {
     this.client = new (loadWireProtos().im.cloud.Cloud)(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
   }
 
@@ -35,9 +39,12 @@ export class GrpcCloudClient implements CloudNodeClient {
   }
 
   private call<Req>(rpc: string, method: Unary<Req>, req: Req): Promise<void> {
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err) => {
-        if (err) reject(new Error(`${rpc} on ${this.address}: ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+        const status = err ? grpc.status[err.code] ?? String(err.code) : 'ok';
+        this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome: status }, (performance.now() - started) / 1000);
+        if (err) reject(new Error(`${rpc} on ${this.address}: ${status}: ${err.details || err.message}`));
         else resolve();
       });
     });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
-import { connectionActor, ConnectionMsg, ConnectionServices } from '../actors/connection-actor';
+import { connectionActor, ConnectionMsg, ConnectionServices, phaseGauges } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
 import { groupActor } from '../actors/group-actor';
 import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
@@ -24,6 +24,7 @@ import { WsEdge } from './edges/ws-edge';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
+import { exportRuntimeMetrics } from './runtime-metrics';
 
 export interface CloudNodeOptions {
   readonly logger?: Logger;
@@ -104,7 +105,7 @@ export class CloudNode {
   private constructor(readonly config: CloudConfig, options: CloudNodeOptions) {
     const rootName = options.name ?? `cloud-${process.pid}-${++nodeSerial}`;
     this.log = options.logger ?? createLogger(config.log.level, { node: 'cloud' });
-    this.metrics = options.metrics ?? new Metrics();
+    this.metrics = options.metrics ?? new Metrics('cloud');
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
     this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
       onCriticalFailure: (path, kind, error) => {
@@ -113,10 +114,11 @@ export class CloudNode {
         void this.stop();
       },
     });
+    exportRuntimeMetrics(this.metrics, this.runtime);
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
@@ -165,7 +167,7 @@ export class CloudNode {
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
     const opener = this.opener();
     const sendBufferLimit = config.protocol.sendBufferLimit;
-    const coalescer = config.protocol.coalesce ? new Coalescer() : null;
+    const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;
     this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer }, opener, this.guard, this.metrics, this.log);
     this.wsEdge = new WsEdge(
       { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer },
@@ -349,6 +351,7 @@ export class CloudNode {
       logicHeartbeatMinMs: config.logic.heartbeatMinMs,
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
       metrics: this.metrics,
+      phases: phaseGauges(this.metrics),
       log: this.log,
       index: this.lookup,
       now: Date.now,

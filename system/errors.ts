@@ -92,6 +92,9 @@ export const ErrorCodes = {
   ADMIN_METHOD: { code: 'E_ADMIN_METHOD', message: 'method not allowed on this endpoint' },
   ADMIN_NOT_SERVED: { code: 'E_ADMIN_NOT_SERVED', message: 'this kind of node does not serve this endpoint' },
   ADMIN_BUSY: { code: 'E_ADMIN_BUSY', message: 'too many admin walks are waiting; retry later' },
+  ADMIN_BAD_ORIGIN: { code: 'E_ADMIN_BAD_ORIGIN', message: 'request names a host or origin other than this endpoint' },
+  ADMIN_KICK_TIMEOUT: { code: 'E_ADMIN_KICK_TIMEOUT', message: 'the connection did not handle the kick in time; it may still close' },
+  ADMIN_BAD_REQUEST: { code: 'E_ADMIN_BAD_REQUEST', message: 'request target could not be parsed' },
 
   // anything not foreseen
   INTERNAL: { code: 'E_INTERNAL', message: 'internal error' },

@@ -10,6 +10,7 @@ import type { OnlineReply__Output } from '../proto/generated/im/logic/OnlineRepl
 import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
 import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
 import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
+import type { Metrics } from './metrics';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
@@ -25,12 +26,15 @@ type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, callback: grpc.requ
 /** gRPC's own default receive limit (4 MiB). */
 export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
-/** One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError. */
+/**
+ * One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError.
+ * With `metrics`, each call's time is observed in im_logic_call_seconds by rpc and outcome (ok, or its gRPC status).
+ */
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
 
   /** `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms). */
-  constructor(readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES) {
+  constructor(readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null) {
     const { im } = loadWireProtos();
     this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), {
       ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes,
@@ -74,15 +78,23 @@ export class GrpcLogicClient implements LogicNodeClient {
     closeClientChannel(this.client);
   }
 
+  private observe(rpc: string, outcome: string, started: number): void {
+    this.metrics?.observe('im_logic_call_seconds', { rpc, outcome }, (performance.now() - started) / 1000);
+  }
+
   private call<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
+    const started = performance.now();
     return new Promise<Res>((resolve, reject) => {
       method.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (err) {
           const status = grpc.status[err.code] ?? String(err.code);
+          this.observe(rpc, status, started);
           reject(new LogicCallError(`${rpc} on ${this.address}: ${err.details || err.message}`, RETRYABLE.has(err.code), status, this.address));
         } else if (res === undefined) {
+          this.observe(rpc, 'INTERNAL', started);
           reject(new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address));
         } else {
+          this.observe(rpc, 'ok', started);
           resolve(res);
         }
       });

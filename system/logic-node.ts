@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { cloudLinkActor } from '../actors/cloud-link-actor';
 import { groupActor } from '../actors/group-actor';
 import { KnownCloudNodes } from '../actors/known-cloud-nodes';
@@ -17,6 +18,7 @@ import { GrpcCloudClient } from './cloud-client';
 import { createLogger, Logger } from './logger';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
+import { exportRuntimeMetrics } from './runtime-metrics';
 import { createSessionStore } from './sessions';
 
 export interface LogicNodeOptions {
@@ -31,6 +33,11 @@ export interface LogicNodeOptions {
 }
 
 let nodeSerial = 0;
+
+/** The host part of this node's id: its bind address, or the machine's name when it binds every address. */
+function nodeHost(bindHost: string): string {
+  return bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' ? hostname() : bindHost;
+}
 
 /**
  * The logic node's composition root.
@@ -64,7 +71,7 @@ export class LogicNode {
   private constructor(readonly config: LogicConfig, options: LogicNodeOptions) {
     const rootName = options.name ?? `logic-${process.pid}-${++nodeSerial}`;
     this.log = options.logger ?? createLogger(config.log.level, { node: 'logic' });
-    this.metrics = options.metrics ?? new Metrics();
+    this.metrics = options.metrics ?? new Metrics('logic');
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
     this.runtime = new ActorRuntime(rootName, this.log, this.metrics, {
       onCriticalFailure: (path, kind, error) => {
@@ -73,9 +80,10 @@ export class LogicNode {
         void this.stop();
       },
     });
+    exportRuntimeMetrics(this.metrics, this.runtime);
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs));
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     const known = new KnownCloudNodes(config.cloud.nodes);
@@ -87,7 +95,15 @@ export class LogicNode {
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
       maxMessages: config.push.batchMaxMessages, maxBytes: config.push.maxBatchBytes, flushMs: config.push.batchFlushMs, sink: router,
     });
-    const online = this.runtime.spawnChild(root, onlineActor, 'online', { store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now });
+    const online = this.runtime.spawnChild(root, onlineActor, 'online', {
+      store: this.store, maxAgeMs: config.online.maxAgeMs, now: Date.now,
+      onComputed: (cluster) => {
+        this.metrics.setGauge('im_logic_cluster_connections', undefined, cluster.connCount);
+        this.metrics.setGauge('im_logic_cluster_ips', undefined, cluster.ipCount);
+        this.metrics.setGauge('im_logic_cluster_rooms', undefined, cluster.rooms.size);
+        this.metrics.setGauge('im_logic_cloud_nodes_reporting', undefined, cluster.nodes.length);
+      },
+    });
 
     this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.store,
       createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
@@ -101,7 +117,7 @@ export class LogicNode {
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
-      node: 'logic', id: () => `${config.node.bindHost}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
+      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
       connections: null, openConnections: () => null,
     }, this.metrics, this.log);
   }

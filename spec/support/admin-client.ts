@@ -9,9 +9,11 @@ export interface AdminReply {
   readonly json: unknown;
 }
 
-export function adminRequest(port: number, path: string, options: { method?: string; token?: string } = {}): Promise<AdminReply> {
+export function adminRequest(
+  port: number, path: string, options: { method?: string; token?: string; headers?: Readonly<Record<string, string>> } = {},
+): Promise<AdminReply> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];

@@ -44,8 +44,14 @@ export interface InspectedRuntime {
   views(): Iterable<ActorView>;
 }
 
-/** Walks a parent's children or all actors waiting at most this many per request kind. */
-const MAX_WAITING_WALKS = 32;
+/** An actor's state summary; one that throws must not hide the actor (it may be the broken one the operator looks for). */
+export function summaryOf(view: ActorView): Record<string, unknown> {
+  try {
+    return view.summary();
+  } catch (error) {
+    return { inspectError: error instanceof Error ? error.message : String(error) };
+  }
+}
 
 function score(view: ActorView, by: TopBy): number {
   switch (by) {
@@ -65,19 +71,13 @@ function score(view: ActorView, by: TopBy): number {
  * time.
  */
 export class ActorInspector {
-  private readonly childWalks = new WalkGate<ActorsAnswer>(MAX_WAITING_WALKS);
-  private readonly topWalks = new WalkGate<TopAnswer>(MAX_WAITING_WALKS);
+  private readonly childWalks = new WalkGate<ActorsAnswer>();
+  private readonly topWalks = new WalkGate<TopAnswer>();
 
   constructor(private readonly runtime: InspectedRuntime, private readonly now: () => number = Date.now) {}
 
   describe(view: ActorView): ActorJson {
-    let state: Record<string, unknown>;
-    try {
-      state = view.summary();
-    } catch (error) {
-      // A summary that throws must not hide the actor (it may be the broken one the operator looks for).
-      state = { inspectError: (error as Error).message };
-    }
+    const state = summaryOf(view);
     return {
       name: view.name, path: view.path, kind: view.kind, mailbox: view.queued, busy: view.queued > 0, restarts: view.restarts,
       ageMs: Math.max(0, this.now() - view.startedAt), processed: view.processed, childCount: view.children?.size ?? 0, state,
@@ -92,11 +92,12 @@ export class ActorInspector {
   /** An actor and one page of its children; rejects with E_ADMIN_NOT_FOUND / E_ADMIN_BAD_PARAM. */
   actors(path: string | null, limit: number, cursor: string | null): Promise<ActorsAnswer> {
     const at = path ?? this.rootPath();
-    const view = at === null ? undefined : this.runtime.viewAt(at);
-    if (!view) return Promise.reject(new ImError('ADMIN_NOT_FOUND', `no actor at ${at ?? '(no root)'}`));
     const offset = decodeCursor(cursor);
     if (offset === null) return Promise.reject(new ImError('ADMIN_BAD_PARAM', 'cursor is not one this endpoint gave'));
-    return this.childWalks.run(`${view.path}\n${offset}\n${limit}`, async () => {
+    return this.childWalks.run(`${at ?? ''}\n${offset}\n${limit}`, async () => {
+      // Looked up when the walk starts, not when the request came: it may have waited for another walk.
+      const view = at === null ? undefined : this.runtime.viewAt(at);
+      if (!view) throw new ImError('ADMIN_NOT_FOUND', `no actor at ${at ?? '(no root)'}`);
       const children = view.children ?? new Set<ActorView>();
       const page = await pageOf(children, offset, limit, (child) => this.describe(child));
       return { actor: this.describe(view), children: page.items, childCount: children.size, nextCursor: encodeCursor(page.next) };

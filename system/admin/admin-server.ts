@@ -4,12 +4,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AdminConfig } from '../../config/admin-options';
 import type { KindStats } from '../actor-cell';
 import type { CloudInspection, ConnectionQuery } from '../cloud/connection-inspection';
+import { closeHttpServer } from '../edges/close-http-server';
 import { ErrorCode, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { ActorInspector, InspectedRuntime, TOP_BY, TopBy } from './actor-inspector';
-import { AdminAuth } from './admin-auth';
-import { adminPage } from './admin-page';
+import { AdminAuth, originProblem } from './admin-auth';
+import { adminPage, ADMIN_PAGE_SCRIPT_HASH } from './admin-page';
 
 /** Whether the node takes work: `/ready` answers 200 only when `ready`. */
 export type Readiness = 'starting' | 'ready' | 'draining';
@@ -17,7 +18,7 @@ export type Readiness = 'starting' | 'ready' | 'draining';
 /** What a node shows its operator through the admin endpoint. */
 export interface AdminSurface {
   readonly node: 'cloud' | 'logic';
-  /** The node's id (a cloud node's server id, a logic node's gRPC address). */
+  /** The node's id: a cloud node's server id; a logic node's host (its bind address, or the machine's name when it binds all) and gRPC port. */
   id(): string;
   readiness(): Readiness;
   readonly runtime: InspectedRuntime & { kindStats(): Iterable<Readonly<KindStats>> };
@@ -45,6 +46,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_ADMIN_BAD_PARAM: 400,
   E_ADMIN_METHOD: 405,
   E_ADMIN_BUSY: 503,
+  E_ADMIN_BAD_ORIGIN: 403,
+  E_ADMIN_BAD_REQUEST: 400,
+  E_ADMIN_KICK_TIMEOUT: 504,
 };
 
 type Query = URLSearchParams;
@@ -59,6 +63,7 @@ interface Answer {
 const ok = (body: unknown): Answer => ({ status: 200, body });
 
 function intParam(query: Query, name: string, fallback: number, max: number): number {
+  if (query.getAll(name).length > 1) throw new ImError('ADMIN_BAD_PARAM', `${name} is given more than once`);
   const raw = query.get(name);
   if (raw === null || raw === '') return fallback;
   if (!/^\d{1,9}$/.test(raw)) throw new ImError('ADMIN_BAD_PARAM', `${name} must be an integer in 1..${max}`);
@@ -72,6 +77,7 @@ function connectionQuery(query: Query): ConnectionQuery {
   const given = (['key', 'mid', 'room', 'ip'] as const).filter((field) => query.get(field) !== null);
   if (given.length !== 1) throw new ImError('ADMIN_BAD_PARAM', 'give exactly one of key, mid, room, ip');
   const by = given[0];
+  if (query.getAll(by).length > 1) throw new ImError('ADMIN_BAD_PARAM', `${by} is given more than once`);
   const value = query.get(by) ?? '';
   if (value === '') throw new ImError('ADMIN_BAD_PARAM', `${by} must not be empty`);
   return { by, value };
@@ -130,31 +136,41 @@ export class AdminServer {
   close(): Promise<void> {
     if (this.delayTimer) clearInterval(this.delayTimer);
     this.delay.disable();
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      this.server.closeIdleConnections();
-    });
+    return closeHttpServer(this.server, CLOSE_GRACE_MS);
   }
 
+  /** Never rejects: whatever a request does, it gets an answer and the node goes on. */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    const route = routeName(url.pathname);
+    let route = 'other';
     let answer: Answer;
     try {
+      const url = parseTarget(req.url);
+      route = routeName(url.pathname);
       answer = await this.answer(req, url.pathname, url.searchParams);
     } catch (err) {
-      const error = err instanceof ImError ? err : new ImError('INTERNAL', (err as Error).message);
-      const status = STATUS[error.code] ?? 500;
-      if (status === 500) this.log.error('admin request failed', { component: 'admin', route, error: error.message });
-      else if (status === 401) this.log.info('admin request refused', { component: 'admin', route, code: error.code, remote: req.socket.remoteAddress });
-      answer = { status, body: error.toReason() };
+      answer = this.failure(err, route, req);
     }
-    this.metrics.inc('im_admin_requests_total', { route, status: String(answer.status) });
+    try {
+      this.metrics.inc('im_admin_requests_total', { route, status: String(answer.status) });
+      this.send(req, res, answer);
+    } catch (err) {
+      this.log.error('admin answer could not be sent', { component: 'admin', route, error: errorMessage(err) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(new ImError('INTERNAL', 'the answer could not be written').toReason()));
+    }
+  }
+
+  private failure(err: unknown, route: string, req: http.IncomingMessage): Answer {
+    const error = err instanceof ImError ? err : new ImError('INTERNAL', errorMessage(err));
+    const status = STATUS[error.code] ?? 500;
+    if (status === 500) this.log.error('admin request failed', { component: 'admin', route, error: error.message });
+    else if (status === 401 || error.code === 'E_ADMIN_BAD_ORIGIN') {
+      this.log.info('admin request refused', { component: 'admin', route, code: error.code, error: error.message, remote: req.socket.remoteAddress });
+    }
+    return { status, body: error.toReason() };
+  }
+
+  private send(req: http.IncomingMessage, res: http.ServerResponse, answer: Answer): void {
     const headers: http.OutgoingHttpHeaders = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
     if (answer.status === 401) headers['www-authenticate'] = 'Bearer realm="im-cloud admin"';
     let body: string;
@@ -166,9 +182,10 @@ export class AdminServer {
       body = JSON.stringify(answer.body);
     }
     if (answer.type?.startsWith('text/html')) {
-      // The page loads nothing from elsewhere and talks only to this endpoint.
+      // The page runs only its own script (by hash), loads nothing from elsewhere and talks only to this endpoint.
       headers['content-security-policy'] =
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        `default-src 'none'; script-src '${ADMIN_PAGE_SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; ` +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     }
     res.writeHead(answer.status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -177,6 +194,8 @@ export class AdminServer {
   private async answer(req: http.IncomingMessage, path: string, query: Query): Promise<Answer> {
     const method = req.method ?? 'GET';
     const read = method === 'GET' || method === 'HEAD';
+    const foreign = originProblem(req, this.auth.required);
+    if (foreign) throw foreign;
     // The page is static and holds no data (every request it makes carries the token): a browser must be able to load it.
     if (path === '/') {
       if (!read) throw new ImError('ADMIN_METHOD', `${method} ${path}`);
@@ -254,6 +273,19 @@ export class AdminServer {
 function routeName(path: string): string {
   if (/^\/connections\/[^/]+\/kick$/.test(path)) return '/connections/:key/kick';
   return ['/', '/health', '/ready', '/info', '/metrics', '/actors', '/top', '/connections', '/rooms'].includes(path) ? path : 'other';
+}
+
+/** The request target as a URL; a target that is not one (`//`, `http://[`) is the caller's mistake. */
+function parseTarget(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new ImError('ADMIN_BAD_REQUEST', JSON.stringify(target));
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function isTopBy(value: string): value is TopBy {

@@ -6,12 +6,15 @@ import { ImError } from '../errors';
  * answer; a different one waits its turn; past `maxWaiting` a request is
  * refused (503 E_ADMIN_BUSY) rather than queued without bound.
  */
+/** Walks of one kind that may wait for the one running, by default. */
+export const MAX_WAITING_WALKS = 32;
+
 export class WalkGate<T> {
   private tail: Promise<void> = Promise.resolve();
   private current: { readonly key: string; readonly answer: Promise<T> } | null = null;
   private waiting = 0;
 
-  constructor(private readonly maxWaiting: number) {}
+  constructor(private readonly maxWaiting = MAX_WAITING_WALKS) {}
 
   run(key: string, walk: () => Promise<T>): Promise<T> {
     // The same request while its walk runs: the answer being built is as fresh as a new one would be.

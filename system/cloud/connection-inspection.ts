@@ -5,7 +5,9 @@ import type { ShardRouter } from '../../actors/shard-router';
 import type { ActorRef } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import { ImError } from '../errors';
+import { summaryOf } from '../admin/actor-inspector';
 import { decodeCursor, encodeCursor, pageOf } from '../admin/slices';
+import { WalkGate } from '../admin/walk-gate';
 import type { ConnectionLookup } from './connection-index';
 
 /** How a search names its connections: exactly one field. */
@@ -56,6 +58,8 @@ export interface CloudInspectionDeps {
  * address index), never through the whole list of connections.
  */
 export class CloudInspection {
+  private readonly roomWalks = new WalkGate<RoomsAnswer>();
+
   constructor(private readonly deps: CloudInspectionDeps) {}
 
   find(query: ConnectionQuery, limit: number): ConnectionsAnswer {
@@ -68,33 +72,43 @@ export class CloudInspection {
     return { connections, total };
   }
 
-  /** Closes the connection holding `key` (op 6 E_KICKED; logic hears Disconnect) once it has handled the kick. */
+  /**
+   * Closes the connection holding `key` (op 6 E_KICKED; logic hears
+   * Disconnect). Answers once the connection has handled the kick and
+   * stopped; E_ADMIN_NOT_FOUND when it was already gone, or went for another
+   * reason first; E_ADMIN_KICK_TIMEOUT when it did not get to it within waitMs.
+   */
   async kick(key: string, waitMs: number): Promise<{ key: string; path: string }> {
     const owner = this.ownerOf(key);
-    if (!owner) throw new ImError('ADMIN_NOT_FOUND', `no connection holds key ${JSON.stringify(key)}`);
-    const ref = this.deps.runtime.refAt(owner.path);
-    if (!ref) throw new ImError('ADMIN_NOT_FOUND', `the connection holding key ${JSON.stringify(key)} is gone`);
-    const message: ConnectionMsg = { type: 'kick' };
+    const ref = owner ? this.deps.runtime.refAt(owner.path) : undefined;
+    if (!owner || !ref) throw new ImError('ADMIN_NOT_FOUND', `no connection holds key ${JSON.stringify(key)}`);
+    let kicked = false;
+    const message: ConnectionMsg = { type: 'kick', closing: () => { kicked = true; } };
+    // A connection already stopping drops the message: the barrier then ends 'gone' with nothing kicked.
     ref.tell(message);
-    await this.deps.runtime.barrier(ref, waitMs);
-    return { key, path: owner.path };
+    const outcome = await this.deps.runtime.barrier(ref, waitMs);
+    if (kicked) return { key, path: owner.path };
+    if (outcome === 'timedOut') throw new ImError('ADMIN_KICK_TIMEOUT', `${waitMs} ms`);
+    throw new ImError('ADMIN_NOT_FOUND', `the connection holding key ${JSON.stringify(key)} closed for another reason first`);
   }
 
   roomCount(): number {
     return this.deps.roomIndex.size;
   }
 
-  /** A page of this node's rooms, walked in slices. */
-  async rooms(limit: number, cursor: string | null): Promise<RoomsAnswer> {
+  /** A page of this node's rooms, walked in slices, one walk at a time. */
+  rooms(limit: number, cursor: string | null): Promise<RoomsAnswer> {
     const offset = decodeCursor(cursor);
-    if (offset === null) throw new ImError('ADMIN_BAD_PARAM', 'cursor is not one this endpoint gave');
-    const index = this.deps.roomIndex;
-    const page = await pageOf(index, offset, limit, ([roomId, ref]) => {
-      const room = this.deps.runtime.stateOf(ref, roomActor);
-      const members = room?.members.size ?? 0;
-      return { roomId, path: ref.path, members, online: members + (room?.elsewhere ?? 0) };
+    if (offset === null) return Promise.reject(new ImError('ADMIN_BAD_PARAM', 'cursor is not one this endpoint gave'));
+    return this.roomWalks.run(`${offset}\n${limit}`, async () => {
+      const index = this.deps.roomIndex;
+      const page = await pageOf(index, offset, limit, ([roomId, ref]) => {
+        const room = this.deps.runtime.stateOf(ref, roomActor);
+        const members = room?.members.size ?? 0;
+        return { roomId, path: ref.path, members, online: members + (room?.elsewhere ?? 0) };
+      });
+      return { rooms: page.items, total: index.size, nextCursor: encodeCursor(page.next) };
     });
-    return { rooms: page.items, total: index.size, nextCursor: encodeCursor(page.next) };
   }
 
   private idsFor(query: ConnectionQuery, limit: number): { ids: number[]; total: number } {
@@ -130,6 +144,6 @@ export class CloudInspection {
   private describe(path: string): ConnectionJson | null {
     const view = this.deps.runtime.viewAt(path);
     if (!view || view.kind !== connectionActor.kind) return null;
-    return { path, ...view.summary() };
+    return { path, ...summaryOf(view) };
   }
 }

@@ -53,7 +53,7 @@ export class PushDispatcher {
     }
     for (const i of byBucket.keys()) this.admit('PushMsg', buckets.shards[i]);
     this.accepted();
-    metrics.inc('im_pushes_total', { kind: 'keys' });
+    metrics.inc('im_pushes_total', { rpc: 'PushMsg' });
     for (const [i, bucketKeys] of byBucket) buckets.shards[i].tell({ type: 'push', keys: bucketKeys, op: protoOp, out });
   }
 
@@ -69,7 +69,7 @@ export class PushDispatcher {
       this.paced.set(broadcastId, buckets.shards.length);
     }
     this.accepted();
-    metrics.inc('im_pushes_total', { kind: 'broadcast' });
+    metrics.inc('im_pushes_total', { rpc: 'Broadcast' });
     // `speed` is for the whole node: each bucket takes its share.
     const perSecond = speed > 0 ? speed / buckets.shards.length : 0;
     buckets.tellAll({ type: 'broadcast', op: protoOp, out, perSecond, broadcastId });
@@ -81,7 +81,7 @@ export class PushDispatcher {
     const room = this.deps.roomIndex.get(roomId);
     if (room) this.admit('BroadcastRoom', room);
     this.accepted();
-    this.deps.metrics.inc('im_pushes_total', { kind: 'room' });
+    this.deps.metrics.inc('im_pushes_total', { rpc: 'BroadcastRoom' });
     directory.tell({ type: 'broadcast', roomId, out });
   }
 

@@ -5,7 +5,7 @@
  */
 export function encodeBinaryFrame(payload: Buffer): Buffer {
   const n = payload.length;
-  const headerLen = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const headerLen = frameHeaderLength(n);
   const frame = Buffer.allocUnsafe(headerLen + n);
   frame[0] = 0x82;
   if (n < 126) {
@@ -20,4 +20,9 @@ export function encodeBinaryFrame(payload: Buffer): Buffer {
   }
   payload.copy(frame, headerLen);
   return frame;
+}
+
+/** Bytes of an unmasked frame's header for a payload of `n` bytes. */
+export function frameHeaderLength(n: number): number {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
 }

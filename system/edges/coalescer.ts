@@ -1,6 +1,7 @@
 import { encodeRawFrame } from '../codec/batch';
 import type { Outbound } from '../codec/outbound';
 import { encodeBinaryFrame } from '../codec/ws-frame';
+import type { HistogramHandle } from '../metrics';
 
 /**
  * The packets one connection was handed within one turn, as a path in a
@@ -21,7 +22,13 @@ export class PacketSequence {
   /** How many pushes in a row end here: 0 when this node is a reply. */
   private readonly runLength: number;
 
-  constructor(private readonly prev: PacketSequence | null, readonly last: Outbound, readonly length: number) {
+  constructor(
+    private readonly prev: PacketSequence | null,
+    readonly last: Outbound,
+    readonly length: number,
+    /** Where the size of each op-9 frame built is observed (null: nowhere). */
+    private readonly batchSizes: HistogramHandle | null,
+  ) {
     this.runLength = last.mergeable ? (prev?.runLength ?? 0) + 1 : 0;
   }
 
@@ -29,7 +36,7 @@ export class PacketSequence {
     this.next ??= new Map();
     let seq = this.next.get(out);
     if (!seq) {
-      seq = new PacketSequence(this, out, this.length + 1);
+      seq = new PacketSequence(this, out, this.length + 1, this.batchSizes);
       this.next.set(out, seq);
     }
     return seq;
@@ -63,7 +70,10 @@ export class PacketSequence {
   /** One frame for the pushes that end here: the push itself, or one op-9 packet holding them all. */
   private runFrame(): Buffer {
     if (this.runLength === 1) return this.last.wsFrame;
-    this.run ??= encodeBinaryFrame(encodeRawFrame(Buffer.concat(this.outs(this.runLength).map((o) => o.tcp))));
+    if (this.run === null) {
+      this.run = encodeBinaryFrame(encodeRawFrame(Buffer.concat(this.outs(this.runLength).map((o) => o.tcp))));
+      this.batchSizes?.observe(this.runLength);
+    }
     return this.run;
   }
 
@@ -93,6 +103,9 @@ export class Coalescer {
   private dirty: CoalescingTarget[] = [];
   private scheduled = false;
 
+  /** `batchSizes`: observes how many pushes each op-9 frame built merges (once per frame, however many clients share it). */
+  constructor(private readonly batchSizes: HistogramHandle | null = null) {}
+
   append(target: CoalescingTarget, out: Outbound): void {
     if (target.pending !== null) {
       target.pending = target.pending.then(out);
@@ -100,7 +113,7 @@ export class Coalescer {
     }
     let root = this.roots.get(out);
     if (!root) {
-      root = new PacketSequence(null, out, 1);
+      root = new PacketSequence(null, out, 1, this.batchSizes);
       this.roots.set(out, root);
     }
     target.pending = root;

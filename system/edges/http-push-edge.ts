@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PushFailedError, PushReach } from '../../actors/push-outcome';
 import { ErrorName, ImError } from '../errors';
+import { closeHttpServer } from './close-http-server';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import {
@@ -56,6 +57,8 @@ interface Route {
 }
 
 const PREFIXES = ['/im/', '/goim/'];
+/** The push routes, by the kind their latency is observed under (im_logic_push_seconds). */
+const PUSH_KINDS: ReadonlyMap<string, string> = new Map([['push/keys', 'keys'], ['push/mids', 'mids'], ['push/room', 'room'], ['push/all', 'all']]);
 const INT32_MAX = 2147483647;
 const TOP_LIMIT_MAX = 1000;
 /** How long close() lets in-flight requests finish before cutting their sockets. */
@@ -123,15 +126,7 @@ export class HttpPushEdge {
 
   /** Stops accepting; in-flight requests get CLOSE_GRACE_MS to finish. */
   close(): Promise<void> {
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
-      this.server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      this.server.closeIdleConnections();
-    });
+    return closeHttpServer(this.server, CLOSE_GRACE_MS);
   }
 
   private buildRoutes(): Map<string, Route> {
@@ -176,6 +171,7 @@ export class HttpPushEdge {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): Promise<void> {
+    const started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -183,10 +179,12 @@ export class HttpPushEdge {
     const name = prefix === undefined ? undefined : path.slice(prefix.length);
     const route = name === undefined ? undefined : this.routes.get(name);
     const label = route && name ? name : 'unknown';
+    const push = PUSH_KINDS.get(label);
     try {
       if (!route) throw new ImError('HTTP_NOT_FOUND', `${req.method ?? ''} ${path.slice(0, 200)}`);
       if (req.method !== route.method) {
-        this.fail(res, label, new ImError('HTTP_METHOD', `${req.method ?? ''} ${name}; use ${route.method}`), { allow: route.method });
+        const code = this.fail(res, label, new ImError('HTTP_METHOD', `${req.method ?? ''} ${name}; use ${route.method}`), { allow: route.method });
+        this.observePush(push, code, started);
         return;
       }
       const declared = Number(req.headers['content-length'] ?? 0);
@@ -196,13 +194,19 @@ export class HttpPushEdge {
       const request = parseRequest(q < 0 ? '' : url.slice(q + 1), req.headers['content-type'], body);
       const data = await route.run(request, clientIpOf(req));
       this.reply(res, label, 200, data === undefined ? { code: 0, message: '' } : { code: 0, message: '', data });
+      this.observePush(push, 'ok', started);
     } catch (err) {
       if (err instanceof ClientGone) {
         res.destroy();
         return;
       }
-      this.fail(res, label, err);
+      this.observePush(push, this.fail(res, label, err), started);
     }
+  }
+
+  /** A push request's time from arrival to answer (a room or push-all request is answered once queued). */
+  private observePush(kind: string | undefined, outcome: string, started: number): void {
+    if (kind !== undefined) this.metrics.observe('im_logic_push_seconds', { edge: 'http', kind, outcome }, (performance.now() - started) / 1000);
   }
 
   private tooLarge(detail: string): ImError {
@@ -245,7 +249,8 @@ export class HttpPushEdge {
     });
   }
 
-  private fail(res: http.ServerResponse, route: string, err: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+  /** Answers with the error (a catalogued one; anything else is E_HTTP_INTERNAL) and returns its code. */
+  private fail(res: http.ServerResponse, route: string, err: unknown, headers: http.OutgoingHttpHeaders = {}): string {
     const error = err instanceof ImError ? err : new ImError('HTTP_INTERNAL');
     const status = statusOf(error);
     this.metrics.inc('im_http_errors_total', { code: error.code });
@@ -261,6 +266,7 @@ export class HttpPushEdge {
     // A push some cloud nodes failed: which nodes, and how many targets each held.
     const data = err instanceof PushFailedError ? { data: err.report } : {};
     this.reply(res, route, status, { code, error: error.code, message: error.message, ...data }, { ...headers, ...close });
+    return error.code;
   }
 
   private reply(res: http.ServerResponse, route: string, status: number, body: object, headers: http.OutgoingHttpHeaders = {}): void {

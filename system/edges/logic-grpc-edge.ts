@@ -29,6 +29,9 @@ const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
   CLOUD_UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
 
+/** The push rpcs, by the kind their latency is observed under (im_logic_push_seconds). */
+const PUSH_KINDS: ReadonlyMap<string, string> = new Map([['PushKeys', 'keys'], ['PushMids', 'mids'], ['PushRoom', 'room'], ['PushAll', 'all']]);
+
 /** Failures caused by what the caller sent: logged at warn; the rest at error. */
 const CALLER_STATUSES = new Set<grpc.status>([grpc.status.INVALID_ARGUMENT, grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED]);
 
@@ -142,13 +145,22 @@ export class LogicGrpcEdge {
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    const push = PUSH_KINDS.get(rpc);
+    const observe = (outcome: string, started: number): void => {
+      if (push !== undefined) this.metrics.observe('im_logic_push_seconds', { edge: 'grpc', kind: push, outcome }, (performance.now() - started) / 1000);
+    };
     return (call, callback) => {
+      const started = performance.now();
       this.metrics.inc('im_logic_grpc_requests_total', { rpc });
       handle(call.request).then(
-        (res) => callback(null, res),
+        (res) => {
+          observe('ok', started);
+          callback(null, res);
+        },
         (err: unknown) => {
           const error = asImError(err, 'INTERNAL');
           const code = STATUS_OF[error.name] ?? grpc.status.INTERNAL;
+          observe(error.code, started);
           this.metrics.inc('im_logic_grpc_errors_total', { rpc, code: error.code });
           const level = CALLER_STATUSES.has(code) ? 'warn' : 'error';
           this.log[level]('logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });

@@ -6,6 +6,7 @@ import type { ActorRef } from '../actor-kind';
 import { Op, encodePacket } from '../codec/packet';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
+import type { CounterHandle, Metrics } from '../metrics';
 import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
 
 /** How long a closed connection may linger for the peer to read op 6 before the socket is destroyed. */
@@ -14,6 +15,33 @@ export const CLOSE_LINGER_MS = 2000;
 /** Bytes of op 6 with the error's JSON reason (wire.md §1). */
 export function disconnectPacket(error: ImError): Buffer {
   return encodePacket(1, Op.DisconnectReply, 0, JSON.stringify(error.toReason()));
+}
+
+/**
+ * What one transport's clients count as they write: series resolved once per
+ * edge, so a write costs a few additions (pushes reach every member this way).
+ */
+export interface WriteCounters {
+  readonly packets: CounterHandle;
+  readonly bytes: CounterHandle;
+  readonly writes: CounterHandle;
+  /** Writes carrying more than one packet (the coalescer merged them). */
+  readonly coalesced: CounterHandle;
+  /** Packets refused or left unwritten because the socket was closing or gone. */
+  readonly droppedClosed: CounterHandle;
+  /** Packets refused because the client stopped reading (the connection is then closed). */
+  readonly droppedSlow: CounterHandle;
+}
+
+export function writeCounters(metrics: Metrics, transport: Transport): WriteCounters {
+  return {
+    packets: metrics.counterOf('im_client_packets_written_total', { transport }),
+    bytes: metrics.counterOf('im_client_bytes_written_total', { transport }),
+    writes: metrics.counterOf('im_client_writes_total', { transport }),
+    coalesced: metrics.counterOf('im_client_coalesced_writes_total', { transport }),
+    droppedClosed: metrics.counterOf('im_client_drops_total', { transport, reason: 'closed' }),
+    droppedSlow: metrics.counterOf('im_client_drops_total', { transport, reason: 'slow_consumer' }),
+  };
 }
 
 /**
@@ -36,6 +64,7 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
     readonly cookie: string,
     private readonly sendLimit: number,
     private readonly coalescer: Coalescer | null,
+    private readonly counters: WriteCounters,
   ) {}
 
   /** Whether the transport still takes data frames (a ws that began closing does not). */
@@ -48,13 +77,17 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
   protected abstract kill(): void;
 
   send(out: Outbound): boolean {
-    if (this.closed || !this.open) return false;
+    if (this.closed || !this.open) {
+      this.counters.droppedClosed.inc();
+      return false;
+    }
     if (this.socket.writableLength > this.sendLimit) {
+      this.counters.droppedSlow.inc();
       this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
       return false;
     }
     if (this.coalescer) this.coalescer.append(this, out);
-    else this.socket.write(this.bytesOf(out));
+    else this.write(this.bytesOf(out), 1);
     return true;
   }
 
@@ -66,7 +99,22 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
   }
 
   writeSequence(seq: PacketSequence): void {
-    if (!this.closed && this.open) this.socket.write(this.bytesOfSequence(seq));
+    if (!this.closed && this.open) this.write(this.bytesOfSequence(seq), seq.length);
+    else this.counters.droppedClosed.inc(seq.length);
+  }
+
+  /** Counts a write the transport made itself (op 6 on close). */
+  protected counted(packets: number, bytes: number): void {
+    const c = this.counters;
+    c.packets.inc(packets);
+    c.bytes.inc(bytes);
+    c.writes.inc();
+    if (packets > 1) c.coalesced.inc();
+  }
+
+  private write(bytes: Buffer, packets: number): void {
+    this.socket.write(bytes);
+    this.counted(packets, bytes.length);
   }
 
   close(error?: ImError): void {

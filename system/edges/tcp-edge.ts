@@ -7,13 +7,13 @@ import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { disconnectPacket, SocketClient } from './socket-client';
+import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
   readonly transport = 'tcp' as const;
 
-  constructor(id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null) {
-    super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer);
+  constructor(id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters) {
+    super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer, counters);
   }
 
   protected get open(): boolean {
@@ -29,8 +29,13 @@ class TcpClient extends SocketClient {
   }
 
   protected end(error?: ImError): void {
-    if (error) this.tcp.end(disconnectPacket(error));
-    else this.tcp.end();
+    if (!error) {
+      this.tcp.end();
+      return;
+    }
+    const packet = disconnectPacket(error);
+    this.tcp.end(packet);
+    this.counted(1, packet.length);
   }
 
   protected kill(): void {
@@ -48,6 +53,7 @@ export interface TcpEdgeOptions {
 /** TCP clients: bytes in through the stream decoder, packets out to the connection actor. */
 export class TcpEdge {
   readonly server: net.Server;
+  private readonly counters: WriteCounters;
 
   constructor(
     private readonly options: TcpEdgeOptions,
@@ -56,6 +62,7 @@ export class TcpEdge {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.counters = writeCounters(metrics, 'tcp');
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -72,7 +79,7 @@ export class TcpEdge {
       return;
     }
     this.metrics.inc('im_connections_opened_total', { transport: 'tcp' });
-    const client = new TcpClient(this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer);
+    const client = new TcpClient(this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const decoder = new StreamDecoder(this.options.maxBodySize, {

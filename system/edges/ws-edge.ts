@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decodeFrame } from '../codec/frame-decoder';
+import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
@@ -10,7 +11,7 @@ import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { disconnectPacket, SocketClient } from './socket-client';
+import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
@@ -26,8 +27,11 @@ const BINARY = { binary: true } as const;
 class WsClient extends SocketClient {
   readonly transport = 'ws' as const;
 
-  constructor(id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string, sendLimit: number, coalescer: Coalescer | null) {
-    super(id, socket, remoteAddress, cookie, sendLimit, coalescer);
+  constructor(
+    id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string, sendLimit: number,
+    coalescer: Coalescer | null, counters: WriteCounters,
+  ) {
+    super(id, socket, remoteAddress, cookie, sendLimit, coalescer, counters);
   }
 
   protected get open(): boolean {
@@ -43,7 +47,11 @@ class WsClient extends SocketClient {
   }
 
   protected end(error?: ImError): void {
-    if (error && this.open) this.ws.send(disconnectPacket(error), BINARY);
+    if (error && this.open) {
+      const packet = disconnectPacket(error);
+      this.ws.send(packet, BINARY);
+      this.counted(1, frameHeaderLength(packet.length) + packet.length);
+    }
     // ws then waits 30 s for the peer's close frame; the linger timer cuts that short: a descriptor is worth more.
     this.ws.close(1000);
   }
@@ -69,6 +77,7 @@ export interface WsEdgeOptions {
 export class WsEdge {
   readonly server: http.Server;
   private readonly wss: WebSocketServer;
+  private readonly counters: WriteCounters;
 
   constructor(
     private readonly options: WsEdgeOptions,
@@ -77,6 +86,7 @@ export class WsEdge {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.counters = writeCounters(metrics, 'ws');
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -130,7 +140,7 @@ export class WsEdge {
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: 'ws' });
-    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer);
+    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;

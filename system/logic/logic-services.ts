@@ -90,6 +90,7 @@ export class LogicServices implements PushService {
   }
 
   heartbeat(mid: string, key: string, server: string, connId = ''): Promise<void> {
+    this.metrics.inc('im_logic_heartbeats_total');
     return this.store.refresh({ mid, key, server, connId });
   }
 
