@@ -18,7 +18,7 @@ import type { AdminAccess } from './targets';
 
 export interface PollingWindow {
   readonly keys: KeyLatency;
-  /** The node's event-loop delay from the window's start (after a forced full GC) to its last push and poll answered. */
+  /** The node's event-loop delay from the window's start (1 s after a forced full GC) to its last push and poll answered. */
   readonly loop: LoopDelay;
 }
 
@@ -152,8 +152,8 @@ function startPolling(pollers: readonly RoutePoller[]): () => Promise<void> {
 }
 
 async function measureWindow(fleet: Fleet, plan: Plan, admin: AdminAccess, send: Send, pollers: readonly RoutePoller[] | null): Promise<PollingWindow> {
-  // At 19,000 connections the forced GC stops the loop for about 0.6 s; the second after it is spent catching up
-  // (stalls of 30-80 ms, measured), which would be counted in the window without the pause.
+  // At 19,000 connections the forced GC stops the loop for about 0.6 s, and the node spends the second after it
+  // catching up (stalls of 30-80 ms, measured): a window starting right away would count them.
   await admin.fullGc();
   await sleep(SETTLE_MS);
   await fleet.reset(true);

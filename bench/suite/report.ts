@@ -152,8 +152,8 @@ export function detailLines(results: readonly TargetResult[]): string[] {
     };
     room('room single', r.roomSingle);
     room('room batched', r.roomBatched);
-    if (r.adminPolling) parts.push(adminDetail(r.adminPolling));
     if (r.speed) parts.push(`speed: ${fmt(r.speed.delivered)} / ${fmt(r.speed.expected)} delivered in ${fmt(r.speed.seconds, 2)} s (ideal ${fmt(r.speed.expected / r.speed.speed, 2)} s)`);
+    if (r.adminPolling) parts.push(adminDetail(r.adminPolling));
     for (const e of r.errors) parts.push(`ERROR ${e}`);
     lines.push(`- **${r.name}**: ${parts.join('; ')}`);
   }
