@@ -122,7 +122,7 @@ describe('admin endpoint (cloud node)', function () {
 
     it('an injected crash shows in restarts, in the tree and in /top', async () => {
       const { key } = await online('tcp', { mid: 21, key: 'crash-neighbour', accepts: [1000] });
-      const buckets = await get<ActorsAnswer>(`/actors?path=${encodeURIComponent(`${h.node.runtime.roots()[0].path}/buckets`)}&limit=1000`);
+      const buckets = await get<ActorsAnswer>(`/actors?path=${encodeURIComponent(`${h.node.runtime.roots()[0].path}/buckets`)}&limit=500`);
       expect(buckets.children.every((x) => x.restarts === 0)).to.equal(true);
       const victim = buckets.children.find((x) => x.state.connections === 1);
       const ref = h.node.runtime.refAt(victim?.path ?? '');

@@ -118,7 +118,7 @@ describe('im-cloud inspect (the real CLI against a real cloud node)', function (
   });
 
   it('a child list longer than --limit shows its first page and "… N more"', async () => {
-    const top = await adminJson<ActorsAnswer>(port, '/actors?limit=1000');
+    const top = await adminJson<ActorsAnswer>(port, '/actors?limit=500');
     expect(top.childCount).to.be.greaterThan(2);
     const child = await inspect(['--url', url, '--depth', '1', '--limit', '2']);
     expect(child.exit).to.deep.equal({ code: 0, signal: null });

@@ -57,6 +57,25 @@ describe('admin walks', () => {
     expect((await pageOf(list, 4, 3, (x) => x)).next).to.equal(null);
   });
 
+  it('a page of described items lets the loop run every hundred or so, however few items it steps over', async () => {
+    const list = Array.from({ length: 500 }, (_, i) => i);
+    let described = 0;
+    const turnsAt: number[] = [];
+    const tick = (): void => {
+      turnsAt.push(described);
+      if (described < list.length) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const page = await pageOf(list, 0, 500, (x) => {
+      described++;
+      return x;
+    });
+    expect(page.items).to.have.length(500);
+    const during = turnsAt.filter((at) => at > 0 && at < 500);
+    expect(during.length).to.be.at.least(4);
+    expect(Math.min(...during)).to.be.at.most(SLICE / 10);
+  });
+
   it('keeps the n highest scores, highest first, without keeping the rest', () => {
     const heap = new TopHeap<string>(3);
     const scores = [5, 1, 9, 7, 3, 9, 2, 8];

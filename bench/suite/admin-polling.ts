@@ -49,7 +49,7 @@ export interface AdminPolling {
 }
 
 const POLL_INTERVAL_MS = 1000;
-const SHARD_PAGE = 1000;
+const SHARD_PAGE = 500;
 const TOP_N = 20;
 /** Lets the node catch up (after the warm-up, after a forced GC) before a window starts. */
 const SETTLE_MS = 1000;

@@ -29,7 +29,12 @@ export interface AdminSurface {
 }
 
 const LIMIT_DEFAULT = 100;
-const LIMIT_MAX = 1000;
+/**
+ * Largest page of children, rooms or connections: its JSON is written in one
+ * go (about 2 ms for 300 connections at 19,000 held), so the page is kept
+ * small enough for that to stay within a few milliseconds.
+ */
+const LIMIT_MAX = 500;
 const TOP_DEFAULT = 20;
 const TOP_MAX = 1000;
 /** Longest a kick waits for the connection to handle it before answering. */

@@ -10,8 +10,8 @@ import { ActorAnswer, ActorsAnswer, parseActors, parseErrorAnswer, UnexpectedAns
 export const INSPECT_DEFAULT_URL = 'http://127.0.0.1:3190';
 export const INSPECT_DEFAULT_DEPTH = 2;
 export const INSPECT_DEFAULT_LIMIT = 20;
-/** The admin endpoint's own ceiling for one page. */
-export const INSPECT_MAX_LIMIT = 1000;
+/** The admin endpoint's largest page of children (its limit's ceiling). */
+export const INSPECT_MAX_LIMIT = 500;
 
 export interface InspectOptions {
   /** The admin endpoint, e.g. http://127.0.0.1:3190. */

@@ -30,25 +30,40 @@ export interface Page<T> {
 }
 
 /**
- * Items [offset, offset + limit) of a live list, walked in slices. A position
- * is all a cursor can be over a list that changes between pages: items added
- * or removed before it shift the next page by as many.
+ * What describing one item of a page costs, in items merely stepped over:
+ * describing a connection (its state summary, its socket counters) takes
+ * about 9 µs, twenty times a step; a slice holds about 100 described items.
+ */
+const DESCRIBE_COST = 20;
+
+/**
+ * Items [offset, offset + limit) of a live list, walked in slices that count
+ * the items described as DESCRIBE_COST each. A position is all a cursor can
+ * be over a list that changes between pages: items added or removed before
+ * it shift the next page by as many.
  */
 export async function pageOf<T, R>(items: Iterable<T>, offset: number, limit: number, map: (item: T) => R): Promise<Page<R>> {
   const out: R[] = [];
   let index = 0;
   let more = false;
-  await walkInSlices(items, (item) => {
+  let inSlice = 0;
+  for (const item of items) {
     if (index >= offset) {
       if (out.length === limit) {
         more = true;
-        return false;
+        break;
       }
       out.push(map(item));
+      inSlice += DESCRIBE_COST;
+    } else {
+      inSlice++;
     }
     index++;
-    return true;
-  });
+    if (inSlice >= SLICE) {
+      inSlice = 0;
+      await yieldToLoop();
+    }
+  }
   return { items: out, next: more ? offset + out.length : null };
 }
 

@@ -1,14 +1,14 @@
 import { ImError } from '../errors';
 
+/** Walks of one kind that may wait for the one running, by default. */
+export const MAX_WAITING_WALKS = 32;
+
 /**
  * One walk at a time per request kind (Observer skips a refresh while one
  * is still running): a request identical to the walk in progress shares its
  * answer; a different one waits its turn; past `maxWaiting` a request is
  * refused (503 E_ADMIN_BUSY) rather than queued without bound.
  */
-/** Walks of one kind that may wait for the one running, by default. */
-export const MAX_WAITING_WALKS = 32;
-
 export class WalkGate<T> {
   private tail: Promise<void> = Promise.resolve();
   private current: { readonly key: string; readonly answer: Promise<T> } | null = null;
