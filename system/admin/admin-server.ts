@@ -36,7 +36,7 @@ const LIMIT_DEFAULT = 100;
  */
 const LIMIT_MAX = 500;
 const TOP_DEFAULT = 20;
-const TOP_MAX = 1000;
+const TOP_MAX = LIMIT_MAX;
 /** Longest a kick waits for the connection to handle it before answering. */
 const KICK_WAIT_MS = 5000;
 const CLOSE_GRACE_MS = 1000;
