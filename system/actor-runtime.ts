@@ -144,11 +144,10 @@ export class ActorRuntime implements CellHost {
     return this.entries.has(ref.path);
   }
 
+  /** Live actors, of one kind or all: read from the kind's totals, never by walking the actors. */
   count(kind?: string): number {
     if (kind === undefined) return this.entries.size;
-    let n = 0;
-    for (const e of this.entries.values()) if (e.kind === kind) n++;
-    return n;
+    return this.kinds.get(kind)?.live ?? 0;
   }
 
   /** Live actors, parents before children; `withState` adds each kind's inspect() view. */
