@@ -66,6 +66,8 @@ export type GatewayMsg =
   | { readonly type: 'renewOnline' }
   | { readonly type: 'roomCounts'; readonly round: number; readonly counts: Map<string, number> }
   | { readonly type: 'callDone' }
+  /** Replaces the logic nodes (discovery): calls from now on go to these; calls already sent finish where they are. */
+  | { readonly type: 'setNodes'; readonly nodes: readonly LogicNodeClient[] }
   /** The (ordinary) queue's head may have reached its deadline. */
   | { readonly type: 'expireQueued' };
 
@@ -87,6 +89,8 @@ interface RenewRound {
 }
 
 export interface GatewayState {
+  /** The logic nodes calls go to: deps.nodes at first, then what discovery says. */
+  nodes: readonly LogicNodeClient[];
   cursor: number;
   inFlight: number;
   /**
@@ -114,6 +118,7 @@ export interface GatewayState {
 }
 
 export interface GatewayDeps {
+  /** The logic nodes at start; `setNodes` replaces them. */
   readonly nodes: readonly LogicNodeClient[];
   /** This node's id in logic's routing table (its gRPC address). */
   readonly serverId: () => string;
@@ -123,7 +128,7 @@ export interface GatewayDeps {
   readonly maxInFlight: number;
   /** Calls that may wait for a free in-flight slot; 0: none wait. */
   readonly maxQueued: number;
-  /** Longest one attempt on one node may take; a call's deadline is this × the number of nodes, counted from when the gateway got it. */
+  /** Longest one attempt on one node may take; a call's deadline is this × the number of nodes (when it is made), counted from when the gateway got it. */
   readonly callTimeoutMs: number;
   /** Longest one RenewOnline attempt may take. */
   readonly renewOnlineTimeoutMs: number;
@@ -140,18 +145,19 @@ const REJECTION_LOG_INTERVAL_MS = 1000;
 // ── behaviour ───────────────────────────────────────────────────────────────
 
 /** A call's whole deadline: one attempt's worth of time per logic node. */
-export function callBudgetMs(deps: Pick<GatewayDeps, 'callTimeoutMs' | 'nodes'>): number {
-  return deps.callTimeoutMs * Math.max(1, deps.nodes.length);
+export function callBudgetMs(state: Pick<GatewayState, 'deps' | 'nodes'>): number {
+  return state.deps.callTimeoutMs * Math.max(1, state.nodes.length);
 }
 
 /** The longest any ordinary call waits for a slot: the whole deadline of a call under `callTimeoutMs`. */
-function waitBoundMs(deps: GatewayDeps): number {
-  return callBudgetMs(deps);
+function waitBoundMs(state: GatewayState): number {
+  return callBudgetMs(state);
 }
 
 /** A RenewOnline's whole deadline: one attempt per node, but never past the start of the next round. */
-export function renewBudgetMs(deps: Pick<GatewayDeps, 'renewOnlineTimeoutMs' | 'renewOnlineIntervalMs' | 'nodes'>): number {
-  return Math.min(deps.renewOnlineTimeoutMs * Math.max(1, deps.nodes.length), deps.renewOnlineIntervalMs);
+export function renewBudgetMs(state: Pick<GatewayState, 'deps' | 'nodes'>): number {
+  const { deps } = state;
+  return Math.min(deps.renewOnlineTimeoutMs * Math.max(1, state.nodes.length), deps.renewOnlineIntervalMs);
 }
 
 function reject(state: GatewayState, deps: GatewayDeps, pending: CallSpec, cause: RejectCause, error: ImError): void {
@@ -172,20 +178,20 @@ function reject(state: GatewayState, deps: GatewayDeps, pending: CallSpec, cause
 }
 
 /** Until when (deps.now) a queued ordinary call may still be sent: its own deadline or the common wait bound, whichever is first. */
-function sendBy(deps: GatewayDeps, pending: PendingCall): number {
-  return pending.madeAt + Math.min(pending.budgetMs, waitBoundMs(deps));
+function sendBy(state: GatewayState, pending: PendingCall): number {
+  return pending.madeAt + Math.min(pending.budgetMs, waitBoundMs(state));
 }
 
-function expiredError(pending: PendingCall, deps: GatewayDeps): ImError {
-  return new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${Math.min(pending.budgetMs, waitBoundMs(deps))} ms deadline for a free slot`);
+function expiredError(pending: PendingCall, state: GatewayState): ImError {
+  return new ImError('LOGIC_UNAVAILABLE', `${pending.rpc} waited its whole ${Math.min(pending.budgetMs, waitBoundMs(state))} ms deadline for a free slot`);
 }
 
 /** Sends the call with the given deadline (deps.now); every attempt, failover included, ends by it. */
 function send(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, pending: CallSpec, deadline: number): void {
   state.inFlight++;
   const first = state.cursor;
-  state.cursor = (state.cursor + 1) % Math.max(1, deps.nodes.length);
-  void withFailover(deps, state.health, first, pending, deadline).then((outcome) => {
+  state.cursor = (state.cursor + 1) % Math.max(1, state.nodes.length);
+  void withFailover({ ...deps, nodes: state.nodes }, state.health, first, pending, deadline).then((outcome) => {
     self.tell({ type: 'callDone' });
     pending.settle(outcome, true);
   });
@@ -195,8 +201,8 @@ function send(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>
 function launch(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>, pending: PendingCall): void {
   if (pending.alive && !pending.alive()) {
     reject(state, deps, pending, 'caller_gone', new ImError('LOGIC_CALL_CANCELLED', pending.rpc));
-  } else if (sendBy(deps, pending) - deps.now() < MIN_CALL_TIME_MS) {
-    reject(state, deps, pending, 'expired', expiredError(pending, deps));
+  } else if (sendBy(state, pending) - deps.now() < MIN_CALL_TIME_MS) {
+    reject(state, deps, pending, 'expired', expiredError(pending, state));
   } else {
     send(state, deps, self, pending, pending.madeAt + pending.budgetMs);
   }
@@ -257,16 +263,16 @@ function drain(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg
 function armExpiry(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   const head = state.queue[0];
   if (!head || state.expiryTimer !== null) return;
-  state.expiryTimer = setTimeout(() => self.tell({ type: 'expireQueued' }), Math.max(0, sendBy(deps, head) - MIN_CALL_TIME_MS - deps.now()));
+  state.expiryTimer = setTimeout(() => self.tell({ type: 'expireQueued' }), Math.max(0, sendBy(state, head) - MIN_CALL_TIME_MS - deps.now()));
   state.expiryTimer.unref();
 }
 
 function expireQueued(state: GatewayState, deps: GatewayDeps, self: ActorRef<GatewayMsg>): void {
   state.expiryTimer = null;
   const now = deps.now();
-  for (let head = state.queue[0]; head && sendBy(deps, head) - now < MIN_CALL_TIME_MS; head = state.queue[0]) {
+  for (let head = state.queue[0]; head && sendBy(state, head) - now < MIN_CALL_TIME_MS; head = state.queue[0]) {
     state.queue.shift();
-    reject(state, deps, head, 'expired', expiredError(head, deps));
+    reject(state, deps, head, 'expired', expiredError(head, state));
   }
   armExpiry(state, deps, self);
 }
@@ -284,7 +290,7 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
   const roomCount: Record<string, number> = {};
   for (const [roomId, n] of reported) roomCount[roomId] = n;
   const call: Call = (node, timeoutMs) => node.renewOnline(deps.serverId(), roomCount, deps.stats(), timeoutMs);
-  submit(state, deps, self, { rpc: 'RenewOnline', call, attemptMs: deps.renewOnlineTimeoutMs, budgetMs: renewBudgetMs(deps), settle: (outcome) => {
+  submit(state, deps, self, { rpc: 'RenewOnline', call, attemptMs: deps.renewOnlineTimeoutMs, budgetMs: renewBudgetMs(state), settle: (outcome) => {
     if (!outcome.ok) {
       // Rooms' op-3 counts go stale and the cluster's totals lose this node until a round gets through.
       deps.metrics.inc('im_renew_online_failures_total', { code: outcome.error.code });
@@ -299,8 +305,8 @@ function finishRenewRound(state: GatewayState, deps: GatewayDeps, self: ActorRef
 }
 
 /** A call under `callTimeoutMs`: one attempt's time per try, that times the nodes in all. */
-function ordinary(deps: GatewayDeps, rpc: string, call: Call, settle: CallSpec['settle'], alive?: () => boolean): CallSpec {
-  return { rpc, call, settle, attemptMs: deps.callTimeoutMs, budgetMs: callBudgetMs(deps), alive };
+function ordinary(state: GatewayState, rpc: string, call: Call, settle: CallSpec['settle'], alive?: () => boolean): CallSpec {
+  return { rpc, call, settle, attemptMs: state.deps.callTimeoutMs, budgetMs: callBudgetMs(state), alive };
 }
 
 function stopTimer(state: GatewayState): void {
@@ -311,7 +317,7 @@ function stopTimer(state: GatewayState): void {
 export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps> = {
   kind: 'logic-gateway',
   init: (deps) => ({
-    cursor: 0, inFlight: 0, queue: [], owed: [], lastServed: 'owed', expiryTimer: null, renew: null, renewRound: 0, lastRenewAt: 0,
+    nodes: deps.nodes, cursor: 0, inFlight: 0, queue: [], owed: [], lastServed: 'owed', expiryTimer: null, renew: null, renewRound: 0, lastRenewAt: 0,
     unloggedRejections: 0, lastRejectionLogAt: -Infinity, health: new LogicNodeHealth(), deps,
   }),
 
@@ -320,21 +326,25 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
     const deps = state.deps;
     switch (msg.type) {
       case 'connect':
-        submit(state, deps, self, ordinary(deps, 'Connect',
+        submit(state, deps, self, ordinary(state, 'Connect',
           (node, timeoutMs) => node.connect(deps.serverId(), msg.cookie, msg.token, msg.connId, timeoutMs),
           (outcome) => msg.reply(outcome as Outcome<ConnectResult>), msg.alive));
         return state;
       case 'disconnect':
-        submitOwed(state, deps, self, ordinary(deps, 'Disconnect',
+        submitOwed(state, deps, self, ordinary(state, 'Disconnect',
           (node, timeoutMs) => node.disconnect(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Disconnect')));
         return state;
       case 'heartbeat':
-        submit(state, deps, self, ordinary(deps, 'Heartbeat',
+        submit(state, deps, self, ordinary(state, 'Heartbeat',
           (node, timeoutMs) => node.heartbeat(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Heartbeat')));
         return state;
       case 'receive':
-        submit(state, deps, self, ordinary(deps, 'Receive',
+        submit(state, deps, self, ordinary(state, 'Receive',
           (node, timeoutMs) => node.receive(msg.mid, msg.proto, timeoutMs), (outcome) => msg.reply(outcome as Outcome<void>)));
+        return state;
+      case 'setNodes':
+        state.nodes = msg.nodes;
+        state.cursor = 0;
         return state;
       case 'callDone':
         state.inFlight--;
@@ -379,7 +389,7 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
 
   inspect: (state) => ({
     // `queued` counts the owed calls too: a drain waits until it is 0.
-    nodes: state.health.view(state.deps.nodes.map((n) => n.address), state.deps.now()),
+    nodes: state.health.view(state.nodes.map((n) => n.address), state.deps.now()),
     inFlight: state.inFlight, queued: state.queue.length + state.owed.length,
     owed: state.owed.length, lastRenewAt: state.lastRenewAt,
   }),

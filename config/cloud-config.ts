@@ -1,12 +1,13 @@
 import { ImError } from '../system/errors';
 import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { cloudOptions } from './cloud-options';
+import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 export interface CloudConfig {
-  readonly node: { readonly bindHost: string; readonly advertiseHost: string };
+  readonly node: { readonly bindHost: string; readonly advertiseHost: string; readonly clientHost: string };
   readonly tcp: { readonly port: number };
   readonly ws: { readonly port: number; readonly path: string; readonly maxPayload: number };
   readonly grpc: { readonly port: number; readonly serverId: string; readonly maxPushBytes: number; readonly shutdownGraceMs: number };
@@ -37,6 +38,7 @@ export interface CloudConfig {
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
   };
+  readonly discovery: DiscoveryConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
@@ -45,7 +47,7 @@ export interface CloudConfig {
 export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   const r = new OptionReader(resolveOptions(cloudOptions, sources));
   const config: CloudConfig = {
-    node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
+    node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost'), clientHost: r.str('node.clientHost') },
     tcp: { port: r.num('tcp.port') },
     ws: { port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload') },
     grpc: {
@@ -85,16 +87,20 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
     },
+    discovery: readDiscoveryConfig(r),
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = adminProblems(config.admin);
+  const problems: string[] = [...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
   if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
     problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
   }
   if (config.logic.renewOnlineTimeoutMs > config.logic.renewOnlineIntervalMs) {
     // A round's call ends before the next round starts; an attempt longer than the interval could never be used.
     problems.push(`logic.renewOnlineTimeoutMs (${config.logic.renewOnlineTimeoutMs}) must not exceed logic.renewOnlineIntervalMs (${config.logic.renewOnlineIntervalMs})`);
+  }
+  if (config.discovery.kind === 'consul' && config.grpc.serverId !== '' && !/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(config.grpc.serverId)) {
+    problems.push(`grpc.serverId (${config.grpc.serverId}) must be host:port with consul discovery: it is the address registered for logic to dial`);
   }
   if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
     problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);

@@ -1,4 +1,5 @@
 import { adminOptions } from './admin-options';
+import { discoveryOptions } from './discovery-options';
 import { OptionSpec, OptionValue } from './option';
 
 /** How many entries a list option holds (at least 1). */
@@ -12,6 +13,11 @@ export const cloudOptions: readonly OptionSpec[] = [
   {
     path: 'node.advertiseHost', env: 'IM_CLOUD_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
     default: '127.0.0.1', doc: 'Host other nodes reach this node at; with the gRPC port it forms the server id sent to logic.',
+  },
+  {
+    path: 'node.clientHost', env: 'IM_CLOUD_CLIENT_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
+    default: (r) => String(r.get('node.advertiseHost')), defaultDoc: 'node.advertiseHost',
+    doc: 'Host clients reach this node at: published with discovery (Consul Meta tcp, ws) so logic\'s Nodes and /im/nodes list this node.',
   },
   { path: 'tcp.port', env: 'IM_CLOUD_TCP_PORT', kind: { type: 'port' }, default: 3101, doc: 'TCP client port (0 picks a free port).' },
   { path: 'ws.port', env: 'IM_CLOUD_WS_PORT', kind: { type: 'port' }, default: 3102, doc: 'WebSocket client port (0 picks a free port).' },
@@ -41,7 +47,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Packets a connection is handed within one task leave as one write; on ws its pushes share one op-9 frame and each reply stays a frame of its own. false writes each packet at once.',
   },
   { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
-  { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin.' },
+  { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin, when discovery.kind is static.' },
   {
     path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
     doc: 'Longest one attempt of a call may take on one logic node; past it (or when the node is unavailable) the next node is tried. A call\'s whole deadline is this times the number of logic nodes, counted from when the call is made (time queued for a free slot included): one still queued at its deadline fails unsent, one sent late gets what is left. A Disconnect\'s deadline counts from when it is sent; a Receive that times out is not sent to the next node (E_RECEIVE_TIMEOUT: logic may have taken it).',
@@ -85,6 +91,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
     doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
   },
+  ...discoveryOptions('IM_CLOUD'),
   ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -2,11 +2,12 @@ import { MAX_KEY_BYTES_PER_PUSH } from '../actors/key-shares';
 import { ImError } from '../system/errors';
 import type { LogLevel } from './cloud-config';
 import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
+import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { logicOptions } from './logic-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
 
 export interface LogicConfig {
-  readonly node: { readonly bindHost: string };
+  readonly node: { readonly bindHost: string; readonly advertiseHost: string };
   readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
   readonly cloud: {
@@ -35,6 +36,7 @@ export interface LogicConfig {
     readonly answerTimeoutMs: number;
     readonly batchFlushMs: number;
   };
+  readonly discovery: DiscoveryConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
@@ -43,7 +45,7 @@ export interface LogicConfig {
 export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
   const config: LogicConfig = {
-    node: { bindHost: r.str('node.bindHost') },
+    node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
     grpc: { port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
@@ -66,10 +68,11 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
       roomTypes: r.list('push.roomTypes'), batchMaxMessages: r.num('push.batchMaxMessages'), maxBatchBytes: r.num('push.maxBatchBytes'),
       answerTimeoutMs: r.num('push.answerTimeoutMs'), batchFlushMs: r.num('push.batchFlushMs'),
     },
+    discovery: readDiscoveryConfig(r),
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = adminProblems(config.admin);
+  const problems: string[] = [...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   const ports = [['grpc.port', config.grpc.port], ['http.port', config.http.port], ['admin.port', config.admin.port]] as const;
   for (let i = 0; i < ports.length; i++) {

@@ -1,9 +1,14 @@
 import { adminOptions } from './admin-options';
+import { discoveryOptions } from './discovery-options';
 import { OptionSpec } from './option';
 
 /** Every option of a logic node. The README's option table is generated from this list. */
 export const logicOptions: readonly OptionSpec[] = [
   { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the gRPC and HTTP listeners bind to.' },
+  {
+    path: 'node.advertiseHost', env: 'IM_LOGIC_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
+    default: '127.0.0.1', doc: 'Host cloud nodes reach this node at: with the gRPC port, the address it registers with discovery.',
+  },
   { path: 'grpc.port', env: 'IM_LOGIC_GRPC_PORT', kind: { type: 'port' }, default: 3119, doc: 'gRPC port serving im.logic.Logic to cloud nodes (0 picks a free port).' },
   {
     path: 'grpc.maxReceiveBytes', env: 'IM_LOGIC_GRPC_MAX_RECEIVE_BYTES', kind: { type: 'int', min: 1024, max: 1024 * 1024 * 1024 },
@@ -14,7 +19,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'grpc.shutdownGraceMs', env: 'IM_LOGIC_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls.' },
   { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
   { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },
-  { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes (room and broadcast pushes go to all of them; key pushes go where the session says).' },
+  { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes when discovery.kind is static (room and broadcast pushes go to all of them; key pushes go where the session says).' },
   { path: 'cloud.callTimeoutMs', env: 'IM_LOGIC_CLOUD_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000, doc: 'Deadline of each push to a cloud node.' },
   { path: 'cloud.maxInFlight', env: 'IM_LOGIC_CLOUD_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 256, doc: 'Pushes in flight to one cloud node; more wait in its link actor. 1 keeps strict order per node; more is faster but, as in goim, lets pushes overtake each other.' },
   { path: 'cloud.maxQueued', env: 'IM_LOGIC_CLOUD_MAX_QUEUED', kind: { type: 'int', min: 1 }, default: 100_000, doc: 'Pushes waiting for one cloud node (beyond cloud.maxInFlight); a push past it is dropped and counted (im_cloud_push_dropped_total), and a key or mid push dropped so fails with 503 E_CLOUD_QUEUE_FULL.' },
@@ -27,7 +32,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'clients.heartbeatSeconds', env: 'IM_LOGIC_HEARTBEAT_S', kind: { type: 'int', min: 1 }, default: 30, doc: 'Interval clients should send op 2 at (Nodes); with heartbeatMax it makes the timeout sent in Connect.' },
   { path: 'clients.heartbeatMax', env: 'IM_LOGIC_HEARTBEAT_MAX', kind: { type: 'int', min: 1 }, default: 3, doc: 'Heartbeats a client may miss before the cloud node closes it.' },
   { path: 'nodes.domain', env: 'IM_LOGIC_NODES_DOMAIN', kind: { type: 'string' }, default: '', doc: 'Domain returned by Nodes and /im/nodes.' },
-  { path: 'nodes.clientHosts', env: 'IM_LOGIC_NODES_HOSTS', kind: { type: 'stringList', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' }, default: ['127.0.0.1'], doc: 'Hosts clients should connect to, returned by Nodes and /im/nodes.' },
+  { path: 'nodes.clientHosts', env: 'IM_LOGIC_NODES_HOSTS', kind: { type: 'stringList', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' }, default: ['127.0.0.1'], doc: 'Hosts clients should connect to, returned by Nodes and /im/nodes; with consul discovery, only while no passing cloud node publishes its client host.' },
   { path: 'nodes.tcpPort', env: 'IM_LOGIC_NODES_TCP_PORT', kind: { type: 'port' }, default: 3101, doc: 'Cloud tcp port returned by Nodes.' },
   { path: 'nodes.wsPort', env: 'IM_LOGIC_NODES_WS_PORT', kind: { type: 'port' }, default: 3102, doc: 'Cloud ws port returned by Nodes.' },
   { path: 'nodes.wssPort', env: 'IM_LOGIC_NODES_WSS_PORT', kind: { type: 'port' }, default: 3103, doc: 'Cloud wss port returned by Nodes.' },
@@ -38,6 +43,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'push.maxBatchBytes', env: 'IM_LOGIC_BATCH_MAX_BYTES', kind: { type: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body logic sends a cloud node in one push (keep it at most the cloud nodes\' grpc.maxPushBytes): a room batch is cut before it would pass it, and a push message larger than it is refused (HTTP 413, gRPC INVALID_ARGUMENT).' },
   { path: 'push.answerTimeoutMs', env: 'IM_LOGIC_PUSH_ANSWER_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 10_000, doc: 'Longest a key or mid push waits for the cloud nodes holding its targets to take or fail it; past it the caller gets 503 E_CLOUD_UNAVAILABLE without per-node data (what is still queued may yet arrive). Above cloud.callTimeoutMs, so a push that is sent at once is answered by its node or its deadline first.' },
   { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
+  ...discoveryOptions('IM_LOGIC'),
   ...adminOptions('IM_LOGIC', 3191),
   { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
 import { connectionActor, ConnectionMsg, ConnectionServices, phaseGauges } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
+import { discoveryActor, DiscoveryMsg, inspectDiscovery } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
-import type { ClientHandle, LogicNodeClient } from '../actors/ports';
+import type { ClientHandle } from '../actors/ports';
 import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
 import { ShardRouter } from '../actors/shard-router';
 import { CloudConfig, serverIdOf } from '../config/cloud-config';
@@ -14,13 +15,16 @@ import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
 import { ConnectionLookup } from './cloud/connection-index';
 import { CloudInspection } from './cloud/connection-inspection';
+import { LogicClientPool } from './cloud/logic-client-pool';
 import { PushDispatcher } from './cloud/push-dispatcher';
+import { discoveryParts, selfRegistration, splitHostPort } from './discovery/discovery-setup';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
 import { TcpEdge } from './edges/tcp-edge';
 import { WsEdge } from './edges/ws-edge';
+import { ImError } from './errors';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
@@ -29,8 +33,6 @@ import { exportRuntimeMetrics } from './runtime-metrics';
 export interface CloudNodeOptions {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Replaces the gRPC logic clients (tests of the gateway's failover use real ones). */
-  readonly logicClients?: (addresses: readonly string[]) => LogicNodeClient[];
   /** Actor system name; unique per process. */
   readonly name?: string;
 }
@@ -40,6 +42,9 @@ export interface BoundPorts {
   readonly ws: number;
   readonly grpc: number;
 }
+
+/** Longest a drain waits for the registry to take the deregistration (the request itself gives up after 5 s). */
+const LEAVE_TIMEOUT_MS = 6000;
 
 /** In-flight pushes a broadcast-with-speed slices at this interval. */
 const BROADCAST_SLICE_MS = 50;
@@ -61,6 +66,7 @@ function connectionName(id: number): string {
  *   /cloud-N/connections/shard-i/conn-id   (supervisors only: they receive no messages)
  *   /cloud-N/deadlines/deadlines-i         (handshake/heartbeat deadlines and drain of shard i)
  *   /cloud-N/logic-gateway
+ *   /cloud-N/discovery                     (the logic nodes, and this node's registration)
  */
 export class CloudNode {
   readonly metrics: Metrics;
@@ -73,7 +79,10 @@ export class CloudNode {
   /** Set when the node stopped because a critical actor gave up. */
   failure: Error | null = null;
 
-  private readonly logicClients: LogicNodeClient[];
+  private readonly logicPool: LogicClientPool;
+  private readonly root: ActorRef<unknown>;
+  /** Spawned once the ports are bound (its registration names them). */
+  private discovery: ActorRef<DiscoveryMsg> | null = null;
   private readonly buckets: ShardRouter<BucketMsg>;
   private readonly rooms: ShardRouter<RoomDirectoryMsg>;
   /** Parents of the connection actors; they receive no messages (nact copies a parent's child map per message). */
@@ -116,11 +125,12 @@ export class CloudNode {
     });
     exportRuntimeMetrics(this.metrics, this.runtime);
 
-    this.logicClients = options.logicClients
-      ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics));
+    this.logicPool = new LogicClientPool(
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics), () => this.logicAnswerBoundMs(),
+    );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
+    this.root = root;
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
     const roomGroup = this.runtime.spawnChild(root, groupActor, 'rooms', 'room directories by room hash');
     const connectionGroup = this.runtime.spawnChild(root, groupActor, 'connections', 'connection supervisor shards');
@@ -132,7 +142,8 @@ export class CloudNode {
         this.runtime.spawnChild(roomGroup, roomDirectoryActor, `room-directory-${i}`, { onDelivered, index: roomIndex })),
     );
     this.gateway = this.runtime.spawnChild(root, logicGatewayActor, 'logic-gateway', {
-      nodes: this.logicClients,
+      // With Consul the gateway has no logic node until discovery's first answer.
+      nodes: this.logicPool.update(config.discovery.kind === 'static' ? config.logic.nodes : []),
       serverId: () => this.serverId,
       roomDirectories: this.rooms.shards,
       stats: () => ({ connCount: this.guard.openConnections, ipCount: this.guard.distinctAddresses }),
@@ -184,6 +195,10 @@ export class CloudNode {
     this.admin = new AdminServer(config.admin, {
       node: 'cloud', id: () => this.serverId, readiness: () => this.readiness, runtime: this.runtime, connections,
       openConnections: () => this.guard.openConnections,
+      discovery: () => {
+        const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
+        return state ? inspectDiscovery(state) : null;
+      },
     }, this.metrics, this.log);
   }
 
@@ -200,15 +215,18 @@ export class CloudNode {
       const tcp = await node.tcpEdge.listen(config.tcp.port, host);
       const ws = await node.wsEdge.listen(config.ws.port, host);
       node.ports = { tcp, ws, grpc: grpcPort };
+      node.startDiscovery();
     } catch (err) {
       await node.stop();
       throw err;
     }
     node.startTimers();
+    node.grpcEdge.health.set(true);
     node.readiness = 'ready';
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
-      grpc: node.ports.grpc, admin: node.adminPort, logic: config.logic.nodes, buckets: config.actors.buckets,
+      grpc: node.ports.grpc, admin: node.adminPort, discovery: config.discovery.kind,
+      logic: config.discovery.kind === 'static' ? config.logic.nodes : config.discovery.watchService, buckets: config.actors.buckets,
     });
     return node;
   }
@@ -233,6 +251,8 @@ export class CloudNode {
   private async drainAndStop(): Promise<void> {
     const started = Date.now();
     this.readiness = 'draining';
+    this.grpcEdge.health.set(false);
+    await this.leaveDiscovery();
     this.accepting = false;
     this.guard.stop();
     await this.closeConnections();
@@ -242,7 +262,7 @@ export class CloudNode {
     this.wsEdge.server.closeAllConnections();
     this.tcpEdge.server.close();
     this.wsEdge.server.close();
-    for (const client of this.logicClients) client.close();
+    this.logicPool.closeAll();
     this.runtime.shutdown();
     await this.admin.close();
     this.log.info('cloud node stopped', { component: 'cloud-node', serverId: this.serverId, tookMs: Date.now() - started });
@@ -303,7 +323,7 @@ export class CloudNode {
    * attempt's time per logic node), counted from when the gateway got it.
    */
   private logicAnswerBoundMs(): number {
-    return this.config.logic.callTimeoutMs * Math.max(1, this.config.logic.nodes.length);
+    return this.config.logic.callTimeoutMs * Math.max(1, this.logicPool.size);
   }
 
   /** Connections whose Connect is still with logic (authenticating, or closing until its answer arrives). */
@@ -325,6 +345,44 @@ export class CloudNode {
   private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /**
+   * Watches the logic nodes (each new list goes to the gateway) and, with a
+   * registry, registers this node: its gRPC address (the server id logic
+   * routes to), its check, and in Meta where its clients connect.
+   */
+  private startDiscovery(): void {
+    const config = this.config;
+    const parts = discoveryParts(config.discovery, config.logic.nodes);
+    const grpcAddress = splitHostPort(this.serverId);
+    if (parts.registry && !grpcAddress) throw new ImError('CONFIG_INVALID', `grpc.serverId ${this.serverId} is not host:port, which discovery registers`);
+    const clientHost = config.node.clientHost.includes(':') && !config.node.clientHost.startsWith('[') ? `[${config.node.clientHost}]` : config.node.clientHost;
+    const meta = { tcp: `${clientHost}:${this.ports.tcp}`, ws: `${clientHost}:${this.ports.ws}`, ws_path: config.ws.path };
+    this.discovery = this.runtime.spawnChild(this.root, discoveryActor, 'discovery', {
+      sourceKind: parts.sourceKind,
+      source: parts.source,
+      watchService: config.discovery.watchService,
+      registry: parts.registry && grpcAddress ? { api: parts.registry, self: selfRegistration(config.discovery, grpcAddress, meta) } : null,
+      onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),
+      waitMs: config.discovery.waitMs,
+      minIntervalMs: config.discovery.minIntervalMs,
+      retryBaseMs: config.discovery.retryBaseMs,
+      retryMaxMs: config.discovery.retryMaxMs,
+      now: Date.now,
+      random: Math.random,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    this.discovery.tell({ type: 'start' });
+  }
+
+  /** A drain's second step: out of the registry before anything closes, so the other side stops sending here first. */
+  private async leaveDiscovery(): Promise<void> {
+    if (!this.discovery) return;
+    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), LEAVE_TIMEOUT_MS)
+      .catch(() => false);
+    if (!left) this.log.warn('drain goes on without a confirmed deregistration', { component: 'cloud-node', waitedAtMostMs: LEAVE_TIMEOUT_MS });
   }
 
   private startTimers(): void {

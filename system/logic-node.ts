@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { cloudLinkActor } from '../actors/cloud-link-actor';
+import { discoveryActor, DiscoveryMsg, inspectDiscovery } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { KnownCloudNodes } from '../actors/known-cloud-nodes';
 import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic-ports';
 import { onlineActor } from '../actors/online-actor';
-import { pushRouterActor } from '../actors/push-router-actor';
+import { pushRouterActor, PushRouterMsg } from '../actors/push-router-actor';
 import { roomBatcherActor, RoomBatcherMsg } from '../actors/room-batcher-actor';
 import type { LogicConfig } from '../config/logic-config';
 import type { ActorRef } from './actor-kind';
@@ -12,10 +13,12 @@ import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
 import { createReceiveSink } from './auth/receive-sinks';
 import { createTokenVerifier } from './auth/token';
+import { discoveryParts, selfRegistration, serviceHost } from './discovery/discovery-setup';
 import { HttpPushEdge } from './edges/http-push-edge';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
 import { createLogger, Logger } from './logger';
+import { CloudClientHosts } from './logic/cloud-client-hosts';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
 import { exportRuntimeMetrics } from './runtime-metrics';
@@ -34,6 +37,9 @@ export interface LogicNodeOptions {
 
 let nodeSerial = 0;
 
+/** Longest a stop waits for the registry to take the deregistration (the request itself gives up after 5 s). */
+const LEAVE_TIMEOUT_MS = 6000;
+
 /** The host part of this node's id: its bind address, or the machine's name when it binds every address. */
 function nodeHost(bindHost: string): string {
   return bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' ? hostname() : bindHost;
@@ -46,6 +52,7 @@ function nodeHost(bindHost: string): string {
  *   /logic-N/push-router/link-k     one link per cloud node
  *   /logic-N/room-batcher
  *   /logic-N/online
+ *   /logic-N/discovery              (the cloud nodes, and this node's registration)
  */
 export class LogicNode {
   readonly metrics: Metrics;
@@ -63,6 +70,11 @@ export class LogicNode {
   private readonly httpEdge: HttpPushEdge;
   private readonly batcher: ActorRef<RoomBatcherMsg>;
   private readonly admin: AdminServer;
+  private readonly root: ActorRef<unknown>;
+  private readonly router: ActorRef<PushRouterMsg>;
+  private readonly clientHosts: CloudClientHosts;
+  /** Spawned once the ports are bound (its registration names them). */
+  private discovery: ActorRef<DiscoveryMsg> | null = null;
   private readiness: Readiness = 'starting';
   private stopping: Promise<void> | null = null;
   private resolveStopped: () => void = () => undefined;
@@ -86,12 +98,16 @@ export class LogicNode {
     const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
-    const known = new KnownCloudNodes(config.cloud.nodes);
+    // With Consul there is no cloud node until discovery's first answer.
+    const known = new KnownCloudNodes(config.discovery.kind === 'static' ? config.cloud.nodes : []);
+    this.clientHosts = new CloudClientHosts(config.nodes.clientHosts, { tcp: config.nodes.tcpPort, ws: config.nodes.wsPort }, this.log);
     const root = this.runtime.spawnRoot(groupActor, rootName, 'logic node');
+    this.root = root;
     const router = this.runtime.spawnChild(root, pushRouterActor, 'push-router', {
       store: this.store, known, connect, maxInFlight: config.cloud.maxInFlight,
       maxQueued: config.cloud.maxQueued, maxLinkBytes: config.cloud.maxLinkBytes, metrics: this.metrics, log: this.log,
     });
+    this.router = router;
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
       maxMessages: config.push.batchMaxMessages, maxBytes: config.push.maxBatchBytes, flushMs: config.push.batchFlushMs, sink: router,
     });
@@ -105,7 +121,7 @@ export class LogicNode {
       },
     });
 
-    this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.store,
+    this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.clientHosts, this.store,
       createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
     const grpcLimits = { roomTypes: config.push.roomTypes, maxMessageBytes: config.push.maxBatchBytes, maxReceiveBytes: config.grpc.maxReceiveBytes };
     this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
@@ -119,6 +135,10 @@ export class LogicNode {
     this.admin = new AdminServer(config.admin, {
       node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
       connections: null, openConnections: () => null,
+      discovery: () => {
+        const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
+        return state ? inspectDiscovery(state) : null;
+      },
     }, this.metrics, this.log);
   }
 
@@ -131,16 +151,59 @@ export class LogicNode {
       const grpc = await node.grpcEdge.listen(config.grpc.port, host);
       const http = await node.httpEdge.listen(config.http.port, host);
       node.ports = { grpc, http };
+      node.startDiscovery();
     } catch (err) {
       await node.stop();
       throw err;
     }
+    node.grpcEdge.health.set(true);
     node.readiness = 'ready';
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
-      cloud: config.cloud.nodes, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
+      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
     });
     return node;
+  }
+
+  /**
+   * Watches the cloud nodes (each new list goes to the push router, which
+   * the services' server checks read, and to the Nodes answer's hosts) and,
+   * with a registry, registers this node's gRPC address and check.
+   */
+  private startDiscovery(): void {
+    const config = this.config;
+    const parts = discoveryParts(config.discovery, config.cloud.nodes);
+    const host = serviceHost(config.node.advertiseHost);
+    const meta = { http: `${config.node.advertiseHost.includes(':') ? `[${host}]` : host}:${this.ports.http}` };
+    this.discovery = this.runtime.spawnChild(this.root, discoveryActor, 'discovery', {
+      sourceKind: parts.sourceKind,
+      source: parts.source,
+      watchService: config.discovery.watchService,
+      registry: parts.registry
+        ? { api: parts.registry, self: selfRegistration(config.discovery, { host, port: this.ports.grpc }, meta) }
+        : null,
+      onNodes: (nodes) => {
+        this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address) });
+        this.clientHosts.set(nodes);
+      },
+      waitMs: config.discovery.waitMs,
+      minIntervalMs: config.discovery.minIntervalMs,
+      retryBaseMs: config.discovery.retryBaseMs,
+      retryMaxMs: config.discovery.retryMaxMs,
+      now: Date.now,
+      random: Math.random,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    this.discovery.tell({ type: 'start' });
+  }
+
+  /** Out of the registry before anything closes, so cloud nodes stop calling here first. */
+  private async leaveDiscovery(): Promise<void> {
+    if (!this.discovery) return;
+    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), LEAVE_TIMEOUT_MS)
+      .catch(() => false);
+    if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: 'logic-node', waitedAtMostMs: LEAVE_TIMEOUT_MS });
   }
 
   /** Stops taking requests, sends what the batcher holds, then closes links, the store and the actors. Idempotent. */
@@ -152,6 +215,8 @@ export class LogicNode {
   private async shutdown(): Promise<void> {
     const started = Date.now();
     this.readiness = 'draining';
+    this.grpcEdge.health.set(false);
+    await this.leaveDiscovery();
     await this.httpEdge.close().catch(() => undefined);
     await this.grpcEdge.shutdown();
     this.batcher.tell({ type: 'flushAll' });

@@ -43,6 +43,15 @@ export const CATALOGUE = {
   // ── both node kinds: the admin endpoint ───────────────────────────────────
   im_admin_requests_total: { type: 'counter', node: 'both', labels: ['route', 'status'], help: 'Admin endpoint requests answered, by route and HTTP status.' },
 
+  // ── both node kinds: discovery ────────────────────────────────────────────
+  im_discovery_nodes: { type: 'gauge', node: 'both', labels: [], help: 'Nodes of the other side in the last list discovery gave (a cloud node: logic nodes; a logic node: cloud nodes).' },
+  im_discovery_stale: { type: 'gauge', node: 'both', labels: [], help: '1 while discovery cannot list nodes and the node keeps its last list; 0 once it answers.' },
+  im_discovery_changes_total: { type: 'counter', node: 'both', labels: [], help: 'Lists discovery gave that differed from the last one.' },
+  im_discovery_errors_total: {
+    type: 'counter', node: 'both', labels: ['op'], help: 'Failed discovery requests: watch (listing), register, check (a TTL report, or a check the registry forgot), deregister.',
+  },
+  im_discovery_registered: { type: 'gauge', node: 'both', labels: [], help: '1 while the registry has taken this node\'s registration (consul discovery); 0 before, after it drained, or while it registers again.' },
+
   // ── cloud: connections ────────────────────────────────────────────────────
   im_connections_open: { type: 'gauge', node: 'cloud', labels: [], help: 'Client sockets open (every transport, authenticated or not).' },
   im_connections: {

@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as CloudProto } from '../proto/generated/im.cloud';
 import type { ProtoGrpcType as CometProto } from '../proto/generated/goim.comet';
 import type { ProtoGrpcType as LogicProto } from '../proto/generated/im.logic';
+import type { ProtoGrpcType as HealthProto } from '../proto/generated/health';
 
 /** Options must match the ones the TypeScript types were generated with (package.json `proto:gen`). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -30,6 +31,16 @@ export function loadWireProtos(): WireProtos {
   });
   cached = grpc.loadPackageDefinition(definition) as unknown as WireProtos;
   return cached;
+}
+
+let health: HealthProto | undefined;
+
+/** Loads grpc.health.v1 (the standard health checking protocol) once per process. */
+export function loadHealthProto(): HealthProto {
+  if (health) return health;
+  const definition = protoLoader.loadSync('grpc/health/v1/health.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] });
+  health = grpc.loadPackageDefinition(definition) as unknown as HealthProto;
+  return health;
 }
 
 /**

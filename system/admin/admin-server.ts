@@ -26,6 +26,8 @@ export interface AdminSurface {
   readonly connections: CloudInspection | null;
   /** Client connections open now; null on a logic node. */
   openConnections(): number | null;
+  /** The discovery actor's view (source, nodes, stale, registration); null before it runs. */
+  discovery(): Record<string, unknown> | null;
 }
 
 const LIMIT_DEFAULT = 100;
@@ -218,7 +220,8 @@ export class AdminServer {
         return ok({ status: 'ok' });
       case '/ready': {
         const readiness = this.surface.readiness();
-        return { status: readiness === 'ready' ? 200 : 503, body: { status: readiness } };
+        // Discovery's state rides along: a node whose registry cannot be reached serves on its last list, and says so here.
+        return { status: readiness === 'ready' ? 200 : 503, body: { status: readiness, discovery: this.surface.discovery() } };
       }
       case '/info':
         return ok(this.info());
@@ -265,6 +268,7 @@ export class AdminServer {
     return {
       node: this.surface.node, id: this.surface.id(), startedAt: this.startedAt, uptimeMs: now - this.startedAt,
       readiness: this.surface.readiness(), allowDestructive: this.config.allowDestructive, root: this.inspector.rootPath(),
+      discovery: this.surface.discovery(),
       headline: {
         actors, mailbox, connections: this.surface.openConnections(), rooms: this.surface.connections?.roomCount() ?? null,
         rssBytes: memory.rss, heapUsedBytes: memory.heapUsed,

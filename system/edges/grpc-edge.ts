@@ -12,6 +12,7 @@ import { ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
+import { GrpcHealth } from './grpc-health';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 /**
@@ -50,6 +51,8 @@ function refusal(error: ImError): grpc.ServiceError {
  */
 export class GrpcEdge {
   readonly server: grpc.Server;
+  /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
+  readonly health = new GrpcHealth(['im.cloud.Cloud', 'goim.comet.Comet']);
 
   constructor(
     private readonly options: GrpcEdgeOptions,
@@ -97,6 +100,7 @@ export class GrpcEdge {
     const comet: CometHandlers = push;
     this.server.addService(protos.im.cloud.Cloud.service, cloud);
     this.server.addService(protos.goim.comet.Comet.service, comet);
+    this.health.addTo(this.server);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -105,6 +109,7 @@ export class GrpcEdge {
 
   /** Waits for in-flight calls up to the grace period, then cuts them. */
   shutdown(): Promise<void> {
+    this.health.endWatches();
     return shutdownGrpcServer(this.server, this.options.shutdownGraceMs);
   }
 

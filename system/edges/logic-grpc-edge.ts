@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { LogicServices } from '../logic/logic-services';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
+import { GrpcHealth } from './grpc-health';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 const MID = /^\d{1,19}$/;
@@ -54,6 +55,8 @@ function checkOperation(operation: number): void {
  */
 export class LogicGrpcEdge {
   readonly server: grpc.Server;
+  /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
+  readonly health = new GrpcHealth(['im.logic.Logic']);
 
   constructor(
     private readonly services: LogicServices,
@@ -133,6 +136,7 @@ export class LogicGrpcEdge {
       }),
     };
     this.server.addService(loadWireProtos().im.logic.Logic.service, handlers);
+    this.health.addTo(this.server);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -141,6 +145,7 @@ export class LogicGrpcEdge {
 
   /** Waits for in-flight calls up to the grace period, then cuts them. */
   shutdown(): Promise<void> {
+    this.health.endWatches();
     return shutdownGrpcServer(this.server, this.shutdownGraceMs);
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterOnline, OnlineMsg } from '../../actors/online-actor';
 import type { KnownCloudNodes } from '../../actors/known-cloud-nodes';
+import type { CloudClientHosts } from './cloud-client-hosts';
 import type { ReceiveSink, SessionStore } from '../../actors/logic-ports';
 import type { Outcome, ProtoMessage } from '../../actors/ports';
 import type { PushReach } from '../../actors/push-outcome';
@@ -49,6 +50,7 @@ export class LogicServices implements PushService {
     private readonly runtime: ActorRuntime,
     private readonly actors: LogicActors,
     private readonly known: KnownCloudNodes,
+    private readonly clientHosts: CloudClientHosts,
     private readonly store: SessionStore,
     private readonly verifier: TokenVerifier,
     private readonly sink: ReceiveSink,
@@ -152,7 +154,7 @@ export class LogicServices implements PushService {
     return {
       domain: n.domain, tcp_port: n.tcpPort, ws_port: n.wsPort, wss_port: n.wssPort,
       heartbeat: this.config.clients.heartbeatSeconds, heartbeat_max: this.config.clients.heartbeatMax,
-      nodes: [...n.clientHosts], backoff: { ...CLIENT_BACKOFF },
+      nodes: [...this.clientHosts.hosts()], backoff: { ...CLIENT_BACKOFF },
     };
   }
 
