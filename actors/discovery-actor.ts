@@ -222,6 +222,11 @@ function errorOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Whether the other side can know this node yet: a static list has nothing to wait for; a registry must have taken the registration. */
+export function isDiscoverable(state: Readonly<DiscoveryState>): boolean {
+  return state.deps.registry === null || state.registration === 'registered';
+}
+
 /** The actor's view for the admin tree and for /ready. */
 export function inspectDiscovery(state: Readonly<DiscoveryState>): Record<string, unknown> {
   return {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
 import { connectionActor, ConnectionMsg, ConnectionServices, phaseGauges } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
-import { discoveryActor, DiscoveryMsg, inspectDiscovery } from '../actors/discovery-actor';
+import { discoveryActor, DiscoveryMsg, inspectDiscovery, isDiscoverable } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
 import type { ClientHandle } from '../actors/ports';
@@ -193,7 +193,7 @@ export class CloudNode {
       connectionPath: (id) => `${this.supervisors[id % this.supervisors.length].path}/${connectionName(id)}`,
     });
     this.admin = new AdminServer(config.admin, {
-      node: 'cloud', id: () => this.serverId, readiness: () => this.readiness, runtime: this.runtime, connections,
+      node: 'cloud', id: () => this.serverId, readiness: () => this.currentReadiness(), runtime: this.runtime, connections,
       openConnections: () => this.guard.openConnections,
       discovery: () => {
         const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
@@ -215,13 +215,14 @@ export class CloudNode {
       const tcp = await node.tcpEdge.listen(config.tcp.port, host);
       const ws = await node.wsEdge.listen(config.ws.port, host);
       node.ports = { tcp, ws, grpc: grpcPort };
+      // Serving before registering: a registry's first gRPC check must find the node SERVING.
+      node.grpcEdge.health.set(true);
       node.startDiscovery();
     } catch (err) {
       await node.stop();
       throw err;
     }
     node.startTimers();
-    node.grpcEdge.health.set(true);
     node.readiness = 'ready';
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
@@ -375,6 +376,17 @@ export class CloudNode {
       log: this.log,
     });
     this.discovery.tell({ type: 'start' });
+  }
+
+  /**
+   * Ready once serving and, with a registry, once the registry holds this
+   * node: until then the other side cannot know it (a logic node refuses a
+   * Connect naming an unknown cloud node), so a load balancer should wait.
+   */
+  private currentReadiness(): Readiness {
+    if (this.readiness !== 'ready' || !this.discovery) return this.readiness;
+    const state = this.runtime.stateOf(this.discovery, discoveryActor);
+    return state && !isDiscoverable(state) ? 'starting' : 'ready';
   }
 
   /** A drain's second step: out of the registry before anything closes, so the other side stops sending here first. */

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { cloudLinkActor } from '../actors/cloud-link-actor';
-import { discoveryActor, DiscoveryMsg, inspectDiscovery } from '../actors/discovery-actor';
+import { discoveryActor, DiscoveryMsg, inspectDiscovery, isDiscoverable } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { KnownCloudNodes } from '../actors/known-cloud-nodes';
 import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic-ports';
@@ -133,7 +133,7 @@ export class LogicNode {
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
-      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.readiness, runtime: this.runtime,
+      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.currentReadiness(), runtime: this.runtime,
       connections: null, openConnections: () => null,
       discovery: () => {
         const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
@@ -151,12 +151,13 @@ export class LogicNode {
       const grpc = await node.grpcEdge.listen(config.grpc.port, host);
       const http = await node.httpEdge.listen(config.http.port, host);
       node.ports = { grpc, http };
+      // Serving before registering: a registry's first gRPC check must find the node SERVING.
+      node.grpcEdge.health.set(true);
       node.startDiscovery();
     } catch (err) {
       await node.stop();
       throw err;
     }
-    node.grpcEdge.health.set(true);
     node.readiness = 'ready';
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
@@ -196,6 +197,17 @@ export class LogicNode {
       log: this.log,
     });
     this.discovery.tell({ type: 'start' });
+  }
+
+  /**
+   * Ready once serving and, with a registry, once the registry holds this
+   * node: until then the other side cannot know it (a logic node refuses a
+   * Connect naming an unknown cloud node), so a load balancer should wait.
+   */
+  private currentReadiness(): Readiness {
+    if (this.readiness !== 'ready' || !this.discovery) return this.readiness;
+    const state = this.runtime.stateOf(this.discovery, discoveryActor);
+    return state && !isDiscoverable(state) ? 'starting' : 'ready';
   }
 
   /** Out of the registry before anything closes, so cloud nodes stop calling here first. */

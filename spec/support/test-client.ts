@@ -29,6 +29,8 @@ export interface AuthReply {
 export const GOIM_TOKEN = { mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] };
 
 export interface WsOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
   path?: string;
   headers?: Record<string, string>;
   protocols?: string[];
@@ -46,7 +48,7 @@ export class TestClient {
   private constructor(readonly transport: 'ws' | 'tcp', private readonly ws: WebSocket | null, private readonly socket: net.Socket | null) {}
 
   static ws(port: number, options: WsOptions = {}): Promise<TestClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/sub'}`, options.protocols, { headers: options.headers, perMessageDeflate: false });
+    const ws = new WebSocket(`ws://${options.host ?? '127.0.0.1'}:${port}${options.path ?? '/sub'}`, options.protocols, { headers: options.headers, perMessageDeflate: false });
     const client = new TestClient('ws', ws, null);
     ws.on('message', (data: Buffer) => client.onWsFrame(data));
     ws.on('close', (code, reason) => client.onClose({ code, reason: reason.toString() }));

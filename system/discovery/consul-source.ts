@@ -122,7 +122,12 @@ export class ConsulSource implements NodeListSource, NodeRegistry {
       : { ttl: duration(self.check.ttlMs), timeout: duration(REQUEST_TIMEOUT_MS) };
     await this.consul.agent.service.register({
       id: self.serviceId, name: self.service, address: self.host, port: self.port, meta: { ...self.meta },
-      check: { ...check, name: `${self.service} health`, checkid: self.checkId, deregistercriticalserviceafter: duration(self.deregisterAfterMs) },
+      // Passing from the start (Consul's documented initial Status): the node registers only once it serves, and the
+      // other side learns of it at once instead of after the first check; a check that fails corrects it.
+      check: {
+        ...check, name: `${self.service} health`, checkid: self.checkId, status: 'passing',
+        deregistercriticalserviceafter: duration(self.deregisterAfterMs),
+      },
       ...this.requestOptions(),
     });
   }
