@@ -1,0 +1,286 @@
+/**
+ * Issue 10, part 1: a discovery actor on each node, against a double of
+ * Consul's agent HTTP API (spec/support/consul-double.ts) through the real
+ * `consul` client. Real logic and cloud nodes in this process, real gRPC
+ * (the double's GRPC checks call the nodes' grpc.health.v1), real clients.
+ */
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { loadCloudConfig } from '../config/cloud-config';
+import { loadLogicConfig } from '../config/logic-config';
+import { nextIndex, retryDelayMs } from '../actors/discovery-actor';
+import { CloudNode } from '../system/cloud-node';
+import { LogicNode } from '../system/logic-node';
+import type { Logger } from '../system/logger';
+import { adminJson, adminRequest } from './support/admin-client';
+import { eventually } from './support/cloud-harness';
+import { ConsulDouble } from './support/consul-double';
+import { freePorts } from './support/free-ports';
+import { parsePrometheusText } from './support/prometheus-text';
+import { TestClient } from './support/test-client';
+
+interface Line {
+  readonly level: string;
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
+/** A winston logger whose JSON lines land in `lines` (and on stdout too with TEST_LOG set). */
+function capturingLogger(lines: Line[], node: string): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text.trim() !== '') lines.push(JSON.parse(text) as Line);
+      done();
+    },
+  });
+  const transports: winston.transport[] = [new winston.transports.Stream({ stream: sink })];
+  if (process.env.TEST_LOG) transports.push(new winston.transports.Console());
+  return winston.createLogger({ level: 'debug', defaultMeta: { node }, format: winston.format.json(), transports });
+}
+
+/** Short enough for tests: a TTL of 900 ms, a GRPC check every 200 ms, 1 s blocking waits, fast retries. */
+function discovery(consul: ConsulDouble, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    kind: 'consul', consulUrl: consul.url, ttlMs: 900, checkIntervalMs: 200, waitMs: 1000, minIntervalMs: 50,
+    retryBaseMs: 50, retryMaxMs: 200, ...extra,
+  };
+}
+
+interface Ready {
+  readonly status: string;
+  readonly discovery: { readonly nodes: string[] | null; readonly stale: boolean; readonly registration: string; readonly source: string };
+}
+
+async function ready(adminPort: number): Promise<{ status: number; json: Ready }> {
+  const reply = await adminRequest(adminPort, '/ready');
+  return { status: reply.status, json: JSON.parse(reply.text) as Ready };
+}
+
+async function metric(adminPort: number, name: string): Promise<number> {
+  const reply = await adminRequest(adminPort, '/metrics');
+  const series = parsePrometheusText(reply.text).filter((s) => s.name === name);
+  return series.reduce((sum, s) => sum + s.value, 0);
+}
+
+function pushMid(httpPort: number, mid: number, body: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${httpPort}/im/push/mids?operation=1000&mids=${mid}`, { method: 'POST', body });
+}
+
+describe('discovery through Consul (a double of its HTTP API)', function () {
+  this.timeout(30_000);
+  let consul: ConsulDouble;
+  let logic: LogicNode[];
+  let cloud: CloudNode[];
+  let clients: TestClient[];
+  let lines: Line[];
+
+  async function startLogic(overrides: Record<string, unknown> = {}, cloudPorts = { tcp: 3101, ws: 3102 }): Promise<LogicNode> {
+    const node = await LogicNode.start(loadLogicConfig({
+      overrides: {
+        node: { bindHost: '127.0.0.1' }, grpc: { port: 0, shutdownGraceMs: 500 }, http: { port: 0 }, admin: { port: 0 },
+        push: { batchFlushMs: 0 }, nodes: { tcpPort: cloudPorts.tcp, wsPort: cloudPorts.ws },
+        discovery: discovery(consul, { check: 'ttl' }), ...overrides,
+      },
+    }), { logger: capturingLogger(lines, 'logic') });
+    logic.push(node);
+    return node;
+  }
+
+  async function startCloud(overrides: Record<string, unknown> = {}): Promise<CloudNode> {
+    const node = await CloudNode.start(loadCloudConfig({
+      overrides: {
+        node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 500 }, admin: { port: 0 },
+        protocol: { sweepIntervalMs: 50 }, logic: { callTimeoutMs: 1000 }, discovery: discovery(consul), ...overrides,
+      },
+    }), { logger: capturingLogger(lines, 'cloud') });
+    cloud.push(node);
+    return node;
+  }
+
+  async function client(node: CloudNode, mid: number): Promise<TestClient> {
+    const { client: c, auth } = await TestClient.online('ws', node.ports.ws, { mid, key: `disc-${mid}`, room_id: 'live://disc', platform: 'web', accepts: [1000] });
+    expect(auth.ok, auth.error ?? '').to.equal(true);
+    clients.push(c);
+    return c;
+  }
+
+  beforeEach(async () => {
+    consul = await ConsulDouble.start();
+    logic = [];
+    cloud = [];
+    clients = [];
+    lines = [];
+  });
+
+  afterEach(async () => {
+    for (const c of clients) c.destroy();
+    await Promise.all(cloud.map((n) => n.stop()));
+    await Promise.all(logic.map((n) => n.stop()));
+    await consul.close();
+  });
+
+  it('registers both kinds with their checks, and each side follows the other: a client authenticates and a push arrives', async () => {
+    const [tcp, ws] = await freePorts(2);
+    const l = await startLogic({}, { tcp, ws });
+    const c = await startCloud({ tcp: { port: tcp }, ws: { port: ws }, node: { bindHost: '127.0.0.1', clientHost: '127.0.0.1' } });
+
+    await eventually(() => {
+      const [logicEntry] = consul.services('grpc-im-logic-node');
+      expect(logicEntry, 'logic registered').to.not.equal(undefined);
+      expect(logicEntry).to.deep.include({ address: '127.0.0.1', port: l.ports.grpc });
+      expect(logicEntry.checks.map((k) => [k.type, k.status])).to.deep.equal([['ttl', 'passing']]);
+      const [cloudEntry] = consul.services('grpc-im-cloud-node');
+      expect(cloudEntry, 'cloud registered').to.not.equal(undefined);
+      expect(cloudEntry).to.deep.include({ address: '127.0.0.1', port: c.ports.grpc });
+      expect(cloudEntry.meta).to.deep.equal({ tcp: `127.0.0.1:${tcp}`, ws: `127.0.0.1:${ws}`, ws_path: '/sub' });
+      // The double probes the cloud node's grpc.health.v1 for real.
+      expect(cloudEntry.checks.map((k) => [k.type, k.status])).to.deep.equal([['grpc', 'passing']]);
+    }, 5000);
+    await eventually(async () => {
+      const cloudReady = await ready(c.adminPort);
+      expect(cloudReady.status).to.equal(200);
+      expect(cloudReady.json.discovery).to.deep.include({ source: 'consul', stale: false, registration: 'registered', nodes: [`127.0.0.1:${l.ports.grpc}`] });
+      const logicReady = await ready(l.adminPort);
+      expect(logicReady.json.discovery).to.deep.include({ source: 'consul', stale: false, registration: 'registered', nodes: [c.serverId] });
+    }, 5000);
+
+    const alice = await client(c, 501);
+    expect((await pushMid(l.ports.http, 501, 'found through consul')).status).to.equal(200);
+    await alice.waitFor((p) => p.op === 1000 && p.body.toString() === 'found through consul');
+
+    // Nodes lists the host the cloud node published (not the config's fallback).
+    const nodes = await (await fetch(`http://127.0.0.1:${l.ports.http}/im/nodes?platform=web`)).json() as { data: { nodes: string[]; ws_port: number } };
+    expect(nodes.data).to.deep.include({ nodes: ['127.0.0.1'], ws_port: ws });
+  });
+
+  it('watches with blocking queries by Consul\'s rules: index never below 1, capped wait, reset when it goes backwards, rate-limited', async () => {
+    const l = await startLogic();
+    const c = await startCloud({ discovery: discovery(consul, { minIntervalMs: 300 }) });
+    await eventually(async () => expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]), 5000);
+    const watchPath = '/v1/health/service/grpc-im-logic-node';
+    const watches = (): Array<{ query: Record<string, string>; at: number }> => consul.requests().filter((r) => r.method === 'GET' && r.path === watchPath);
+
+    await eventually(() => expect(watches().length).to.be.greaterThan(2), 5000);
+    const [first, ...later] = watches();
+    expect(first.query.index, 'the first query answers at once').to.equal(undefined);
+    for (const w of later) {
+      expect(Number(w.query.index)).to.be.at.least(1);
+      expect(w.query.wait).to.equal('1000ms');
+      expect(w.query.passing).to.not.equal(undefined);
+    }
+
+    // The index goes backwards: one non-blocking query, then blocking ones again.
+    consul.clearRequests();
+    consul.resetIndex();
+    await eventually(() => expect(watches().length).to.be.at.least(2), 5000);
+    const [afterReset, next] = watches();
+    expect(afterReset.query.index, 'the query after the reset sends the old index').to.not.equal(undefined);
+    expect(next.query.index, 'then one without an index').to.equal(undefined);
+
+    // The list changes every 20 ms for 1.2 s: queries still start at most every 300 ms.
+    consul.clearRequests();
+    const flapper = setInterval(() => {
+      void fetch(`${consul.url}/v1/agent/service/register`, {
+        method: 'PUT', body: JSON.stringify({ ID: `flap-${Date.now()}`, Name: 'grpc-im-logic-node', Address: '127.0.0.9', Port: 1, Check: { CheckID: `flap-${Date.now()}`, TTL: '1s', Status: 'critical' } }),
+      });
+    }, 20);
+    await new Promise((r) => setTimeout(r, 1200));
+    clearInterval(flapper);
+    const starts = watches().map((w) => w.at);
+    expect(starts.length).to.be.at.least(2);
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1], `gap ${i}`).to.be.at.least(290);
+    expect(starts.length).to.be.at.most(6);
+  });
+
+  it('keeps the last list while Consul is down, says so (log, metric, /ready), and recovers', async () => {
+    const l = await startLogic();
+    const c = await startCloud();
+    await eventually(async () => expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]), 5000);
+
+    await consul.down();
+    await eventually(async () => {
+      const r = await ready(c.adminPort);
+      expect(r.json.discovery).to.deep.include({ stale: true, nodes: [`127.0.0.1:${l.ports.grpc}`] });
+      // Still serving: the node is registered and its list is kept.
+      expect(r.status).to.equal(200);
+      expect(await metric(c.adminPort, 'im_discovery_stale')).to.equal(1);
+    }, 5000);
+    const warn = lines.find((x) => x.node === 'cloud' && x.level === 'warn' && x.message === 'discovery cannot list nodes; keeping the last list');
+    expect(warn, 'warn line').to.not.equal(undefined);
+    expect(warn?.keptNodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
+    // Auth and pushes go on through the kept list.
+    const bob = await client(c, 502);
+    expect((await pushMid(l.ports.http, 502, 'while consul is down')).status).to.equal(200);
+    await bob.waitFor((p) => p.op === 1000 && p.body.toString() === 'while consul is down');
+    expect(await metric(c.adminPort, 'im_discovery_errors_total')).to.be.greaterThan(0);
+
+    await consul.up();
+    await eventually(async () => {
+      expect((await ready(c.adminPort)).json.discovery.stale).to.equal(false);
+      expect(await metric(c.adminPort, 'im_discovery_stale')).to.equal(0);
+    }, 5000);
+    expect(lines.some((x) => x.node === 'cloud' && x.message === 'discovery answers again')).to.equal(true);
+  });
+
+  it('a logic node that turns critical stops getting calls within one watch cycle; a new cloud node gets room pushes without a restart', async () => {
+    const l1 = await startLogic();
+    const l2 = await startLogic();
+    const c1 = await startCloud();
+    const both = [`127.0.0.1:${l1.ports.grpc}`, `127.0.0.1:${l2.ports.grpc}`].sort();
+    await eventually(async () => expect([...(await ready(c1.adminPort)).json.discovery.nodes ?? []].sort()).to.deep.equal(both), 5000);
+
+    const [l1Entry] = consul.services('grpc-im-logic-node').filter((s) => s.port === l1.ports.grpc);
+    consul.setStatus(l1Entry.checks[0].checkId, 'critical');
+    await eventually(async () => expect((await ready(c1.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l2.ports.grpc}`]), 3000);
+    const connectsBefore = await metric(l1.adminPort, 'im_logic_connects_total');
+    for (let i = 0; i < 4; i++) await client(c1, 510 + i);
+    expect(await metric(l1.adminPort, 'im_logic_connects_total'), 'logic 1 got no Connect').to.equal(connectsBefore);
+
+    // A second cloud node joins: logic's room pushes reach its members without any restart.
+    const c2 = await startCloud();
+    await eventually(async () => {
+      const nodes = (await ready(l2.adminPort)).json.discovery.nodes ?? [];
+      expect([...nodes].sort()).to.deep.equal([c1.serverId, c2.serverId].sort());
+    }, 5000);
+    const member = await client(c2, 520);
+    const res = await fetch(`http://127.0.0.1:${l2.ports.http}/im/push/room?operation=1000&type=live&room=disc`, { method: 'POST', body: 'to the new node' });
+    expect(res.status).to.equal(200);
+    await member.waitFor((p) => p.op === 1000 && p.body.toString() === 'to the new node');
+  });
+
+  it('registers again when Consul forgets the check, retries registration while Consul is down at start, and deregisters on stop', async () => {
+    await consul.down();
+    const l = await startLogic();
+    expect((await ready(l.adminPort)).status, 'not ready until registered').to.equal(503);
+    await consul.up();
+    await eventually(async () => expect((await ready(l.adminPort)).status).to.equal(200), 5000);
+    expect(await metric(l.adminPort, 'im_discovery_errors_total')).to.be.greaterThan(0);
+
+    // Consul loses the registration (an agent restart without its data): the next TTL report finds no check.
+    const [entry] = consul.services('grpc-im-logic-node');
+    await fetch(`${consul.url}/v1/agent/service/deregister/${entry.id}`, { method: 'PUT' });
+    await eventually(() => expect(consul.services('grpc-im-logic-node').map((s) => s.id)).to.deep.equal([entry.id]), 5000);
+    expect(lines.some((x) => x.message === 'discovery no longer knows this node\'s check; registering again')).to.equal(true);
+
+    const c = await startCloud();
+    await eventually(() => expect(consul.services('grpc-im-cloud-node')).to.have.length(1), 5000);
+    await c.stop();
+    cloud = [];
+    expect(consul.services('grpc-im-cloud-node'), 'cloud deregistered on stop').to.deep.equal([]);
+    await l.stop();
+    logic = [];
+    expect(consul.services('grpc-im-logic-node'), 'logic deregistered on stop').to.deep.equal([]);
+  });
+
+  it('pure rules: next index and retry delays', () => {
+    expect(nextIndex(0, 0)).to.equal(1);
+    expect(nextIndex(5, 9)).to.equal(9);
+    expect(nextIndex(9, 9)).to.equal(9);
+    expect(nextIndex(9, 3), 'backwards: start over').to.equal(0);
+    expect(nextIndex(0, -4)).to.equal(1);
+    const deps = { retryBaseMs: 100, retryMaxMs: 1000, random: () => 1 };
+    expect([1, 2, 3, 4, 5, 30].map((n) => retryDelayMs(deps, n))).to.deep.equal([100, 200, 400, 800, 1000, 1000]);
+    expect(retryDelayMs({ ...deps, random: () => 0 }, 3), 'jitter keeps at least half').to.equal(200);
+  });
+});
