@@ -13,11 +13,11 @@ import { nextIndex, retryDelayMs } from '../actors/discovery-actor';
 import { CloudNode } from '../system/cloud-node';
 import { LogicNode } from '../system/logic-node';
 import type { Logger } from '../system/logger';
-import { adminJson, adminRequest } from './support/admin-client';
-import { eventually } from './support/cloud-harness';
+import { adminRequest } from './support/admin-client';
+import { settles } from './support/settles';
 import { ConsulDouble } from './support/consul-double';
 import { freePorts } from './support/free-ports';
-import { parsePrometheusText } from './support/prometheus-text';
+import { Exposition } from './support/prometheus-text';
 import { TestClient } from './support/test-client';
 
 interface Line {
@@ -59,8 +59,7 @@ async function ready(adminPort: number): Promise<{ status: number; json: Ready }
 
 async function metric(adminPort: number, name: string): Promise<number> {
   const reply = await adminRequest(adminPort, '/metrics');
-  const series = parsePrometheusText(reply.text).filter((s) => s.name === name);
-  return series.reduce((sum, s) => sum + s.value, 0);
+  return Exposition.parse(reply.text).sum(name);
 }
 
 function pushMid(httpPort: number, mid: number, body: string): Promise<Response> {
@@ -100,8 +99,8 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
 
   async function client(node: CloudNode, mid: number): Promise<TestClient> {
     const { client: c, auth } = await TestClient.online('ws', node.ports.ws, { mid, key: `disc-${mid}`, room_id: 'live://disc', platform: 'web', accepts: [1000] });
-    expect(auth.ok, auth.error ?? '').to.equal(true);
     clients.push(c);
+    expect(auth.key).to.equal(`disc-${mid}`);
     return c;
   }
 
@@ -125,7 +124,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     const l = await startLogic({}, { tcp, ws });
     const c = await startCloud({ tcp: { port: tcp }, ws: { port: ws }, node: { bindHost: '127.0.0.1', clientHost: '127.0.0.1' } });
 
-    await eventually(() => {
+    await settles(() => {
       const [logicEntry] = consul.services('grpc-im-logic-node');
       expect(logicEntry, 'logic registered').to.not.equal(undefined);
       expect(logicEntry).to.deep.include({ address: '127.0.0.1', port: l.ports.grpc });
@@ -137,7 +136,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
       // The double probes the cloud node's grpc.health.v1 for real.
       expect(cloudEntry.checks.map((k) => [k.type, k.status])).to.deep.equal([['grpc', 'passing']]);
     }, 5000);
-    await eventually(async () => {
+    await settles(async () => {
       const cloudReady = await ready(c.adminPort);
       expect(cloudReady.status).to.equal(200);
       expect(cloudReady.json.discovery).to.deep.include({ source: 'consul', stale: false, registration: 'registered', nodes: [`127.0.0.1:${l.ports.grpc}`] });
@@ -157,11 +156,13 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
   it('watches with blocking queries by Consul\'s rules: index never below 1, capped wait, reset when it goes backwards, rate-limited', async () => {
     const l = await startLogic();
     const c = await startCloud({ discovery: discovery(consul, { minIntervalMs: 300 }) });
-    await eventually(async () => expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]), 5000);
+    await settles(async () => {
+      expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
+    }, 5000);
     const watchPath = '/v1/health/service/grpc-im-logic-node';
     const watches = (): Array<{ query: Record<string, string>; at: number }> => consul.requests().filter((r) => r.method === 'GET' && r.path === watchPath);
 
-    await eventually(() => expect(watches().length).to.be.greaterThan(2), 5000);
+    await settles(() => { expect(watches().length).to.be.greaterThan(2); }, 5000);
     const [first, ...later] = watches();
     expect(first.query.index, 'the first query answers at once').to.equal(undefined);
     for (const w of later) {
@@ -173,7 +174,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     // The index goes backwards: one non-blocking query, then blocking ones again.
     consul.clearRequests();
     consul.resetIndex();
-    await eventually(() => expect(watches().length).to.be.at.least(2), 5000);
+    await settles(() => { expect(watches().length).to.be.at.least(2); }, 5000);
     const [afterReset, next] = watches();
     expect(afterReset.query.index, 'the query after the reset sends the old index').to.not.equal(undefined);
     expect(next.query.index, 'then one without an index').to.equal(undefined);
@@ -196,10 +197,10 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
   it('keeps the last list while Consul is down, says so (log, metric, /ready), and recovers', async () => {
     const l = await startLogic();
     const c = await startCloud();
-    await eventually(async () => expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]), 5000);
+    await settles(async () => { expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]); }, 5000);
 
     await consul.down();
-    await eventually(async () => {
+    await settles(async () => {
       const r = await ready(c.adminPort);
       expect(r.json.discovery).to.deep.include({ stale: true, nodes: [`127.0.0.1:${l.ports.grpc}`] });
       // Still serving: the node is registered and its list is kept.
@@ -216,7 +217,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     expect(await metric(c.adminPort, 'im_discovery_errors_total')).to.be.greaterThan(0);
 
     await consul.up();
-    await eventually(async () => {
+    await settles(async () => {
       expect((await ready(c.adminPort)).json.discovery.stale).to.equal(false);
       expect(await metric(c.adminPort, 'im_discovery_stale')).to.equal(0);
     }, 5000);
@@ -228,18 +229,18 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     const l2 = await startLogic();
     const c1 = await startCloud();
     const both = [`127.0.0.1:${l1.ports.grpc}`, `127.0.0.1:${l2.ports.grpc}`].sort();
-    await eventually(async () => expect([...(await ready(c1.adminPort)).json.discovery.nodes ?? []].sort()).to.deep.equal(both), 5000);
+    await settles(async () => { expect([...(await ready(c1.adminPort)).json.discovery.nodes ?? []].sort()).to.deep.equal(both); }, 5000);
 
     const [l1Entry] = consul.services('grpc-im-logic-node').filter((s) => s.port === l1.ports.grpc);
     consul.setStatus(l1Entry.checks[0].checkId, 'critical');
-    await eventually(async () => expect((await ready(c1.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l2.ports.grpc}`]), 3000);
+    await settles(async () => { expect((await ready(c1.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l2.ports.grpc}`]); }, 3000);
     const connectsBefore = await metric(l1.adminPort, 'im_logic_connects_total');
     for (let i = 0; i < 4; i++) await client(c1, 510 + i);
     expect(await metric(l1.adminPort, 'im_logic_connects_total'), 'logic 1 got no Connect').to.equal(connectsBefore);
 
     // A second cloud node joins: logic's room pushes reach its members without any restart.
     const c2 = await startCloud();
-    await eventually(async () => {
+    await settles(async () => {
       const nodes = (await ready(l2.adminPort)).json.discovery.nodes ?? [];
       expect([...nodes].sort()).to.deep.equal([c1.serverId, c2.serverId].sort());
     }, 5000);
@@ -254,17 +255,17 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     const l = await startLogic();
     expect((await ready(l.adminPort)).status, 'not ready until registered').to.equal(503);
     await consul.up();
-    await eventually(async () => expect((await ready(l.adminPort)).status).to.equal(200), 5000);
+    await settles(async () => { expect((await ready(l.adminPort)).status).to.equal(200); }, 5000);
     expect(await metric(l.adminPort, 'im_discovery_errors_total')).to.be.greaterThan(0);
 
     // Consul loses the registration (an agent restart without its data): the next TTL report finds no check.
     const [entry] = consul.services('grpc-im-logic-node');
     await fetch(`${consul.url}/v1/agent/service/deregister/${entry.id}`, { method: 'PUT' });
-    await eventually(() => expect(consul.services('grpc-im-logic-node').map((s) => s.id)).to.deep.equal([entry.id]), 5000);
+    await settles(() => { expect(consul.services('grpc-im-logic-node').map((s) => s.id)).to.deep.equal([entry.id]); }, 5000);
     expect(lines.some((x) => x.message === 'discovery no longer knows this node\'s check; registering again')).to.equal(true);
 
     const c = await startCloud();
-    await eventually(() => expect(consul.services('grpc-im-cloud-node')).to.have.length(1), 5000);
+    await settles(() => { expect(consul.services('grpc-im-cloud-node')).to.have.length(1); }, 5000);
     await c.stop();
     cloud = [];
     expect(consul.services('grpc-im-cloud-node'), 'cloud deregistered on stop').to.deep.equal([]);

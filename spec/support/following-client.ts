@@ -77,9 +77,12 @@ export class FollowingClient {
             return null;
           });
           if (!client) continue;
-          const auth: AuthReply = await client.auth(this.token);
-          if (!auth.ok) {
-            lastError = `${host}: auth ${auth.error ?? ''}`;
+          // A refused auth ends in op 6 and a close: no op 8 within the wait.
+          const auth: AuthReply | null = await client.auth(this.token).catch((err: Error) => {
+            lastError = `${host}: auth: ${err.message}; ${JSON.stringify(client.disconnectReason() ?? null)}`;
+            return null;
+          });
+          if (!auth) {
             client.destroy();
             continue;
           }
