@@ -36,6 +36,11 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A property of an object from the client (its own or inherited, as a response's lazy `headers`); undefined otherwise. */
+function prop(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? Reflect.get(value, key) : undefined;
+}
+
 function record(value: unknown): Record<string, unknown> | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : null;
 }
@@ -61,14 +66,12 @@ export function instanceOf(entry: unknown): NodeInstance | null {
 
 /** The HTTP status of a failed Consul request, or null when it never got an answer. */
 function statusOf(err: unknown): number | null {
-  const e = record(err);
-  const response = record(e?.response);
-  return typeof response?.statusCode === 'number' ? response.statusCode : null;
+  const status = prop(prop(err, 'response'), 'statusCode');
+  return typeof status === 'number' ? status : null;
 }
 
 function headerIndex(response: unknown): number {
-  const headers = record(record(response)?.headers);
-  const raw = headers?.['x-consul-index'];
+  const raw = prop(prop(response, 'headers'), 'x-consul-index');
   const index = typeof raw === 'string' ? Number(raw) : NaN;
   if (!Number.isFinite(index)) throw new Error('Consul answered without an X-Consul-Index header');
   return index;
