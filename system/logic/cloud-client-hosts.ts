@@ -7,6 +7,10 @@
  * a port it does not serve: it is left out, with a warn line. While no
  * cloud node publishes a host (a static list, or none passing) the answer
  * falls back to nodes.clientHosts.
+ *
+ * Clients try the hosts in order, so each answer starts the discovered list
+ * one host further on: new clients spread over the cloud nodes instead of
+ * all landing on the first.
  */
 import type { NodeInstance } from '../../actors/discovery-ports';
 import type { Log } from '../../actors/ports';
@@ -14,6 +18,7 @@ import { splitHostPort } from '../discovery/discovery-setup';
 
 export class CloudClientHosts {
   private discovered: readonly string[] = [];
+  private turn = 0;
 
   constructor(
     private readonly fallback: readonly string[],
@@ -41,6 +46,9 @@ export class CloudClientHosts {
   }
 
   hosts(): readonly string[] {
-    return this.discovered.length > 0 ? this.discovered : this.fallback;
+    const hosts = this.discovered;
+    if (hosts.length === 0) return this.fallback;
+    const start = this.turn++ % hosts.length;
+    return [...hosts.slice(start), ...hosts.slice(0, start)];
   }
 }
