@@ -103,9 +103,9 @@ export class GrpcEdge {
     return bindGrpcServer(this.server, port, host);
   }
 
-  /** Waits for in-flight calls up to the grace period, then cuts them. */
-  shutdown(): Promise<void> {
-    return shutdownGrpcServer(this.server, this.options.shutdownGraceMs);
+  /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */
+  shutdown(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    return shutdownGrpcServer(this.server, graceMs);
   }
 
   private frame(proto: Proto__Output | null): Outbound {

@@ -139,9 +139,9 @@ export class LogicGrpcEdge {
     return bindGrpcServer(this.server, port, host);
   }
 
-  /** Waits for in-flight calls up to the grace period, then cuts them. */
-  shutdown(): Promise<void> {
-    return shutdownGrpcServer(this.server, this.shutdownGraceMs);
+  /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */
+  shutdown(graceMs = this.shutdownGraceMs): Promise<void> {
+    return shutdownGrpcServer(this.server, graceMs);
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
