@@ -69,7 +69,7 @@ function intFlag(args: readonly string[], name: string, fallback: number, min: n
   return n;
 }
 
-interface Stoppable {
+export interface Stoppable {
   /** Stops by `deadlineAt` at the latest (its own shutdown.deadlineMs from now when not given). */
   stop(deadlineAt?: number): Promise<void>;
   readonly stopped: Promise<void>;
@@ -79,7 +79,7 @@ interface Stoppable {
   pendingShutdown(): Record<string, unknown>;
 }
 
-interface CliLog {
+export interface CliLog {
   info(message: string, meta: Record<string, unknown>): unknown;
   error(message: string, meta: Record<string, unknown>): unknown;
 }
@@ -93,7 +93,7 @@ export const EXIT_DEADLINE_PASSED = 3;
  * shutdown.deadlineMs (the longest, when there are two) to stop them all:
  * past it, it logs what each still waited for and exits EXIT_DEADLINE_PASSED.
  */
-async function runUntilStopped(nodes: readonly Stoppable[], log: CliLog): Promise<number> {
+export async function runUntilStopped(nodes: readonly Stoppable[], log: CliLog): Promise<number> {
   let signals = 0;
   const deadlineMs = Math.max(...nodes.map((n) => n.config.shutdown.deadlineMs));
   let passed: () => void = () => undefined;
@@ -125,6 +125,8 @@ async function runUntilStopped(nodes: readonly Stoppable[], log: CliLog): Promis
   const first = await Promise.race([Promise.race(nodes.map((n) => n.stopped)), deadlinePassed]);
   const outcome = first === 'passed' ? first : await Promise.race([stopAll(), deadlinePassed]);
   clearTimeout(timer);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
   if (outcome === 'passed') {
     log.error('shutdown deadline passed; exiting before the stop finished', {
       component: 'cli', code: ErrorCodes.SHUTDOWN_DEADLINE.code, deadlineMs, pending: nodes.map((n) => n.pendingShutdown()),
