@@ -24,6 +24,7 @@
  */
 import type { ActorContext, ActorKind, ActorRef } from '../system/actor-kind';
 import { Op, Packet } from '../system/codec/packet';
+import type { ReconnectHint } from '../system/codec/disconnect-body';
 import { errorAckBody } from '../system/codec/error-ack';
 import { authReplyBody, parseOps } from '../system/codec/reply-bodies';
 import { Outbound } from '../system/codec/outbound';
@@ -173,7 +174,7 @@ function logicBeatDelay(s: ConnectionServices): number {
  * Undoes everything the connection holds. Safe to call in any phase and more
  * than once; returns the phase the actor should be in afterwards.
  */
-function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReason, error?: ImError): Phase {
+function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReason, error?: ImError, reconnect?: ReconnectHint): Phase {
   if (state.phase === 'closed' || state.phase === 'closing') return state.phase;
   const s = deps.services;
   const { handle } = deps;
@@ -196,15 +197,15 @@ function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReas
     if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
     s.index.forgotten(handle, session.mid);
   }
-  handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error);
+  handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error, reconnect);
   deps.shard.tell({ type: 'forget', id: handle.id });
   state.early = null;
   // Logic may still register this connection; the answer must be undone when it arrives.
   return state.phase === 'authenticating' ? 'closing' : 'closed';
 }
 
-function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: CloseReason, error?: ImError): ConnectionState {
-  enter(state, release(state, deps, reason, error));
+function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: CloseReason, error?: ImError, reconnect?: ReconnectHint): ConnectionState {
+  enter(state, release(state, deps, reason, error, reconnect));
   if (state.phase === 'closed') ctx.stopSelf();
   return state;
 }
@@ -428,7 +429,9 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
       case 'replaced':
         return close(state, deps, ctx, 'replaced', new ImError('REPLACED'));
       case 'drain':
-        return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'));
+        // Counted only when this drain is what closes it (not one already closing for another reason).
+        if (state.phase !== 'closing' && state.phase !== 'closed') deps.services.metrics.inc('im_drain_notified_total');
+        return close(state, deps, ctx, 'draining', new ImError('NODE_DRAINING'), { afterMs: msg.reconnectAfterMs });
       case 'kick':
         // Told only when this kick is what closes it (not one already closing for another reason).
         if (state.phase === 'closing' || state.phase === 'closed') return state;

@@ -1,7 +1,8 @@
 /**
  * Connection shard: keeps the deadlines — handshake and heartbeat — of one
  * slice of the node's connections, checked by one node-wide sweep instead
- * of a timer per socket, and drains them on shutdown. It is not their nact
+ * of a timer per socket, and tells them to go when the node drains (as
+ * many at a time as the node's drain pace hands it). It is not their nact
  * parent: nact copies an actor's child map on every message it handles, so
  * the parents (plain supervisor shards) receive no messages at all, and the
  * per-connection traffic (adopt, watch, forget) comes here.
@@ -11,7 +12,10 @@ import type { ActorKind, ActorRef } from '../system/actor-kind';
 // ── messages ────────────────────────────────────────────────────────────────
 
 /** What a shard tells its connections. */
-export type ShardNotice = { readonly type: 'deadline'; readonly now: number } | { readonly type: 'drain' };
+export type ShardNotice =
+  | { readonly type: 'deadline'; readonly now: number }
+  /** The node drains: op 6 E_NODE_DRAINING, with when to reconnect, and close. */
+  | { readonly type: 'drain'; readonly reconnectAfterMs: number };
 
 export type ConnectionShardMsg =
   | { readonly type: 'adopt'; readonly id: number; readonly ref: ActorRef<ShardNotice>; readonly at: number }
@@ -19,7 +23,8 @@ export type ConnectionShardMsg =
   | { readonly type: 'watch'; readonly id: number; readonly at: number }
   | { readonly type: 'forget'; readonly id: number }
   | { readonly type: 'sweep'; readonly now: number }
-  | { readonly type: 'drain' };
+  /** Tells as many connections as there are hints to drain, one hint (ms) each, and forgets them. */
+  | { readonly type: 'drain'; readonly reconnectAfterMs: readonly number[] };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
@@ -60,14 +65,21 @@ export const connectionShardActor: ActorKind<ConnectionShardState, ConnectionSha
           }
         }
         return state;
-      case 'drain':
-        for (const watched of state.connections.values()) watched.ref.tell({ type: 'drain' });
+      case 'drain': {
+        // Told ones are forgotten at once (their own 'forget' follows), so what is left is what waits to be told.
+        let i = 0;
+        for (const [id, watched] of state.connections) {
+          if (i === msg.reconnectAfterMs.length) break;
+          watched.ref.tell({ type: 'drain', reconnectAfterMs: msg.reconnectAfterMs[i++] });
+          state.connections.delete(id);
+        }
         return state;
+      }
     }
   },
 
   supervision: {
-    // Each handler makes one change (a Map set or delete, a deadline) and tells never throw: a fault
+    // Each handler makes one change per connection (a Map set or delete, a deadline) and tells never throw: a fault
     // leaves the deadline table as it was. Losing it would leave connections unwatched: keep it.
     onFault: 'resume',
     maxRestarts: 10,

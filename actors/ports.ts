@@ -3,6 +3,7 @@
  * through these interfaces, so they never import ws, net or grpc, and tests
  * can drive them with fakes.
  */
+import type { ReconnectHint } from '../system/codec/disconnect-body';
 import type { Outbound } from '../system/codec/outbound';
 import type { ImError } from '../system/errors';
 
@@ -45,8 +46,11 @@ export interface ClientHandle {
    * then closes itself and the edge reports `slow_consumer`).
    */
   send(out: Outbound): boolean;
-  /** Sends op 6 with the error's JSON reason (when given and still writable), then ends the socket. Idempotent. */
-  close(error?: ImError): void;
+  /**
+   * Sends op 6 with the error's JSON reason (when given and still writable), with `reconnect` when the
+   * client is told when to come back, then ends the socket. Idempotent.
+   */
+  close(error?: ImError, reconnect?: ReconnectHint): void;
   readonly closed: boolean;
   traffic(): Traffic;
 }

@@ -11,6 +11,7 @@ export interface CloudConfig {
   readonly tcp: { readonly port: number };
   readonly ws: { readonly port: number; readonly path: string; readonly maxPayload: number };
   readonly grpc: { readonly port: number; readonly serverId: string; readonly maxPushBytes: number; readonly shutdownGraceMs: number };
+  readonly shutdown: { readonly deadlineMs: number; readonly drainRatePerSec: number };
   readonly protocol: {
     readonly maxBodySize: number;
     readonly handshakeTimeoutMs: number;
@@ -56,6 +57,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxPushBytes: r.num('grpc.maxPushBytes'),
       shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
     },
+    shutdown: { deadlineMs: r.num('shutdown.deadlineMs'), drainRatePerSec: r.num('shutdown.drainRatePerSec') },
     protocol: {
       maxBodySize: r.num('protocol.maxBodySize'),
       handshakeTimeoutMs: r.num('protocol.handshakeTimeoutMs'),

@@ -34,7 +34,18 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Server id sent to logic in Connect; logic routes pushes for this node\'s clients to it, so it must be this node\'s reachable gRPC address.',
   },
   { path: 'grpc.maxPushBytes', env: 'IM_CLOUD_GRPC_MAX_PUSH_BYTES', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 4 * 1024 * 1024, doc: 'Largest proto body a push may carry, in bytes (also the gRPC receive limit).' },
-  { path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for its clients to close (longer while logic still owes Connect answers) and for in-flight gRPC calls before cutting them.' },
+  {
+    path: 'grpc.shutdownGraceMs', env: 'IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000,
+    doc: 'How long a stopping node waits for its clients to close once all were told (longer while logic still owes Connect answers) and for in-flight gRPC calls before cutting them; scaled down when the stop\'s waits would not fit in shutdown.deadlineMs.',
+  },
+  {
+    path: 'shutdown.deadlineMs', env: 'IM_CLOUD_SHUTDOWN_DEADLINE_MS', kind: { type: 'int', min: 500 }, default: 25000,
+    doc: 'Longest a stop may take, from the signal (or the Close rpc) to the exit: the paced drain and every wait after it are fitted into it. Should a signal\'s stop run past it all the same, the process logs what was still pending at error and exits 3. Keep it below the orchestrator\'s grace period (Kubernetes terminationGracePeriodSeconds, default 30 s), which ends in SIGKILL.',
+  },
+  {
+    path: 'shutdown.drainRatePerSec', env: 'IM_CLOUD_DRAIN_RATE', kind: { type: 'int', min: 1 }, default: 2000,
+    doc: 'Clients a draining node tells to reconnect (op 6 E_NODE_DRAINING) per second at most, round-robin over its connection shards, so the nodes they move to and logic\'s Connect take them at a bearable rate. Raised (and logged) when the clients could not all be told in time for the rest of the stop to fit in shutdown.deadlineMs.',
+  },
   { path: 'protocol.maxBodySize', env: 'IM_CLOUD_MAX_BODY_SIZE', kind: { type: 'int', min: 0, max: 16 * 1024 * 1024 }, default: 4096, doc: 'Largest packet body a client may send, in bytes.' },
   { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth).' },
   {

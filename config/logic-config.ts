@@ -9,6 +9,7 @@ import { LoadSources, OptionReader, resolveOptions } from './load';
 export interface LogicConfig {
   readonly node: { readonly bindHost: string; readonly advertiseHost: string };
   readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number };
+  readonly shutdown: { readonly deadlineMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
   readonly cloud: {
     readonly nodes: readonly string[];
@@ -47,6 +48,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
     grpc: { port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
+    shutdown: { deadlineMs: r.num('shutdown.deadlineMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
       nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight'),

@@ -2,14 +2,15 @@
  * Stopping a cloud node: connections are closed first, while the buckets,
  * rooms and the logic gateway still run, so every session logic created is
  * told `Disconnect` exactly once and every client hears why (op 6
- * E_NODE_DRAINING), including a client whose Connect answer is still on its
- * way when the stop begins.
+ * E_NODE_DRAINING, with when to reconnect), including a client whose Connect
+ * answer is still on its way when the stop begins.
  *
  * Absence is proven without sleeps: `Disconnect` reaches logic only through
  * the node's logic clients, and those are closed before `stop()` resolves,
  * so once it has resolved the recorded calls are final.
  */
 import { expect } from 'chai';
+import { parseDisconnectBody } from '../system/codec/disconnect-body';
 import { Op } from '../system/codec/packet';
 import { CloudHarness } from './support/cloud-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
@@ -50,8 +51,11 @@ describe('cloud node drain', () => {
 
     for (const client of [...online.map((o) => o.client), ...midAuth]) {
       await client.waitForClose();
-      expect(client.disconnectReason()?.code, `${client.transport} client's op 6`).to.equal('E_NODE_DRAINING');
+      const body = parseDisconnectBody(client.received(Op.DisconnectReply)[0]?.body ?? Buffer.alloc(0));
+      expect(body?.code, `${client.transport} client's op 6`).to.equal('E_NODE_DRAINING');
+      expect(body?.reconnect?.afterMs, `${client.transport} client's reconnect hint`).to.be.a('number');
     }
+    expect(h.node.metrics.get('im_drain_notified_total')).to.equal(4);
     expect(logic.calls.disconnect.map((d) => d.key).sort()).to.deep.equal(['drain-auth-tcp', 'drain-auth-ws', 'drain-online-tcp', 'drain-online-ws']);
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'draining' })).to.equal(4);
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'actor_crashed' })).to.equal(0);

@@ -6,7 +6,7 @@ import { logicOptions } from '../config/logic-options';
 import { INSPECT_DEFAULT_DEPTH, INSPECT_DEFAULT_LIMIT, INSPECT_DEFAULT_URL, INSPECT_MAX_LIMIT, runInspect } from './admin/inspect-command';
 import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
-import { ImError } from './errors';
+import { ErrorCodes, ImError } from './errors';
 import { LogicNode } from './logic-node';
 
 const USAGE = `usage: im-cloud <command> [options]
@@ -69,45 +69,85 @@ function intFlag(args: readonly string[], name: string, fallback: number, min: n
   return n;
 }
 
-interface Stoppable {
-  stop(): Promise<void>;
+export interface Stoppable {
+  /** Stops by `deadlineAt` at the latest (its own shutdown.deadlineMs from now when not given). */
+  stop(deadlineAt?: number): Promise<void>;
   readonly stopped: Promise<void>;
   readonly failure: Error | null;
+  readonly config: { readonly shutdown: { readonly deadlineMs: number } };
+  /** What its stop still waits for. */
+  pendingShutdown(): Record<string, unknown>;
 }
 
-/** Runs nodes until a signal (drain; a second signal exits at once) or until one of them stops by itself. */
-async function runUntilStopped(nodes: readonly Stoppable[], log: (message: string, meta: Record<string, unknown>) => void): Promise<number> {
+export interface CliLog {
+  info(message: string, meta: Record<string, unknown>): unknown;
+  error(message: string, meta: Record<string, unknown>): unknown;
+}
+
+/** Exit code of a stop that did not end within shutdown.deadlineMs (0 after a clean stop, 1 when a critical actor failed). */
+export const EXIT_DEADLINE_PASSED = 3;
+
+/**
+ * Runs nodes until a signal (drain; a second signal exits at once) or until
+ * one of them stops by itself. From then on the process has the nodes'
+ * shutdown.deadlineMs (the longest, when there are two) to stop them all:
+ * past it, it logs what each still waited for and exits EXIT_DEADLINE_PASSED.
+ */
+export async function runUntilStopped(nodes: readonly Stoppable[], log: CliLog): Promise<number> {
   let signals = 0;
-  // In order: a cloud node drains first, so its Disconnects still find logic.
-  const stopAll = async (): Promise<void> => {
-    for (const node of nodes) await node.stop();
+  const deadlineMs = Math.max(...nodes.map((n) => n.config.shutdown.deadlineMs));
+  let passed: () => void = () => undefined;
+  const deadlinePassed = new Promise<'passed'>((resolve) => { passed = () => resolve('passed'); });
+  let timer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | null = null;
+  // In order: a cloud node drains first, so its Disconnects still find logic; all by one deadline.
+  const stopAll = (): Promise<void> => {
+    if (!stopping) {
+      const deadlineAt = Date.now() + deadlineMs;
+      timer = setTimeout(passed, deadlineMs);
+      stopping = (async () => {
+        for (const node of nodes) await node.stop(deadlineAt);
+      })();
+    }
+    return stopping;
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
-      log('second signal; exiting without drain', { component: 'cli', signal });
+      log.info('second signal; exiting without drain', { component: 'cli', signal });
       process.exit(1);
     }
-    log('signal received; draining', { component: 'cli', signal });
+    log.info('signal received; draining', { component: 'cli', signal, deadlineMs });
     void stopAll();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await Promise.race(nodes.map((n) => n.stopped));
-  await stopAll();
+  const first = await Promise.race([Promise.race(nodes.map((n) => n.stopped)), deadlinePassed]);
+  const outcome = first === 'passed' ? first : await Promise.race([stopAll(), deadlinePassed]);
+  clearTimeout(timer);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  if (outcome === 'passed') {
+    log.error('shutdown deadline passed; exiting before the stop finished', {
+      component: 'cli', code: ErrorCodes.SHUTDOWN_DEADLINE.code, deadlineMs, pending: nodes.map((n) => n.pendingShutdown()),
+    });
+    // Lets the log line leave before the process exits.
+    await new Promise((resolve) => setImmediate(resolve));
+    return EXIT_DEADLINE_PASSED;
+  }
   return nodes.some((n) => n.failure) ? 1 : 0;
 }
 
 async function runCloud(args: readonly string[]): Promise<number> {
   const config = loadCloudConfig({ file: flag(args, '--config') ?? process.env.IM_CLOUD_CONFIG, env: process.env });
   const node = await CloudNode.start(config);
-  return runUntilStopped([node], (m, meta) => node.log.info(m, meta));
+  return runUntilStopped([node], node.log);
 }
 
 async function runLogic(args: readonly string[]): Promise<number> {
   const config = loadLogicConfig({ file: flag(args, '--config') ?? process.env.IM_LOGIC_CONFIG, env: process.env });
   const node = await LogicNode.start(config);
-  return runUntilStopped([node], (m, meta) => node.log.info(m, meta));
+  return runUntilStopped([node], node.log);
 }
 
 function reachable(host: string): string {
@@ -165,7 +205,7 @@ async function runStart(args: readonly string[]): Promise<number> {
   }
   const adminUrls = { cloud: adminUrl(cloud.admin.host, cloudNode.adminPort), logic: adminUrl(logic.admin.host, logicNode.adminPort) };
   process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost, adminUrls) + '\n');
-  return runUntilStopped([cloudNode, logicNode], (m, meta) => cloudNode.log.info(m, meta));
+  return runUntilStopped([cloudNode, logicNode], cloudNode.log);
 }
 
 async function runClientCommand(args: readonly string[]): Promise<number> {

@@ -13,6 +13,7 @@ import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
+import { CloudDrain, cloudStopBudget, logicAnswerBoundMs } from './cloud/cloud-drain';
 import { ConnectionLookup } from './cloud/connection-index';
 import { CloudInspection } from './cloud/connection-inspection';
 import { LogicClientPool } from './cloud/logic-client-pool';
@@ -97,6 +98,7 @@ export class CloudNode {
   private readonly wsEdge: WsEdge;
   private readonly lookup = new ConnectionLookup();
   private readonly admin: AdminServer;
+  private readonly drain: CloudDrain;
   private readiness: Readiness = 'starting';
   private readonly timers: NodeJS.Timeout[] = [];
   private connectionSerial = 0;
@@ -107,6 +109,8 @@ export class CloudNode {
   private readonly bootId = randomBytes(8).toString('hex');
   private accepting = false;
   private stopping: Promise<void> | null = null;
+  /** When the stop must be over (shutdown.deadlineMs after it began, or what the caller said). */
+  private deadlineAt = 0;
   private resolveStopped: () => void = () => undefined;
   /** Resolves once the node has stopped, whoever stopped it (signal, Close rpc, critical failure). */
   readonly stopped: Promise<void>;
@@ -126,7 +130,7 @@ export class CloudNode {
     exportRuntimeMetrics(this.metrics, this.runtime);
 
     this.logicPool = new LogicClientPool(
-      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics), () => this.logicAnswerBoundMs(),
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics), () => logicAnswerBoundMs(config, this.logicPool.size),
     );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
@@ -173,6 +177,12 @@ export class CloudNode {
       this.supervisors.push(this.runtime.spawnChild(connectionGroup, groupActor, `shard-${i}`, 'connection supervisor'));
       this.shards.push(this.runtime.spawnChild(deadlineGroup, connectionShardActor, `deadlines-${i}`, null));
     }
+
+    this.drain = new CloudDrain({
+      runtime: this.runtime, shards: this.shards, buckets: this.buckets.shards, gateway: this.gateway,
+      ratePerSec: config.shutdown.drainRatePerSec, graceMs: config.grpc.shutdownGraceMs,
+      metrics: this.metrics, log: this.log, now: Date.now, random: Math.random,
+    });
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
@@ -238,15 +248,24 @@ export class CloudNode {
 
   /**
    * Drains and stops: refuse new sockets, close every connection while the
-   * buckets, rooms and logic gateway still run (op 6 E_NODE_DRAINING to each
-   * client, one Disconnect to logic for each session it created), let those
-   * Disconnects reach logic, then stop gRPC, the logic clients and the actors
-   * (children first). Every wait is bounded; see closeConnections and
-   * awaitDisconnects. Idempotent.
+   * buckets, rooms and logic gateway still run (op 6 E_NODE_DRAINING with a
+   * reconnect hint to each client, paced; one Disconnect to logic for each
+   * session it created), let those Disconnects reach logic, then stop gRPC,
+   * the logic clients and the actors (children first). Every wait is bounded
+   * and all of them end by `deadlineAt` (default: shutdown.deadlineMs from
+   * now); see CloudDrain. Idempotent: a later call's deadline is ignored.
    */
-  stop(): Promise<void> {
-    if (!this.stopping) this.stopping = this.drainAndStop();
+  stop(deadlineAt?: number): Promise<void> {
+    if (!this.stopping) {
+      this.deadlineAt = deadlineAt ?? Date.now() + this.config.shutdown.deadlineMs;
+      this.stopping = this.drainAndStop();
+    }
     return this.stopping;
+  }
+
+  /** What a stop still waits for (logged when it overruns its deadline). */
+  pendingShutdown(): Record<string, unknown> {
+    return { node: 'cloud', serverId: this.serverId, ...this.drain.pending() };
   }
 
   private async drainAndStop(): Promise<void> {
@@ -256,96 +275,20 @@ export class CloudNode {
     await this.leaveDiscovery();
     this.accepting = false;
     this.guard.stop();
-    await this.closeConnections();
-    await this.awaitDisconnects();
+    const budget = cloudStopBudget(this.config, this.logicPool.size, started, this.deadlineAt);
+    await this.drain.tellClients(budget);
+    await this.drain.awaitConnections(budget);
+    await this.drain.awaitDisconnects(budget);
     for (const timer of this.timers) clearInterval(timer);
-    await this.grpcEdge.shutdown();
+    await this.grpcEdge.shutdown(budget.allow('grpc', Date.now()));
     this.wsEdge.server.closeAllConnections();
     this.tcpEdge.server.close();
     this.wsEdge.server.close();
     this.logicPool.closeAll();
     this.runtime.shutdown();
-    await this.admin.close();
+    await this.admin.close(budget.allow('admin', Date.now()));
     this.log.info('cloud node stopped', { component: 'cloud-node', serverId: this.serverId, tookMs: Date.now() - started });
     this.resolveStopped();
-  }
-
-  /**
-   * Tells every connection to drain and waits for them to stop: up to the
-   * grace period, and then, while some still await logic's answer to Connect
-   * (they must hear it to tell logic Disconnect), up to one logic answer
-   * bound more. Connections left when the wait ends are stopped here, before
-   * anything they need, and close with the draining reason all the same.
-   */
-  private async closeConnections(): Promise<void> {
-    const started = Date.now();
-    for (const shard of this.shards) shard.tell({ type: 'drain' });
-    const gone = (): boolean => this.runtime.count(connectionActor.kind) === 0;
-    await this.waitFor(gone, this.config.grpc.shutdownGraceMs);
-    let awaitingLogic = 0;
-    if (!gone()) {
-      awaitingLogic = this.connectionsAwaitingLogic();
-      if (awaitingLogic > 0) await this.waitFor(gone, this.logicAnswerBoundMs());
-    }
-    const left = this.runtime.list({ kind: connectionActor.kind });
-    if (left.length === 0) return;
-    this.metrics.inc('im_drain_cut_total', { stage: 'connections' }, left.length);
-    this.log.warn('drain wait ended; stopping the connections still open', {
-      component: 'cloud-node', connections: left.length, awaitingLogic, waitedMs: Date.now() - started,
-    });
-    for (const connection of left) {
-      const ref = this.runtime.refAt(connection.path);
-      if (ref) this.runtime.stop(ref);
-    }
-  }
-
-  /**
-   * A closed connection tells its bucket, which tells the gateway
-   * (Disconnect); those tells may still sit in mailboxes, unseen by the
-   * gateway's in-flight count. Lets both hops happen, then waits for the
-   * gateway to have no call in flight, all within one logic answer bound.
-   */
-  private async awaitDisconnects(): Promise<void> {
-    const started = Date.now();
-    const until = started + this.logicAnswerBoundMs();
-    const left = (): number => Math.max(1, until - Date.now());
-    await Promise.all(this.buckets.shards.map((bucket) => this.runtime.barrier(bucket, left())));
-    await this.runtime.barrier(this.gateway, left());
-    await this.waitFor(() => this.gatewayCalls() === 0, Math.max(0, until - Date.now()));
-    const calls = this.gatewayCalls();
-    if (calls === 0) return;
-    this.metrics.inc('im_drain_cut_total', { stage: 'logic_calls' }, calls);
-    this.log.warn('drain wait ended; cutting the logic calls still in flight', { component: 'cloud-node', calls, waitedMs: Date.now() - started });
-  }
-
-  /**
-   * How long logic may take to answer one call through the gateway: each
-   * call, failover to other nodes included, ends within its deadline (one
-   * attempt's time per logic node), counted from when the gateway got it.
-   */
-  private logicAnswerBoundMs(): number {
-    return this.config.logic.callTimeoutMs * Math.max(1, this.logicPool.size);
-  }
-
-  /** Connections whose Connect is still with logic (authenticating, or closing until its answer arrives). */
-  private connectionsAwaitingLogic(): number {
-    let n = 0;
-    for (const connection of this.runtime.list({ kind: connectionActor.kind, withState: true })) {
-      const phase = connection.state?.phase;
-      if (phase === 'authenticating' || phase === 'closing') n++;
-    }
-    return n;
-  }
-
-  /** Calls the gateway has in flight or queued; 0 once it is gone. */
-  private gatewayCalls(): number {
-    const [gateway] = this.runtime.list({ kind: logicGatewayActor.kind, withState: true });
-    return Number(gateway?.state?.inFlight ?? 0) + Number(gateway?.state?.queued ?? 0);
-  }
-
-  private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
   /**
@@ -392,9 +335,11 @@ export class CloudNode {
   /** A drain's second step: out of the registry before anything closes, so the other side stops sending here first. */
   private async leaveDiscovery(): Promise<void> {
     if (!this.discovery) return;
-    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), LEAVE_TIMEOUT_MS)
+    // At most a quarter of what the deadline leaves: the drain's own steps need the rest.
+    const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (this.deadlineAt - Date.now()) / 4));
+    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), waitMs)
       .catch(() => false);
-    if (!left) this.log.warn('drain goes on without a confirmed deregistration', { component: 'cloud-node', waitedAtMostMs: LEAVE_TIMEOUT_MS });
+    if (!left) this.log.warn('drain goes on without a confirmed deregistration', { component: 'cloud-node', waitedAtMostMs: waitMs });
   }
 
   private startTimers(): void {

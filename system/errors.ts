@@ -105,6 +105,9 @@ export const ErrorCodes = {
 
   // supervision
   ACTOR_GAVE_UP: { code: 'E_ACTOR_GAVE_UP', message: 'actor exhausted its restart budget' },
+
+  // stopping
+  SHUTDOWN_DEADLINE: { code: 'E_SHUTDOWN_DEADLINE', message: 'the stop did not finish within shutdown.deadlineMs' },
 } as const;
 
 export type ErrorName = keyof typeof ErrorCodes;

@@ -19,10 +19,12 @@ import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
 import { createLogger, Logger } from './logger';
 import { CloudClientHosts } from './logic/cloud-client-hosts';
+import { FLUSH_WAIT_MS, logicStopBudget } from './logic/logic-stop-budget';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
 import { exportRuntimeMetrics } from './runtime-metrics';
 import { createSessionStore } from './sessions';
+import { within } from './shutdown-budget';
 
 export interface LogicNodeOptions {
   readonly logger?: Logger;
@@ -77,6 +79,10 @@ export class LogicNode {
   private discovery: ActorRef<DiscoveryMsg> | null = null;
   private readiness: Readiness = 'starting';
   private stopping: Promise<void> | null = null;
+  /** When the stop must be over (shutdown.deadlineMs after it began, or what the caller said). */
+  private deadlineAt = 0;
+  /** The step a stop is at, for the log line of one that overran its deadline. */
+  private stopStage = 'running';
   private resolveStopped: () => void = () => undefined;
   readonly stopped: Promise<void>;
 
@@ -213,35 +219,59 @@ export class LogicNode {
   /** Out of the registry before anything closes, so cloud nodes stop calling here first. */
   private async leaveDiscovery(): Promise<void> {
     if (!this.discovery) return;
-    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), LEAVE_TIMEOUT_MS)
+    // At most a quarter of what the deadline leaves: the stop's own steps need the rest.
+    const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (this.deadlineAt - Date.now()) / 4));
+    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), waitMs)
       .catch(() => false);
-    if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: 'logic-node', waitedAtMostMs: LEAVE_TIMEOUT_MS });
+    if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: 'logic-node', waitedAtMostMs: waitMs });
   }
 
-  /** Stops taking requests, sends what the batcher holds, then closes links, the store and the actors. Idempotent. */
-  stop(): Promise<void> {
-    if (!this.stopping) this.stopping = this.shutdown();
+  /**
+   * Stops taking requests, sends what the batcher holds, then closes links, the store and the actors;
+   * every wait ends by `deadlineAt` (default: shutdown.deadlineMs from now). Idempotent: a later call's
+   * deadline is ignored.
+   */
+  stop(deadlineAt?: number): Promise<void> {
+    if (!this.stopping) {
+      this.deadlineAt = deadlineAt ?? Date.now() + this.config.shutdown.deadlineMs;
+      this.stopping = this.shutdown();
+    }
     return this.stopping;
+  }
+
+  /** What a stop still waits for (logged when it overruns its deadline). */
+  pendingShutdown(): Record<string, unknown> {
+    return { node: 'logic', stage: this.stopStage };
   }
 
   private async shutdown(): Promise<void> {
     const started = Date.now();
+    const budget = logicStopBudget(this.config, started, this.deadlineAt);
     this.readiness = 'draining';
     this.grpcEdge.health.set(false);
+    this.stopStage = 'deregister';
     await this.leaveDiscovery();
-    await this.httpEdge.close().catch(() => undefined);
-    await this.grpcEdge.shutdown();
+    this.stopStage = 'http';
+    await this.httpEdge.close(budget.allow('http', Date.now())).catch(() => undefined);
+    this.stopStage = 'grpc';
+    await this.grpcEdge.shutdown(budget.allow('grpc', Date.now()));
+    this.stopStage = 'flush';
+    const flushUntil = Date.now() + budget.allow('flush', Date.now());
+    const flushLeft = (): number => Math.max(1, flushUntil - Date.now());
     this.batcher.tell({ type: 'flushAll' });
-    await this.runtime.barrier(this.batcher, 1000);
+    // Half the flush for the batcher at most, so the links always get some.
+    await this.runtime.barrier(this.batcher, Math.min(FLUSH_WAIT_MS / 2, flushLeft()));
     const links = this.runtime.list({ kind: cloudLinkActor.kind });
     await Promise.all(links.map((l) => {
       const ref = this.runtime.refAt(l.path);
-      return ref ? this.runtime.barrier(ref, 1000) : Promise.resolve();
+      return ref ? this.runtime.barrier(ref, flushLeft()) : Promise.resolve();
     }));
     this.runtime.shutdown();
-    await this.sink.close().catch(() => undefined);
-    await this.store.close().catch(() => undefined);
-    await this.admin.close();
+    this.stopStage = 'close';
+    await within(Promise.allSettled([this.sink.close(), this.store.close()]), budget.allow('close', Date.now()));
+    this.stopStage = 'admin';
+    await this.admin.close(budget.allow('admin', Date.now()));
+    this.stopStage = 'stopped';
     this.log.info('logic node stopped', { component: 'logic-node', tookMs: Date.now() - started });
     this.resolveStopped();
   }

@@ -72,6 +72,9 @@ export const CATALOGUE = {
   im_ws_upgrade_rejected_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'WebSocket upgrades refused before any WebSocket state existed.' },
   im_accept_paused_total: { type: 'counter', node: 'cloud', labels: ['cause'], help: 'Times accepting paused (descriptors exhausted, limits.maxConnections).' },
   im_accept_errors_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Errors accepting sockets, by system error code.' },
+  im_drain_notified_total: {
+    type: 'counter', node: 'cloud', labels: [], help: 'Connections a draining node told to reconnect elsewhere (op 6 E_NODE_DRAINING with a reconnect hint).',
+  },
   im_drain_cut_total: { type: 'counter', node: 'cloud', labels: ['stage'], help: 'What a drain stopped waiting for: connections, or logic calls in flight.' },
 
   // ── cloud: writes to client sockets ───────────────────────────────────────

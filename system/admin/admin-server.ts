@@ -41,7 +41,8 @@ const TOP_DEFAULT = 20;
 const TOP_MAX = LIMIT_MAX;
 /** Longest a kick waits for the connection to handle it before answering. */
 const KICK_WAIT_MS = 5000;
-const CLOSE_GRACE_MS = 1000;
+/** How long close() lets admin requests in flight finish. */
+export const ADMIN_CLOSE_GRACE_MS = 1000;
 /** Event-loop delay is reported over windows of this length. */
 const DELAY_WINDOW_MS = 10_000;
 
@@ -140,10 +141,11 @@ export class AdminServer {
     });
   }
 
-  close(): Promise<void> {
+  /** Stops serving; requests in flight get `graceMs` (shorter when a stop's deadline leaves less). */
+  close(graceMs = ADMIN_CLOSE_GRACE_MS): Promise<void> {
     if (this.delayTimer) clearInterval(this.delayTimer);
     this.delay.disable();
-    return closeHttpServer(this.server, CLOSE_GRACE_MS);
+    return closeHttpServer(this.server, graceMs);
   }
 
   /** Never rejects: whatever a request does, it gets an answer and the node goes on. */

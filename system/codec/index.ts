@@ -7,6 +7,8 @@ export { buildBatchBody, validateBatchBody, walkBatch, encodeRawFrame } from './
 export { Outbound } from './outbound';
 export { errorAckBody, parseErrorAck, ERROR_ACK_CODE } from './error-ack';
 export type { ErrorAck } from './error-ack';
+export { disconnectBody, parseDisconnectBody } from './disconnect-body';
+export type { DisconnectBody, ReconnectHint } from './disconnect-body';
 export { authReplyBody, parseOps } from './reply-bodies';
 export type { AuthReplySession } from './reply-bodies';
 export { encodeBinaryFrame } from './ws-frame';

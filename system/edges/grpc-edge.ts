@@ -107,10 +107,10 @@ export class GrpcEdge {
     return bindGrpcServer(this.server, port, host);
   }
 
-  /** Waits for in-flight calls up to the grace period, then cuts them. */
-  shutdown(): Promise<void> {
+  /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */
+  shutdown(graceMs = this.options.shutdownGraceMs): Promise<void> {
     this.health.endWatches();
-    return shutdownGrpcServer(this.server, this.options.shutdownGraceMs);
+    return shutdownGrpcServer(this.server, graceMs);
   }
 
   private frame(proto: Proto__Output | null): Outbound {

@@ -62,7 +62,7 @@ const PUSH_KINDS: ReadonlyMap<string, string> = new Map([['push/keys', 'keys'], 
 const INT32_MAX = 2147483647;
 const TOP_LIMIT_MAX = 1000;
 /** How long close() lets in-flight requests finish before cutting their sockets. */
-const CLOSE_GRACE_MS = 5000;
+export const HTTP_CLOSE_GRACE_MS = 5000;
 
 /** goim's result codes: RequestErr for bad input, ServerErr for the rest. */
 const REQUEST_ERR = -400;
@@ -124,9 +124,9 @@ export class HttpPushEdge {
     });
   }
 
-  /** Stops accepting; in-flight requests get CLOSE_GRACE_MS to finish. */
-  close(): Promise<void> {
-    return closeHttpServer(this.server, CLOSE_GRACE_MS);
+  /** Stops accepting; in-flight requests get `graceMs` to finish (shorter when a stop's deadline leaves less). */
+  close(graceMs = HTTP_CLOSE_GRACE_MS): Promise<void> {
+    return closeHttpServer(this.server, graceMs);
   }
 
   private buildRoutes(): Map<string, Route> {

@@ -143,10 +143,10 @@ export class LogicGrpcEdge {
     return bindGrpcServer(this.server, port, host);
   }
 
-  /** Waits for in-flight calls up to the grace period, then cuts them. */
-  shutdown(): Promise<void> {
+  /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */
+  shutdown(graceMs = this.shutdownGraceMs): Promise<void> {
     this.health.endWatches();
-    return shutdownGrpcServer(this.server, this.shutdownGraceMs);
+    return shutdownGrpcServer(this.server, graceMs);
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ConnectionMsg } from '../../actors/connection-actor';
 import type { ClientHandle, CloseReason, Traffic, Transport } from '../../actors/ports';
 import type { ActorRef } from '../actor-kind';
+import { disconnectBody, ReconnectHint } from '../codec/disconnect-body';
 import { Op, encodePacket } from '../codec/packet';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
@@ -12,9 +13,9 @@ import type { Coalescer, CoalescingTarget, PacketSequence } from './coalescer';
 /** How long a closed connection may linger for the peer to read op 6 before the socket is destroyed. */
 export const CLOSE_LINGER_MS = 2000;
 
-/** Bytes of op 6 with the error's JSON reason (wire.md §1). */
-export function disconnectPacket(error: ImError): Buffer {
-  return encodePacket(1, Op.DisconnectReply, 0, JSON.stringify(error.toReason()));
+/** Bytes of op 6 with the error's JSON reason (wire.md §1), and when to reconnect if the node says so. */
+export function disconnectPacket(error: ImError, reconnect?: ReconnectHint): Buffer {
+  return encodePacket(1, Op.DisconnectReply, 0, disconnectBody(error, reconnect));
 }
 
 /**
@@ -72,7 +73,7 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
   protected abstract bytesOf(out: Outbound): Buffer;
   protected abstract bytesOfSequence(seq: PacketSequence): Buffer;
   /** Ends the connection politely, sending op 6 first when there is an error to tell. */
-  protected abstract end(error?: ImError): void;
+  protected abstract end(error?: ImError, reconnect?: ReconnectHint): void;
   /** Ends the connection at once. */
   protected abstract kill(): void;
 
@@ -117,11 +118,11 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
     this.counted(packets, bytes.length);
   }
 
-  close(error?: ImError): void {
+  close(error?: ImError, reconnect?: ReconnectHint): void {
     if (this.closed) return;
     this.coalescer?.flushOne(this);
     this.closed = true;
-    this.end(error);
+    this.end(error, reconnect);
     setTimeout(() => this.kill(), CLOSE_LINGER_MS).unref();
   }
 

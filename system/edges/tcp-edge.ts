@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { ReconnectHint } from '../codec/disconnect-body';
 import type { Outbound } from '../codec/outbound';
 import { StreamDecoder } from '../codec/stream-decoder';
 import { ImError } from '../errors';
@@ -28,12 +29,12 @@ class TcpClient extends SocketClient {
     return seq.tcpBytes();
   }
 
-  protected end(error?: ImError): void {
+  protected end(error?: ImError, reconnect?: ReconnectHint): void {
     if (!error) {
       this.tcp.end();
       return;
     }
-    const packet = disconnectPacket(error);
+    const packet = disconnectPacket(error, reconnect);
     this.tcp.end(packet);
     this.counted(1, packet.length);
   }

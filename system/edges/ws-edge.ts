@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { ReconnectHint } from '../codec/disconnect-body';
 import { decodeFrame } from '../codec/frame-decoder';
 import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
@@ -46,9 +47,9 @@ class WsClient extends SocketClient {
     return seq.wsFrames();
   }
 
-  protected end(error?: ImError): void {
+  protected end(error?: ImError, reconnect?: ReconnectHint): void {
     if (error && this.open) {
-      const packet = disconnectPacket(error);
+      const packet = disconnectPacket(error, reconnect);
       this.ws.send(packet, BINARY);
       this.counted(1, frameHeaderLength(packet.length) + packet.length);
     }
