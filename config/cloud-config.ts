@@ -2,6 +2,7 @@ import { ImError } from '../system/errors';
 import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { cloudOptions } from './cloud-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
+import { readWorkersConfig, workerProblems, WorkersConfig } from './worker-options';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -37,6 +38,7 @@ export interface CloudConfig {
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
   };
+  readonly workers: WorkersConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
@@ -85,6 +87,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
     },
+    workers: readWorkersConfig(r),
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
@@ -105,6 +108,9 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);
     }
   }
+  problems.push(...workerProblems(config.workers, {
+    tcp: config.tcp.port, ws: config.ws.port, grpc: config.grpc.port, admin: config.admin.port, serverId: config.grpc.serverId,
+  }));
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;
 }

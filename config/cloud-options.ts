@@ -1,5 +1,6 @@
 import { adminOptions } from './admin-options';
 import { OptionSpec, OptionValue } from './option';
+import { workerOptions } from './worker-options';
 
 /** How many entries a list option holds (at least 1). */
 function listLength(value: OptionValue | undefined): number {
@@ -85,6 +86,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
     doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
   },
+  ...workerOptions,
   ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -105,6 +105,9 @@ export const ErrorCodes = {
 
   // supervision
   ACTOR_GAVE_UP: { code: 'E_ACTOR_GAVE_UP', message: 'actor exhausted its restart budget' },
+  WORKER_EXITED: { code: 'E_WORKER_EXITED', message: 'a cloud worker exited without being asked; the primary restarts it' },
+  WORKER_START_FAILED: { code: 'E_WORKER_START_FAILED', message: 'a cloud worker failed to start; the primary stops every worker' },
+  WORKER_RESTART_LIMIT: { code: 'E_WORKER_RESTART_LIMIT', message: 'cloud workers exited more often than workers.maxRestarts allows; the primary stops every worker' },
 } as const;
 
 export type ErrorName = keyof typeof ErrorCodes;
