@@ -14,7 +14,7 @@ export interface WorkersConfig {
 export const workerOptions: readonly OptionSpec[] = [
   {
     path: 'workers.count', env: 'IM_CLOUD_WORKERS', kind: { type: 'int', min: 1, max: MAX_WORKERS }, default: 1,
-    doc: 'Cloud nodes `im-cloud cloud` runs on this host (also `--workers N`). 1 is one process; more forks that many workers (node:cluster) sharing the tcp and ws ports, each with its own gRPC port, admin port and server id: worker i takes grpc.port + i and admin.port + i (free ports the primary picks when 0). A worker that exits unasked is restarted.',
+    doc: 'Cloud nodes `im-cloud cloud` runs on this host (also `--workers N`). 1 is one process; more forks that many workers (node:cluster) sharing the tcp and ws ports, each with its own gRPC port, admin port and server id: worker i takes grpc.port + i and admin.port + i. A port given as 0 is picked by the primary at start and kept for the workers\' lifetime.',
   },
   {
     path: 'workers.maxRestarts', env: 'IM_CLOUD_WORKER_MAX_RESTARTS', kind: { type: 'int', min: 0 }, default: 5,

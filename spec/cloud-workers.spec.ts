@@ -232,7 +232,7 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
   });
 
   describe('configuration', () => {
-    it('--workers out of range, or a gRPC or admin range past 65535, exits 2 with E_CONFIG_INVALID before forking', async () => {
+    it('--workers out of range, a gRPC or admin range past 65535, or workers with `start`, exit 2 with E_CONFIG_INVALID before forking', async () => {
       for (const [args, env, says] of [
         [['--workers', '0'], {}, 'workers.count (override): 0 is outside 1..64'],
         [['--workers', '3'], { IM_CLOUD_GRPC_PORT: '65534' }, 'grpc.port 65534 + 3 workers passes 65535'],
@@ -242,6 +242,9 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
         expect(node.stderr).to.match(/^E_CONFIG_INVALID: /).and.include(says);
         expect(node.logs, 'nothing started').to.have.length(0);
       }
+      const start = ChildNode.spawn({ args: ['start'], env: { IM_CLOUD_WORKERS: '2' }, removeEnvPrefixes: ['IM_LOGIC_'] });
+      expect(await start.waitForExit(), start.describe()).to.deep.equal({ code: 2, signal: null });
+      expect(start.stderr).to.match(/^E_CONFIG_INVALID: /).and.include('start runs one cloud node');
     });
 
     it('each worker needs its own server id and ports: a fixed grpc.serverId and overlapping ranges are refused', () => {
