@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { loadCloudConfig } from '../config/cloud-config';
 import { ImError } from '../system/errors';
 import { RESTART_MAX_MS, RestartBudget } from '../system/workers/restart-budget';
@@ -27,6 +28,36 @@ interface Info {
 function openFileLimitOf(pid: number): number {
   const match = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
   return match ? Number(match[1]) : Number.NaN;
+}
+
+function listening(port: number): Promise<net.Server | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function portOf(server: net.Server): number {
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('not listening');
+  return address.port;
+}
+
+function close(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Two listeners on ports n and n + 1. */
+async function adjacentPorts(): Promise<[net.Server, net.Server]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const upper = await listening(0);
+    if (upper === null) continue;
+    const lower = await listening(portOf(upper) - 1);
+    if (lower !== null) return [lower, upper];
+    await close(upper);
+  }
+  throw new Error('no two adjacent free ports');
 }
 
 function configProblem(env: Record<string, string>): string {
@@ -87,7 +118,7 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
     return cluster.workers.map((w) => keyed.filter((k) => servers.get(k.key) === w.serverId));
   }
 
-  it('--workers 2: both serve the shared ws and tcp ports, each with its own server id, admin endpoint and gRPC port', async () => {
+  it('--workers 2: both serve the shared ws and tcp ports, each with its own server id, admin endpoint and gRPC port; SIGTERM to the primary drains both, exit 0', async () => {
     const cluster = await startWorkers(2);
     const [w0, w1] = cluster.workers;
     expect(cluster.workers.map((w) => w.worker)).to.deep.equal([0, 1]);
@@ -116,11 +147,24 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
     for (const [i, own] of held.entries()) {
       for (const k of own) expect(k.client.bodies(1000), k.key).to.deep.equal([`via worker ${i}`]);
     }
-    expect(primary?.logs.filter((l) => l.message === 'cloud node started').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
+    const node = cluster.node;
+    expect(node.logs.filter((l) => l.message === 'cloud node started').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
+
+    // SIGTERM to the primary: each worker drains (op 6 to its clients, Disconnect to logic), then the primary exits 0.
+    node.signal('SIGTERM');
+    await Promise.all(keyed.map((k) => k.client.waitForClose(10000)));
+    for (const k of keyed) expect(k.client.disconnectReason(), k.key).to.include({ code: 'E_NODE_DRAINING' });
+    await logic.waitFor((calls) => calls.disconnect.length >= keyed.length, 10000, 'a Disconnect per client');
+    expect(logic.calls.disconnect.map((d) => d.key).sort()).to.deep.equal(keyed.map((k) => k.key).sort());
+    expect(await node.waitForExit(20000), node.describe()).to.deep.equal({ code: 0, signal: null });
+    expect(node.logs.filter((l) => l.message === 'the primary asked this worker to stop; draining').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
+    expect(node.logs.filter((l) => l.message === 'cloud node stopped').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
+    expect(node.logs.filter(isPrimaryLine).map((l) => l.message)).to.include('cloud workers stopped').and.not.include('worker restarted');
+    expect(node.stderr).to.equal('');
   });
 
-  it('a worker killed with SIGKILL is restarted in its slot (same ports, same server id); the other worker\'s clients stay online', async () => {
-    const cluster = await startWorkers(2);
+  it('a worker killed with SIGKILL is restarted in its slot (same ports and server id), the other\'s clients untouched; past workers.maxRestarts the primary gives up, exit 1', async () => {
+    const cluster = await startWorkers(2, { IM_CLOUD_WORKER_MAX_RESTARTS: '1' });
     const node = cluster.node;
     const keyed = await online(cluster, 6, 'kill');
     const [lost, kept] = byWorker(cluster, keyed);
@@ -155,23 +199,34 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
     const servers = serverOfKeys(logic);
     expect(new Set(['after-0', 'after-1', 'after-2', 'after-3'].map((k) => servers.get(k)))).to.deep.equal(new Set([w0.serverId, w1.serverId]));
     expect(node.alive).to.equal(true);
+
+    // A second exit within the window is one more than workers.maxRestarts (1): the primary drains worker 1 and exits 1.
+    process.kill(restarted.pid, 'SIGKILL');
+    expect(await node.waitForExit(20000), node.describe()).to.deep.equal({ code: 1, signal: null });
+    const gaveUp = node.logs.find((l) => l.code === 'E_WORKER_RESTART_LIMIT');
+    expect(gaveUp, 'the give-up is logged').to.include({ level: 'error', role: 'primary', worker: 0, exitsInWindow: 2, maxRestarts: 1 });
+    expect(node.logs.filter((l) => l.message === 'worker restarted'), 'no third start in slot 0').to.have.length(1);
+    expect(node.logs.filter((l) => l.message === 'cloud node stopped').map((l) => l.worker), 'worker 1 drained').to.deep.equal([1]);
+    for (const k of kept) expect(k.client.disconnectReason(), k.key).to.include({ code: 'E_NODE_DRAINING' });
   });
 
-  it('past workers.maxRestarts exits within the window, the primary drains the others and exits 1 (E_WORKER_RESTART_LIMIT)', async () => {
-    const cluster = await startWorkers(2, { IM_CLOUD_WORKER_MAX_RESTARTS: '1' });
-    const node = cluster.node;
-    const [first] = await online(cluster, 2, 'limit');
-    process.kill(cluster.workers[0].pid, 'SIGKILL');
-    const again = await workerRestarted(node, 0, 0);
-    process.kill(again.pid, 'SIGKILL');
-
-    const exit = await node.waitForExit(20000);
-    expect(exit, node.describe()).to.deep.equal({ code: 1, signal: null });
-    const gaveUp = node.logs.find((l) => l.code === 'E_WORKER_RESTART_LIMIT');
-    expect(gaveUp, 'the give-up is logged').to.include({ level: 'error', worker: 0, exitsInWindow: 2, maxRestarts: 1 });
-    expect(node.logs.filter((l) => l.message === 'cloud node stopped').map((l) => l.worker), 'worker 1 drained').to.deep.equal([1]);
-    expect(node.logs.filter((l) => l.message === 'worker restarted'), 'no third start').to.have.length(1);
-    expect(first.client.closed).to.equal(true);
+  it('a worker that fails its first start (its gRPC port is taken) stops the cluster: the other drains, the primary exits 1', async () => {
+    // Worker 1's gRPC port is held here; worker 0's, the one below, was free a moment ago.
+    const [below, taken] = await adjacentPorts();
+    const base = portOf(below);
+    await close(below);
+    try {
+      primary = ChildNode.spawn({ args: ['cloud', '--workers', '2'], env: workersEnv(logic, { IM_CLOUD_GRPC_PORT: String(base) }) });
+      const node = primary;
+      expect(await node.waitForExit(20000), node.describe()).to.deep.equal({ code: 1, signal: null });
+      expect(node.logs.find((l) => l.message === 'worker failed to start')).to.include({ level: 'error', worker: 1 });
+      expect(node.logs.find((l) => l.code === 'E_WORKER_START_FAILED')).to.include({ level: 'error', role: 'primary', worker: 1, exitCode: 1 });
+      expect(node.logs.filter((l) => l.message === 'worker restarted'), 'no restart').to.have.length(0);
+      expect(node.logs.filter((l) => l.message === 'cloud workers started'), 'never all started').to.have.length(0);
+      expect(node.logs.find((l) => l.message === 'worker stopped' && l.worker === 0), 'worker 0 asked to stop').to.include({ exitCode: 0 });
+    } finally {
+      await close(taken);
+    }
   });
 
   it('ulimit -n 256: two workers hold 300 authenticated clients, more than one process could open descriptors for', async () => {
@@ -193,23 +248,6 @@ describe('im-cloud cloud --workers (real CLI child processes)', function () {
     const heard = [0, 1].map((i) => keyed.filter((k) => k.client.bodies(1000).includes(`all of worker ${i}`)).length);
     expect(heard).to.deep.equal(counts);
     expect(keyed.filter((k) => k.client.closed), 'clients closed').to.have.length(0);
-  });
-
-  it('SIGTERM to the primary drains every worker (op 6 E_NODE_DRAINING, Disconnect to logic) and exits 0', async () => {
-    const cluster = await startWorkers(2);
-    const node = cluster.node;
-    const keyed = await online(cluster, 6, 'term');
-    node.signal('SIGTERM');
-    await Promise.all(keyed.map((k) => k.client.waitForClose(10000)));
-    for (const k of keyed) expect(k.client.disconnectReason(), k.key).to.include({ code: 'E_NODE_DRAINING' });
-    await logic.waitFor((calls) => calls.disconnect.length >= keyed.length, 10000, 'a Disconnect per client');
-    expect(logic.calls.disconnect.map((d) => d.key).sort()).to.deep.equal(keyed.map((k) => k.key).sort());
-
-    expect(await node.waitForExit(20000), node.describe()).to.deep.equal({ code: 0, signal: null });
-    expect(node.logs.filter((l) => l.message === 'the primary asked this worker to stop; draining').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
-    expect(node.logs.filter((l) => l.message === 'cloud node stopped').map((l) => l.worker).sort()).to.deep.equal([0, 1]);
-    expect(node.logs.filter(isPrimaryLine).map((l) => l.message)).to.include('cloud workers stopped').and.not.include('worker restarted');
-    expect(node.stderr).to.equal('');
   });
 
   it('Ctrl-C (SIGINT to the whole process group): workers ignore it, the primary drains them once and exits 0', async () => {

@@ -41,7 +41,13 @@ export async function runCloudWorker(config: CloudConfig, slotText: string | und
   });
 
   log.info('worker starting', { component: 'cloud-worker', pid: process.pid, restarts: slot.restarts });
-  const started = await CloudNode.start(slotConfig(config, slot), { logger: log });
+  let started: CloudNode;
+  try {
+    started = await CloudNode.start(slotConfig(config, slot), { logger: log });
+  } catch (err) {
+    log.error('worker failed to start', { component: 'cloud-worker', error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
   node = started;
   const report: WorkerStarted = {
     type: 'im-cloud-worker-started', index: slot.index, serverId: started.serverId, grpc: started.ports.grpc, admin: started.adminPort,
