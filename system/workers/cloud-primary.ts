@@ -3,8 +3,8 @@
  * node:cluster (Node 20 has no `reusePort`), keeps each in its slot
  * (ports, server id), restarts one that exits unasked, and drains them all
  * on SIGTERM/SIGINT. It serves nothing itself: node:cluster's primary holds
- * the shared tcp and ws listeners and hands each accepted socket to a
- * worker (round-robin), holding it only until the worker takes it.
+ * the listeners and, under its default round-robin policy, hands each
+ * accepted socket to a worker, holding it only until the worker takes it.
  */
 import cluster, { Worker } from 'node:cluster';
 import type { CloudConfig } from '../../config/cloud-config';
