@@ -3,6 +3,7 @@ import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { cloudOptions } from './cloud-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
+import { readWorkersConfig, workerProblems, WorkersConfig } from './worker-options';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -40,6 +41,7 @@ export interface CloudConfig {
     readonly maxPacedBroadcasts: number;
   };
   readonly discovery: DiscoveryConfig;
+  readonly workers: WorkersConfig;
   readonly admin: AdminConfig;
   readonly log: { readonly level: LogLevel };
 }
@@ -90,6 +92,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
     },
     discovery: readDiscoveryConfig(r),
+    workers: readWorkersConfig(r),
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
@@ -113,6 +116,9 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);
     }
   }
+  problems.push(...workerProblems(config.workers, {
+    tcp: config.tcp.port, ws: config.ws.port, grpc: config.grpc.port, admin: config.admin.port, serverId: config.grpc.serverId,
+  }));
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;
 }

@@ -1,6 +1,7 @@
 import { adminOptions } from './admin-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec, OptionValue } from './option';
+import { workerOptions } from './worker-options';
 
 /** How many entries a list option holds (at least 1). */
 function listLength(value: OptionValue | undefined): number {
@@ -103,6 +104,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
   },
   ...discoveryOptions('IM_CLOUD'),
+  ...workerOptions,
   ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { cloudOptions } from '../config/cloud-options';
 import { CloudConfig, loadCloudConfig, serverIdOf } from '../config/cloud-config';
 import { optionsMarkdown } from '../config/docs';
@@ -8,14 +9,20 @@ import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
 import { ErrorCodes, ImError } from './errors';
 import { LogicNode } from './logic-node';
+import { createLogger } from './logger';
+import { CloudPrimary } from './workers/cloud-primary';
+import { runCloudWorker } from './workers/cloud-worker';
+import { WORKER_SLOT_ENV } from './workers/worker-protocol';
 
 const USAGE = `usage: im-cloud <command> [options]
 
 commands:
   start [--cloud-config f] [--logic-config f]
                    a logic node and a cloud node wired to each other (what \`npm start\` runs)
-  cloud [--config file.json]
-                   a cloud node: client sockets (tcp, ws) and the gRPC push service
+  cloud [--config file.json] [--workers N]
+                   a cloud node: client sockets (tcp, ws) and the gRPC push service;
+                   with --workers N, N cloud nodes on this host sharing the tcp and ws
+                   ports, worker i on grpc.port + i and admin.port + i
   logic [--config file.json]
                    a logic node: auth and sessions for cloud nodes, the HTTP push API
   client --token JSON [--tcp] [--host H] [--port P] [--path /sub] [--send TEXT]...
@@ -139,7 +146,15 @@ export async function runUntilStopped(nodes: readonly Stoppable[], log: CliLog):
 }
 
 async function runCloud(args: readonly string[]): Promise<number> {
-  const config = loadCloudConfig({ file: flag(args, '--config') ?? process.env.IM_CLOUD_CONFIG, env: process.env });
+  const workers = flag(args, '--workers');
+  const config = loadCloudConfig({
+    file: flag(args, '--config') ?? process.env.IM_CLOUD_CONFIG, env: process.env, overrides: workers === undefined ? {} : { workers: { count: workers } },
+  });
+  if (cluster.isWorker) return runCloudWorker(config, process.env[WORKER_SLOT_ENV]);
+  if (config.workers.count > 1) {
+    const primary = await CloudPrimary.start(config, __filename, ['cloud', ...args], createLogger(config.log.level, { node: 'cloud', role: 'primary' }));
+    return primary.done;
+  }
   const node = await CloudNode.start(config);
   return runUntilStopped([node], node.log);
 }
@@ -186,6 +201,7 @@ async function runStart(args: readonly string[]): Promise<number> {
   const cloudFile = flag(args, '--cloud-config') ?? env.IM_CLOUD_CONFIG;
   const logicFile = flag(args, '--logic-config') ?? env.IM_LOGIC_CONFIG;
   const cloudBase = loadCloudConfig({ file: cloudFile, env });
+  if (cloudBase.workers.count > 1) throw new ImError('CONFIG_INVALID', `workers.count ${cloudBase.workers.count}: start runs one cloud node; use \`im-cloud cloud --workers N\``);
   // Wire the two to each other unless the operator said otherwise.
   const logic = loadLogicConfig({
     file: logicFile, env,
