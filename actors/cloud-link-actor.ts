@@ -30,12 +30,20 @@ export const RPC_OF: Readonly<Record<CloudPush['type'], string>> = { pushMsg: 'P
 export type CloudLinkMsg =
   | CloudPush
   /** A push in flight was answered (or failed); `bytes` is what it held (pushBytes). */
-  | { readonly type: 'sent'; readonly rpc: CloudPush['type']; readonly bytes: number; readonly error: string | null };
+  | { readonly type: 'sent'; readonly rpc: CloudPush['type']; readonly bytes: number; readonly error: string | null }
+  /**
+   * The node left the list: stop once the pushes told before this are handled (started, or failed in
+   * onStop), so none of them is lost in the mailbox of a stopped link. Answers already on their way
+   * still reach their callers (they hold the promise).
+   */
+  | { readonly type: 'retire' };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
 export interface CloudLinkState {
   inFlight: number;
+  /** The calls in flight, so a stopping link closes its channel only once they have ended. */
+  readonly calls: Set<Promise<void>>;
   readonly queue: CloudPush[];
   /** Bytes the pushes in flight and queued carry (see `pushBytes`). */
   heldBytes: number;
@@ -97,7 +105,7 @@ function doneOf(push: CloudPush): PushDone | undefined {
 
 export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDeps> = {
   kind: 'cloud-link',
-  init: (deps) => ({ inFlight: 0, queue: [], heldBytes: 0, healthy: true, dropping: false, sent: 0, failed: 0, dropped: 0, deps }),
+  init: (deps) => ({ inFlight: 0, calls: new Set(), queue: [], heldBytes: 0, healthy: true, dropping: false, sent: 0, failed: 0, dropped: 0, deps }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
@@ -112,6 +120,9 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
         sending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
       state.inFlight++;
+      const settled = sending.then(() => undefined, () => undefined);
+      state.calls.add(settled);
+      void settled.then(() => state.calls.delete(settled));
       const done = doneOf(push);
       // The caller hears from the promise itself: an answer that comes after this link stopped still reaches it.
       sending.then(
@@ -140,6 +151,9 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
       state.dropping = true;
     };
     switch (msg.type) {
+      case 'retire':
+        ctx.stopSelf();
+        return state;
       case 'pushMsg':
       case 'broadcastRoom':
       case 'broadcast': {
@@ -196,7 +210,10 @@ export const cloudLinkActor: ActorKind<CloudLinkState, CloudLinkMsg, CloudLinkDe
     }
     if (state.queue.length > 0) state.deps.log.warn('cloud link stopped with pushes waiting', { component: 'cloud-link', node, dropped: state.queue.length });
     state.queue.length = 0;
-    state.deps.client.close();
+    // Calls in flight end by their own deadline; closing the channel first would cut them.
+    const client = state.deps.client;
+    if (state.calls.size === 0) client.close();
+    else void Promise.all([...state.calls]).then(() => client.close());
   },
 
   inspect: (state) => ({

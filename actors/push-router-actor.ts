@@ -208,7 +208,8 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         const left = [...state.links.keys()].filter((server) => !known.has(server));
         for (const server of left) {
           const ref = state.links.get(server);
-          if (ref) ctx.stop(ref);
+          // Not ctx.stop: pushes already told to it would be dropped unanswered.
+          ref?.tell({ type: 'retire' });
           state.links.delete(server);
         }
         const before = deps.known.all();

@@ -7,6 +7,8 @@
  * refused, and the router's node list can be replaced at run time.
  */
 import { expect } from 'chai';
+import type { Outcome } from '../actors/ports';
+import type { PushReach } from '../actors/push-outcome';
 import type { PushRouterMsg } from '../actors/push-router-actor';
 import { GrpcCloudClient } from '../system/cloud-client';
 import { Op } from '../system/codec/packet';
@@ -289,6 +291,7 @@ describe('push outcome: the push API says what happened', function () {
     const onlyA: PushRouterMsg = { type: 'setNodes', nodes: [nodeA] };
     router.tell(onlyA);
     await runtime.barrier(router, 1000);
+    await until(async () => linkNodes(sys), (nodes) => nodes.length === 1, 'the retired link stops');
     expect(linkNodes(sys)).to.deep.equal([nodeA]);
 
     const r = await pushKeys(sys, [a.key, b.key], 'after');
@@ -315,5 +318,30 @@ describe('push outcome: the push API says what happened', function () {
     const again = await pushKeys(sys, [a.key, b.key], 'again');
     expect([again.status, again.json.data], again.text).to.deep.equal([200, { targets: 2, nodes: 2 }]);
     await Promise.all([arrived(a, 'again'), arrived(b, 'again')]);
+  });
+
+  it('a push told to a link just before its node leaves the list is still sent and answered', async () => {
+    const sys = await boot({ cloud: 2 });
+    const [nodeA, nodeB] = [sys.cloudAddress(0), sys.cloudAddress(1)];
+    await join(sys, 0, 'ws', 7601, 'a');
+    const b = await join(sys, 1, 'tcp', 7602, 'b');
+    expect((await pushKeys(sys, [b.key], 'warm')).status).to.equal(200);
+    const runtime = sys.logic[0].runtime;
+    const [routerInfo] = runtime.list({ kind: 'push-router' });
+    const router = runtime.refAt(routerInfo.path);
+    if (!router) throw new Error('no push router');
+
+    // In one turn: the share goes to B's link, then B leaves the list (discovery saw it go).
+    const answered = new Promise<Outcome<PushReach>>((resolve) => {
+      const routed: PushRouterMsg = { type: 'routed', kind: 'keys', byServer: new Map([[nodeB, [b.key]]]), op: BIZ, msg: Buffer.from('racing'), reply: resolve };
+      router.tell(routed);
+    });
+    const onlyA: PushRouterMsg = { type: 'setNodes', nodes: [nodeA] };
+    router.tell(onlyA);
+    const outcome = await Promise.race([answered, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+    expect(outcome, 'the push was answered').to.deep.equal({ ok: true, value: { targets: 1, nodes: 1 } });
+    await arrived(b, 'racing');
+    // Only B had a link (only it was pushed to), and it stopped once its last push was handled.
+    await until(async () => linkNodes(sys), (nodes) => nodes.length === 0, 'the retired link stops');
   });
 });
