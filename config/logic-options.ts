@@ -1,5 +1,6 @@
 import { adminOptions } from './admin-options';
 import { OptionSpec } from './option';
+import { grpcTlsOptions } from './tls-options';
 
 /** Every option of a logic node. The README's option table is generated from this list. */
 export const logicOptions: readonly OptionSpec[] = [
@@ -12,6 +13,7 @@ export const logicOptions: readonly OptionSpec[] = [
     doc: 'Largest gRPC request this node reads; a larger one is refused with RESOURCE_EXHAUSTED before it is looked at. A cloud node\'s RenewOnline report is the largest (about 25 bytes a room: 200,000 rooms take ~5 MiB); above push.maxBatchBytes so that a push message too large to send is read and refused with INVALID_ARGUMENT.',
   },
   { path: 'grpc.shutdownGraceMs', env: 'IM_LOGIC_GRPC_SHUTDOWN_GRACE_MS', kind: { type: 'int', min: 0 }, default: 5000, doc: 'How long a stopping node waits for in-flight gRPC calls.' },
+  ...grpcTlsOptions('IM_LOGIC'),
   { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
   { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },
   { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes (room and broadcast pushes go to all of them; key pushes go where the session says).' },

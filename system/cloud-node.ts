@@ -16,11 +16,11 @@ import { ConnectionLookup } from './cloud/connection-index';
 import { CloudInspection } from './cloud/connection-inspection';
 import { PushDispatcher } from './cloud/push-dispatcher';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
+import { ClientEdges, ClientPorts } from './edges/client-edges';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
-import { TcpEdge } from './edges/tcp-edge';
-import { WsEdge } from './edges/ws-edge';
+import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
@@ -35,9 +35,8 @@ export interface CloudNodeOptions {
   readonly name?: string;
 }
 
-export interface BoundPorts {
-  readonly tcp: number;
-  readonly ws: number;
+/** The bound ports: the client ones (wss and tls 0 when off) and gRPC. */
+export interface BoundPorts extends ClientPorts {
   readonly grpc: number;
 }
 
@@ -66,7 +65,7 @@ export class CloudNode {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly runtime: ActorRuntime;
-  ports: BoundPorts = { tcp: 0, ws: 0, grpc: 0 };
+  ports: BoundPorts = { tcp: 0, ws: 0, wss: 0, tls: 0, grpc: 0 };
   /** The admin endpoint's bound port. */
   adminPort = 0;
   serverId = '';
@@ -84,8 +83,7 @@ export class CloudNode {
   private readonly pushes: PushDispatcher;
   private readonly guard: AcceptGuard;
   private readonly grpcEdge: GrpcEdge;
-  private readonly tcpEdge: TcpEdge;
-  private readonly wsEdge: WsEdge;
+  private readonly clientEdges: ClientEdges;
   private readonly lookup = new ConnectionLookup();
   private readonly admin: AdminServer;
   private readiness: Readiness = 'starting';
@@ -118,7 +116,7 @@ export class CloudNode {
 
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, channelCredentials(config.grpc.tls)));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
@@ -165,14 +163,8 @@ export class CloudNode {
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
-    const opener = this.opener();
-    const sendBufferLimit = config.protocol.sendBufferLimit;
     const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;
-    this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer }, opener, this.guard, this.metrics, this.log);
-    this.wsEdge = new WsEdge(
-      { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer },
-      opener, this.guard, this.metrics, this.log,
-    );
+    this.clientEdges = new ClientEdges(config, { opener: this.opener(), guard: this.guard, coalescer, metrics: this.metrics, log: this.log });
     this.grpcEdge = new GrpcEdge(
       { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
       this.pushTargets(), this.metrics, this.log,
@@ -194,12 +186,10 @@ export class CloudNode {
       // First, so an operator can watch the node start (/ready answers 503 until it serves).
       node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
-      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host);
+      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host, serverCredentials(config.grpc.tls));
       node.serverId = serverIdOf(config, grpcPort);
       node.accepting = true;
-      const tcp = await node.tcpEdge.listen(config.tcp.port, host);
-      const ws = await node.wsEdge.listen(config.ws.port, host);
-      node.ports = { tcp, ws, grpc: grpcPort };
+      node.ports = { ...await node.clientEdges.listen(host), grpc: grpcPort };
     } catch (err) {
       await node.stop();
       throw err;
@@ -208,7 +198,8 @@ export class CloudNode {
     node.readiness = 'ready';
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
-      grpc: node.ports.grpc, admin: node.adminPort, logic: config.logic.nodes, buckets: config.actors.buckets,
+      wss: node.ports.wss, tls: node.ports.tls, grpc: node.ports.grpc, grpcTls: config.grpc.tls.pem !== null,
+      admin: node.adminPort, logic: config.logic.nodes, buckets: config.actors.buckets,
     });
     return node;
   }
@@ -239,9 +230,7 @@ export class CloudNode {
     await this.awaitDisconnects();
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown();
-    this.wsEdge.server.closeAllConnections();
-    this.tcpEdge.server.close();
-    this.wsEdge.server.close();
+    this.clientEdges.close();
     for (const client of this.logicClients) client.close();
     this.runtime.shutdown();
     await this.admin.close();

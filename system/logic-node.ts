@@ -15,6 +15,7 @@ import { createTokenVerifier } from './auth/token';
 import { HttpPushEdge } from './edges/http-push-edge';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
+import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
@@ -83,7 +84,8 @@ export class LogicNode {
     exportRuntimeMetrics(this.metrics, this.runtime);
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics));
+    const credentials = channelCredentials(config.grpc.tls);
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     const known = new KnownCloudNodes(config.cloud.nodes);
@@ -128,7 +130,7 @@ export class LogicNode {
       // First, so an operator can watch the node start (/ready answers 503 until it serves).
       node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
-      const grpc = await node.grpcEdge.listen(config.grpc.port, host);
+      const grpc = await node.grpcEdge.listen(config.grpc.port, host, serverCredentials(config.grpc.tls));
       const http = await node.httpEdge.listen(config.http.port, host);
       node.ports = { grpc, http };
     } catch (err) {
@@ -138,7 +140,7 @@ export class LogicNode {
     node.readiness = 'ready';
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
-      cloud: config.cloud.nodes, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
+      cloud: config.cloud.nodes, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
     });
     return node;
   }

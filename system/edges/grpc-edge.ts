@@ -99,8 +99,9 @@ export class GrpcEdge {
     this.server.addService(protos.goim.comet.Comet.service, comet);
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return bindGrpcServer(this.server, port, host);
+  /** `credentials`: plain text by default, TLS when the node has a gRPC certificate. */
+  listen(port: number, host: string, credentials?: grpc.ServerCredentials): Promise<number> {
+    return bindGrpcServer(this.server, port, host, credentials);
   }
 
   /** Waits for in-flight calls up to the grace period, then cuts them. */
