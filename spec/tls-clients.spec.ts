@@ -9,9 +9,11 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { Op } from '../system/codec/packet';
 import { adminJson } from './support/admin-client';
+import { ChildNode } from './support/child-node';
 import { CloudHarness, eventually } from './support/cloud-harness';
 import { makeTestPki, TestPki } from './support/test-certs';
 import { AuthReply, TestClient, TlsOptions } from './support/test-client';
+import { TestLogicNode } from './support/test-logic-node';
 
 const BIZ = 1000;
 
@@ -32,7 +34,7 @@ describe('TLS for clients: wss and TLS tcp', function () {
     trusted = { ca: pki.ca.cert };
     h = await CloudHarness.start({
       tls: { cert: pki.node.certFile, key: pki.node.keyFile },
-      protocol: { handshakeTimeoutMs: 1000 },
+      protocol: { handshakeTimeoutMs: 1500 },
     });
   });
 
@@ -82,8 +84,9 @@ describe('TLS for clients: wss and TLS tcp', function () {
       // op 8, the push, op 3.
       expect(metric('im_client_packets_written_total', name) - written).to.equal(3);
       expect(h.node.metrics.get('im_connections', { transport: name, phase: 'online' })).to.equal(1);
-      const found = await adminJson<{ connections: Array<{ transport: string; key: string }> }>(h.node.adminPort, `/connections?key=${auth.key}`);
+      const found = await adminJson<{ connections: Array<{ transport: string; remote: string }> }>(h.node.adminPort, `/connections?key=${auth.key}`);
       expect(found.connections.map((c) => c.transport)).to.deep.equal([name]);
+      expect(found.connections[0].remote).to.match(/^127\.0\.0\.1:\d+$/);
     });
   }
 
@@ -142,7 +145,7 @@ describe('TLS for clients: wss and TLS tcp', function () {
     const closed = silent.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
     for (const socket of silent) socket.on('error', () => undefined);
     await eventually(() => h.node.openConnections === 2, 'both silent sockets accepted and counted');
-    // Nothing but the server's deadline closes them (1 s here); waiting up to five covers a loaded machine.
+    // Nothing but the server's deadline closes them (1.5 s here); waiting up to five covers a loaded machine.
     await Promise.race([Promise.all(closed), new Promise((_, reject) => setTimeout(() => reject(new Error('a silent socket is still open')), 5000))]);
     await eventually(() => h.node.openConnections === 0, 'their descriptors released');
     expect(timeouts('wss') - before.wss).to.equal(1);
@@ -156,6 +159,50 @@ describe('TLS for clients: wss and TLS tcp', function () {
     await client.waitForClose(5000);
     expect(client.disconnectReason()).to.include({ code: 'E_AUTH_TIMEOUT' });
     expect(client.received(Op.AuthReply)).to.have.length(0);
+  });
+});
+
+describe('TLS for clients: a cloud node started by the CLI', function () {
+  this.timeout(20000);
+
+  let pki: TestPki;
+  let logic: TestLogicNode;
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    pki = makeTestPki();
+    logic = await new TestLogicNode().start();
+  });
+
+  after(async () => {
+    for (const c of clients) c.destroy();
+    await ChildNode.killAll();
+    await logic?.stop();
+    pki?.remove();
+  });
+
+  it('takes the certificate from IM_CLOUD_TLS_CERT / IM_CLOUD_TLS_KEY, logs its wss and tls ports, and serves goim clients there', async () => {
+    const node = ChildNode.spawn({
+      args: ['cloud'],
+      env: {
+        IM_CLOUD_BIND_HOST: '127.0.0.1', IM_CLOUD_TCP_PORT: '0', IM_CLOUD_WS_PORT: '0', IM_CLOUD_GRPC_PORT: '0', IM_CLOUD_ADMIN_PORT: '0',
+        IM_CLOUD_WSS_PORT: '0', IM_CLOUD_TLS_TCP_PORT: '0', IM_CLOUD_TLS_CERT: pki.node.certFile, IM_CLOUD_TLS_KEY: pki.node.keyFile,
+        IM_CLOUD_LOGIC_NODES: logic.address,
+      },
+    });
+    await node.started();
+    const line = node.logsWith('cloud node started')[0];
+    const wss = Number(line.wss);
+    const tls = Number(line.tls);
+    expect(wss, 'wss in the start line').to.be.above(0);
+    expect(tls, 'tls in the start line').to.be.above(0);
+    for (const [transport, port] of [['ws', wss], ['tcp', tls]] as const) {
+      const { client, auth } = await TestClient.online(transport, port, token(830, 'live://cli'), { ca: pki.ca.cert });
+      clients.push(client);
+      expect(auth.mid).to.equal(830);
+    }
+    node.signal('SIGTERM');
+    expect(await node.waitForExit(15000)).to.deep.equal({ code: 0, signal: null });
   });
 });
 

@@ -59,7 +59,7 @@ export class ClientEdges {
     return { tcp, ws, wss, tls };
   }
 
-  /** Closes the listeners, and the WebSocket servers' connections that never became clients (an upgrade still pending). */
+  /** Closes the listeners, and the HTTP connections the WebSocket servers still hold. */
   close(): void {
     for (const edge of [this.ws, this.wss]) {
       if (!edge) continue;
