@@ -114,9 +114,10 @@ export class CloudNode {
     });
     exportRuntimeMetrics(this.metrics, this.runtime);
 
+    const credentials = channelCredentials(config.grpc.tls);
     this.logicClients = options.logicClients
       ? options.logicClients(config.logic.nodes)
-      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, channelCredentials(config.grpc.tls)));
+      : config.logic.nodes.map((address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials));
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
     const bucketGroup = this.runtime.spawnChild(root, groupActor, 'buckets', 'buckets by key hash');
