@@ -34,7 +34,7 @@ describe('TLS for clients: wss and TLS tcp', function () {
     trusted = { ca: pki.ca.cert };
     h = await CloudHarness.start({
       tls: { cert: pki.node.certFile, key: pki.node.keyFile },
-      protocol: { handshakeTimeoutMs: 1500 },
+      protocol: { handshakeTimeoutMs: 1500, sendBufferLimit: 64 * 1024 },
     });
   });
 
@@ -89,6 +89,18 @@ describe('TLS for clients: wss and TLS tcp', function () {
       expect(found.connections[0].remote).to.match(/^127\.0\.0\.1:\d+$/);
     });
   }
+
+  it('tls: a client that stops reading is closed as a slow consumer, its drop counted under transport tls', async () => {
+    const drops = (): number => h.node.metrics.get('im_client_drops_total', { transport: 'tls', reason: 'slow_consumer' }) ?? 0;
+    const before = drops();
+    const { client, auth } = await online('tcp', h.ports.tls, 840, 'live://tls', trusted);
+    client.goSilent();
+    // The kernel's buffers take the first pushes; past them the TLS socket's own queue grows to protocol.sendBufferLimit.
+    const body = Buffer.alloc(256 * 1024, 'x');
+    for (let i = 0; i < 200 && drops() === before; i++) await h.pushMsg([auth.key], BIZ, { op: BIZ, body });
+    expect(drops() - before).to.equal(1);
+    await eventually(() => h.node.runtime.count('connection') === 0, 'the slow client\'s actor to stop');
+  });
 
   it('plain ws and tcp still work beside them: one room push reaches a client on each of the four', async () => {
     const room = 'live://tls-all';

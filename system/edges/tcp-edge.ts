@@ -11,7 +11,10 @@ import type { ConnectionOpener } from './connection-opener';
 import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
-  constructor(readonly transport: 'tcp' | 'tls', id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters) {
+  constructor(
+    readonly transport: 'tcp' | 'tls', id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null,
+    counters: WriteCounters,
+  ) {
     super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer, counters);
   }
 

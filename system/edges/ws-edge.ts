@@ -28,8 +28,8 @@ const BINARY = { binary: true } as const;
  */
 class WsClient extends SocketClient {
   constructor(
-    readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string, sendLimit: number,
-    coalescer: Coalescer | null, counters: WriteCounters,
+    readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string,
+    sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters,
   ) {
     super(id, socket, remoteAddress, cookie, sendLimit, coalescer, counters);
   }
