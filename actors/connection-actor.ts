@@ -68,7 +68,7 @@ export function phaseGauges(metrics: Metrics): PhaseGauges {
     online: metrics.gaugeOf('im_connections', { transport, phase: 'online' }),
     closing: metrics.gaugeOf('im_connections', { transport, phase: 'closing' }),
   });
-  return { ws: of('ws'), tcp: of('tcp') };
+  return { ws: of('ws'), tcp: of('tcp'), wss: of('wss'), tls: of('tls') };
 }
 
 /** How an op 7 ended (im_auth_results_total); every connection that sent one counts once, when it leaves 'authenticating'. */

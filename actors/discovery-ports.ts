@@ -37,7 +37,7 @@ export interface NodeListSource {
 /** How the registry learns this node is healthy. */
 export type HealthCheck =
   /** The registry calls grpc.health.v1.Health/Check on the node's gRPC port every `intervalMs`. */
-  | { readonly kind: 'grpc'; readonly intervalMs: number; readonly timeoutMs: number }
+  | { readonly kind: 'grpc'; readonly intervalMs: number; readonly timeoutMs: number; readonly useTls: boolean }
   /** The node reports passing at least every `ttlMs` (the actor does it every ttlMs / 3). */
   | { readonly kind: 'ttl'; readonly ttlMs: number };
 

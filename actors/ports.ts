@@ -7,7 +7,8 @@ import type { ReconnectHint } from '../system/codec/disconnect-body';
 import type { Outbound } from '../system/codec/outbound';
 import type { ImError } from '../system/errors';
 
-export type Transport = 'ws' | 'tcp';
+/** How a client is connected: WebSocket or goim TCP, each in plain text or inside TLS (wss, tls). */
+export type Transport = 'ws' | 'tcp' | 'wss' | 'tls';
 
 /** Why a connection ended; also the label of the `im_connections_closed_total` counter. */
 export type CloseReason =

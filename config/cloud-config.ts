@@ -4,6 +4,7 @@ import { cloudOptions } from './cloud-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
 import { readWorkersConfig, workerProblems, WorkersConfig } from './worker-options';
+import { ClientTlsConfig, GrpcTlsConfig, readClientTls, readGrpcTls } from './tls-options';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -11,7 +12,15 @@ export interface CloudConfig {
   readonly node: { readonly bindHost: string; readonly advertiseHost: string; readonly clientHost: string };
   readonly tcp: { readonly port: number };
   readonly ws: { readonly port: number; readonly path: string; readonly maxPayload: number };
-  readonly grpc: { readonly port: number; readonly serverId: string; readonly maxPushBytes: number; readonly shutdownGraceMs: number };
+  readonly wss: { readonly port: number };
+  readonly tls: ClientTlsConfig;
+  readonly grpc: {
+    readonly port: number;
+    readonly serverId: string;
+    readonly maxPushBytes: number;
+    readonly shutdownGraceMs: number;
+    readonly tls: GrpcTlsConfig;
+  };
   readonly shutdown: { readonly deadlineMs: number; readonly drainRatePerSec: number };
   readonly protocol: {
     readonly maxBodySize: number;
@@ -49,15 +58,19 @@ export interface CloudConfig {
 /** Loads, validates and types a cloud node's config; throws E_CONFIG_INVALID listing every problem. */
 export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   const r = new OptionReader(resolveOptions(cloudOptions, sources));
+  const tlsProblems: string[] = [];
   const config: CloudConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost'), clientHost: r.str('node.clientHost') },
     tcp: { port: r.num('tcp.port') },
     ws: { port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload') },
+    wss: { port: r.num('wss.port') },
+    tls: readClientTls(r, tlsProblems),
     grpc: {
       port: r.num('grpc.port'),
       serverId: r.str('grpc.serverId'),
       maxPushBytes: r.num('grpc.maxPushBytes'),
       shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
+      tls: readGrpcTls(r, tlsProblems),
     },
     shutdown: { deadlineMs: r.num('shutdown.deadlineMs'), drainRatePerSec: r.num('shutdown.drainRatePerSec') },
     protocol: {
@@ -96,7 +109,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
+  const problems: string[] = [...tlsProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
   if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
     problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
   }
@@ -110,7 +123,11 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
     problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);
   }
-  const ports = [['tcp.port', config.tcp.port], ['ws.port', config.ws.port], ['grpc.port', config.grpc.port], ['admin.port', config.admin.port]] as const;
+  const ports: ReadonlyArray<readonly [string, number]> = [
+    ['tcp.port', config.tcp.port], ['ws.port', config.ws.port], ['grpc.port', config.grpc.port], ['admin.port', config.admin.port],
+    // Bound only with a certificate: without one they may be anything.
+    ...(config.tls.pem ? [['wss.port', config.wss.port], ['tls.tcpPort', config.tls.tcpPort]] as const : []),
+  ];
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) problems.push(`${ports[i][0]} and ${ports[j][0]} are both ${ports[i][1]}`);

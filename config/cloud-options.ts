@@ -2,6 +2,7 @@ import { adminOptions } from './admin-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec, OptionValue } from './option';
 import { workerOptions } from './worker-options';
+import { clientTlsOptions, grpcTlsOptions } from './tls-options';
 
 /** How many entries a list option holds (at least 1). */
 function listLength(value: OptionValue | undefined): number {
@@ -10,7 +11,7 @@ function listLength(value: OptionValue | undefined): number {
 
 /** Every option of a cloud node. The README's option table is generated from this list. */
 export const cloudOptions: readonly OptionSpec[] = [
-  { path: 'node.bindHost', env: 'IM_CLOUD_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the tcp, ws and gRPC listeners bind to.' },
+  { path: 'node.bindHost', env: 'IM_CLOUD_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the client (tcp, ws, wss, TLS tcp) and gRPC listeners bind to.' },
   {
     path: 'node.advertiseHost', env: 'IM_CLOUD_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
     default: '127.0.0.1', doc: 'Host other nodes reach this node at; with the gRPC port it forms the server id sent to logic.',
@@ -28,6 +29,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     default: (r) => 16 + Number(r.get('protocol.maxBodySize')), defaultDoc: '16 + protocol.maxBodySize',
     doc: 'Largest WebSocket frame accepted from a client, in bytes; a larger one closes that connection.',
   },
+  ...clientTlsOptions,
   { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud and goim.comet.Comet (0 picks a free port).' },
   {
     path: 'grpc.serverId', env: 'IM_CLOUD_SERVER_ID', kind: { type: 'string' },
@@ -47,8 +49,9 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'shutdown.drainRatePerSec', env: 'IM_CLOUD_DRAIN_RATE', kind: { type: 'int', min: 1 }, default: 2000,
     doc: 'Clients a draining node tells to reconnect (op 6 E_NODE_DRAINING) per second at most, round-robin over its connection shards, so the nodes they move to and logic\'s Connect take them at a bearable rate. Raised (and logged) when the clients could not all be told in time for the rest of the stop to fit in shutdown.deadlineMs.',
   },
+  ...grpcTlsOptions('IM_CLOUD'),
   { path: 'protocol.maxBodySize', env: 'IM_CLOUD_MAX_BODY_SIZE', kind: { type: 'int', min: 0, max: 16 * 1024 * 1024 }, default: 4096, doc: 'Largest packet body a client may send, in bytes.' },
-  { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth).' },
+  { path: 'protocol.handshakeTimeoutMs', env: 'IM_CLOUD_HANDSHAKE_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 5000, doc: 'Time a new connection has to send op 7 (auth); on wss and TLS tcp it has as long again before that to finish the TLS handshake.' },
   {
     path: 'protocol.heartbeatTimeoutMs', env: 'IM_CLOUD_HEARTBEAT_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 300000,
     doc: 'Time without a client heartbeat before the connection is closed, when logic\'s Connect reply gives none.',

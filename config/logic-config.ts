@@ -5,10 +5,11 @@ import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { logicOptions } from './logic-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
+import { GrpcTlsConfig, readGrpcTls } from './tls-options';
 
 export interface LogicConfig {
   readonly node: { readonly bindHost: string; readonly advertiseHost: string };
-  readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number };
+  readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number; readonly tls: GrpcTlsConfig };
   readonly shutdown: { readonly deadlineMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
   readonly cloud: {
@@ -45,9 +46,13 @@ export interface LogicConfig {
 /** Loads, validates and types a logic node's config; throws E_CONFIG_INVALID listing every problem. */
 export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
+  const tlsProblems: string[] = [];
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
-    grpc: { port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs') },
+    grpc: {
+      port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
+      tls: readGrpcTls(r, tlsProblems),
+    },
     shutdown: { deadlineMs: r.num('shutdown.deadlineMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
@@ -74,7 +79,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
+  const problems: string[] = [...tlsProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   const ports = [['grpc.port', config.grpc.port], ['http.port', config.http.port], ['admin.port', config.admin.port]] as const;
   for (let i = 0; i < ports.length; i++) {

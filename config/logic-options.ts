@@ -1,6 +1,7 @@
 import { adminOptions } from './admin-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec } from './option';
+import { grpcTlsOptions } from './tls-options';
 
 /** Every option of a logic node. The README's option table is generated from this list. */
 export const logicOptions: readonly OptionSpec[] = [
@@ -21,6 +22,7 @@ export const logicOptions: readonly OptionSpec[] = [
     path: 'shutdown.deadlineMs', env: 'IM_LOGIC_SHUTDOWN_DEADLINE_MS', kind: { type: 'int', min: 500 }, default: 25000,
     doc: 'Longest a stop may take, from the signal (or the Close rpc) to the exit: every wait of the stop is fitted into it. Should a signal\'s stop run past it all the same, the process logs what was still pending at error and exits 3. Keep it below the orchestrator\'s grace period (Kubernetes terminationGracePeriodSeconds, default 30 s), which ends in SIGKILL.',
   },
+  ...grpcTlsOptions('IM_LOGIC'),
   { path: 'http.port', env: 'IM_LOGIC_HTTP_PORT', kind: { type: 'port' }, default: 3111, doc: 'HTTP push API port (/im/... and /goim/...; 0 picks a free port).' },
   { path: 'http.maxBodyBytes', env: 'IM_LOGIC_HTTP_MAX_BODY', kind: { type: 'int', min: 16, max: 64 * 1024 * 1024 }, default: 1024 * 1024, doc: 'Largest HTTP request body accepted; larger gets 413.' },
   { path: 'cloud.nodes', env: 'IM_LOGIC_CLOUD_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3109'], doc: 'gRPC addresses of the cloud nodes when discovery.kind is static (room and broadcast pushes go to all of them; key pushes go where the session says).' },

@@ -20,9 +20,9 @@ commands:
   start [--cloud-config f] [--logic-config f]
                    a logic node and a cloud node wired to each other (what \`npm start\` runs)
   cloud [--config file.json] [--workers N]
-                   a cloud node: client sockets (tcp, ws) and the gRPC push service;
-                   with --workers N, N cloud nodes on this host sharing the tcp and ws
-                   ports, worker i on grpc.port + i and admin.port + i
+                   a cloud node: client sockets (tcp, ws; wss and TLS tcp with a certificate)
+                   and the gRPC push service; with --workers N, N cloud nodes on this host
+                   sharing the client ports, worker i on grpc.port + i and admin.port + i
   logic [--config file.json]
                    a logic node: auth and sessions for cloud nodes, the HTTP push API
   client --token JSON [--tcp] [--host H] [--port P] [--path /sub] [--send TEXT]...
@@ -175,9 +175,10 @@ export function adminUrl(host: string, port: number): string {
   return `http://${shown.includes(':') && !shown.startsWith('[') ? `[${shown}]` : shown}:${port}/`;
 }
 
-/** The banner `npm start` prints: where to connect, and two commands that show a push arriving. */
+/** The banner `npm start` prints: where to connect (over TLS too, when wss and TLS tcp are bound), and two commands that show a push arriving. */
 export function startBanner(
-  cloud: CloudConfig, cloudPorts: { tcp: number; ws: number }, httpPort: number, httpHost: string, adminUrls: { cloud: string; logic: string },
+  cloud: CloudConfig, cloudPorts: { tcp: number; ws: number; wss?: number; tls?: number }, httpPort: number, httpHost: string,
+  adminUrls: { cloud: string; logic: string },
 ): string {
   const host = reachable(cloud.node.bindHost);
   const token = JSON.stringify({ mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] });
@@ -185,6 +186,7 @@ export function startBanner(
     '',
     'im-cloud is running: a logic node and a cloud node.',
     `  clients connect to  ws://${host}:${cloudPorts.ws}${cloud.ws.path}  or  tcp ${host}:${cloudPorts.tcp}`,
+    ...(cloudPorts.wss ? [`  or over TLS to      wss://${host}:${cloudPorts.wss}${cloud.ws.path}  or  tls ${host}:${cloudPorts.tls ?? 0}`] : []),
     `  applications push   http://${reachable(httpHost)}:${httpPort}/im/push/...`,
     `  operators inspect   ${adminUrls.cloud} (cloud node)  ${adminUrls.logic} (logic node)`,
     '',

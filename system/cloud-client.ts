@@ -18,8 +18,12 @@ type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCa
 export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
 
-  constructor(readonly address: string, private readonly timeoutMs: number, private readonly metrics: Metrics | null = null) {
-    this.client = new (loadWireProtos().im.cloud.Cloud)(address, grpc.credentials.createInsecure(), NODE_CHANNEL_OPTIONS);
+  /** `credentials`: plain text by default, TLS when the node has a gRPC certificate. */
+  constructor(
+    readonly address: string, private readonly timeoutMs: number, private readonly metrics: Metrics | null = null,
+    credentials = grpc.credentials.createInsecure(),
+  ) {
+    this.client = new (loadWireProtos().im.cloud.Cloud)(address, credentials, NODE_CHANNEL_OPTIONS);
   }
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {

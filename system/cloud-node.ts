@@ -20,12 +20,12 @@ import { LogicClientPool } from './cloud/logic-client-pool';
 import { PushDispatcher } from './cloud/push-dispatcher';
 import { discoveryParts, selfRegistration, splitHostPort } from './discovery/discovery-setup';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
+import { ClientEdges, ClientPorts } from './edges/client-edges';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
-import { TcpEdge } from './edges/tcp-edge';
-import { WsEdge } from './edges/ws-edge';
 import { ImError } from './errors';
+import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
@@ -38,9 +38,8 @@ export interface CloudNodeOptions {
   readonly name?: string;
 }
 
-export interface BoundPorts {
-  readonly tcp: number;
-  readonly ws: number;
+/** The bound ports: the client ones (wss and tls 0 when off) and gRPC. */
+export interface BoundPorts extends ClientPorts {
   readonly grpc: number;
 }
 
@@ -73,7 +72,7 @@ export class CloudNode {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly runtime: ActorRuntime;
-  ports: BoundPorts = { tcp: 0, ws: 0, grpc: 0 };
+  ports: BoundPorts = { tcp: 0, ws: 0, wss: 0, tls: 0, grpc: 0 };
   /** The admin endpoint's bound port. */
   adminPort = 0;
   serverId = '';
@@ -94,8 +93,7 @@ export class CloudNode {
   private readonly pushes: PushDispatcher;
   private readonly guard: AcceptGuard;
   private readonly grpcEdge: GrpcEdge;
-  private readonly tcpEdge: TcpEdge;
-  private readonly wsEdge: WsEdge;
+  private readonly clientEdges: ClientEdges;
   private readonly lookup = new ConnectionLookup();
   private readonly admin: AdminServer;
   private readonly drain: CloudDrain;
@@ -129,8 +127,9 @@ export class CloudNode {
     });
     exportRuntimeMetrics(this.metrics, this.runtime);
 
+    const credentials = channelCredentials(config.grpc.tls);
     this.logicPool = new LogicClientPool(
-      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics), () => logicAnswerBoundMs(config, this.logicPool.size),
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials), () => logicAnswerBoundMs(config, this.logicPool.size),
     );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
@@ -186,14 +185,8 @@ export class CloudNode {
 
     const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
     this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
-    const opener = this.opener();
-    const sendBufferLimit = config.protocol.sendBufferLimit;
     const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;
-    this.tcpEdge = new TcpEdge({ maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer }, opener, this.guard, this.metrics, this.log);
-    this.wsEdge = new WsEdge(
-      { path: config.ws.path, maxPayload: config.ws.maxPayload, maxBodySize: config.protocol.maxBodySize, sendBufferLimit, coalescer },
-      opener, this.guard, this.metrics, this.log,
-    );
+    this.clientEdges = new ClientEdges(config, { opener: this.opener(), guard: this.guard, coalescer, metrics: this.metrics, log: this.log });
     this.grpcEdge = new GrpcEdge(
       { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
       this.pushTargets(), this.metrics, this.log,
@@ -219,12 +212,10 @@ export class CloudNode {
       // First, so an operator can watch the node start (/ready answers 503 until it serves).
       node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
-      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host);
+      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host, serverCredentials(config.grpc.tls));
       node.serverId = serverIdOf(config, grpcPort);
       node.accepting = true;
-      const tcp = await node.tcpEdge.listen(config.tcp.port, host);
-      const ws = await node.wsEdge.listen(config.ws.port, host);
-      node.ports = { tcp, ws, grpc: grpcPort };
+      node.ports = { ...await node.clientEdges.listen(host), grpc: grpcPort };
       // Serving before registering: a registry's first gRPC check must find the node SERVING.
       node.grpcEdge.health.set(true);
       node.startDiscovery();
@@ -236,7 +227,8 @@ export class CloudNode {
     node.readiness = 'ready';
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
-      grpc: node.ports.grpc, admin: node.adminPort, discovery: config.discovery.kind,
+      wss: node.ports.wss, tls: node.ports.tls, grpc: node.ports.grpc, grpcTls: config.grpc.tls.pem !== null,
+      admin: node.adminPort, discovery: config.discovery.kind,
       logic: config.discovery.kind === 'static' ? config.logic.nodes : config.discovery.watchService, buckets: config.actors.buckets,
     });
     return node;
@@ -281,9 +273,7 @@ export class CloudNode {
     await this.drain.awaitDisconnects(budget);
     for (const timer of this.timers) clearInterval(timer);
     await this.grpcEdge.shutdown(budget.allow('grpc', Date.now()));
-    this.wsEdge.server.closeAllConnections();
-    this.tcpEdge.server.close();
-    this.wsEdge.server.close();
+    this.clientEdges.close();
     this.logicPool.closeAll();
     this.runtime.shutdown();
     await this.admin.close(budget.allow('admin', Date.now()));
@@ -302,12 +292,14 @@ export class CloudNode {
     const grpcAddress = splitHostPort(this.serverId);
     if (parts.registry && !grpcAddress) throw new ImError('CONFIG_INVALID', `grpc.serverId ${this.serverId} is not host:port, which discovery registers`);
     const clientHost = config.node.clientHost.includes(':') && !config.node.clientHost.startsWith('[') ? `[${config.node.clientHost}]` : config.node.clientHost;
-    const meta = { tcp: `${clientHost}:${this.ports.tcp}`, ws: `${clientHost}:${this.ports.ws}`, ws_path: config.ws.path };
+    const meta: Record<string, string> = { tcp: `${clientHost}:${this.ports.tcp}`, ws: `${clientHost}:${this.ports.ws}`, ws_path: config.ws.path };
+    if (this.ports.wss > 0) meta.wss = `${clientHost}:${this.ports.wss}`;
+    if (this.ports.tls > 0) meta.tls = `${clientHost}:${this.ports.tls}`;
     this.discovery = this.runtime.spawnChild(this.root, discoveryActor, 'discovery', {
       sourceKind: parts.sourceKind,
       source: parts.source,
       watchService: config.discovery.watchService,
-      registry: parts.registry && grpcAddress ? { api: parts.registry, self: selfRegistration(config.discovery, grpcAddress, meta) } : null,
+      registry: parts.registry && grpcAddress ? { api: parts.registry, self: selfRegistration(config.discovery, grpcAddress, meta, config.grpc.tls.pem !== null) } : null,
       onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),
       waitMs: config.discovery.waitMs,
       minIntervalMs: config.discovery.minIntervalMs,

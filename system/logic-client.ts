@@ -33,10 +33,16 @@ export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
 
-  /** `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms). */
-  constructor(readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null) {
+  /**
+   * `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms).
+   * `credentials`: plain text by default, TLS when the node has a gRPC certificate.
+   */
+  constructor(
+    readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null,
+    credentials = grpc.credentials.createInsecure(),
+  ) {
     const { im } = loadWireProtos();
-    this.client = new im.logic.Logic(address, grpc.credentials.createInsecure(), {
+    this.client = new im.logic.Logic(address, credentials, {
       ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes,
     });
   }

@@ -17,6 +17,7 @@ import { discoveryParts, selfRegistration, serviceHost } from './discovery/disco
 import { HttpPushEdge } from './edges/http-push-edge';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
+import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { CloudClientHosts } from './logic/cloud-client-hosts';
 import { FLUSH_WAIT_MS, logicStopBudget } from './logic/logic-stop-budget';
@@ -101,7 +102,8 @@ export class LogicNode {
     exportRuntimeMetrics(this.metrics, this.runtime);
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics));
+    const credentials = channelCredentials(config.grpc.tls);
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     // With Consul there is no cloud node until discovery's first answer.
@@ -154,7 +156,7 @@ export class LogicNode {
       // First, so an operator can watch the node start (/ready answers 503 until it serves).
       node.adminPort = await node.admin.listen();
       const host = config.node.bindHost;
-      const grpc = await node.grpcEdge.listen(config.grpc.port, host);
+      const grpc = await node.grpcEdge.listen(config.grpc.port, host, serverCredentials(config.grpc.tls));
       const http = await node.httpEdge.listen(config.http.port, host);
       node.ports = { grpc, http };
       // Serving before registering: a registry's first gRPC check must find the node SERVING.
@@ -167,7 +169,7 @@ export class LogicNode {
     node.readiness = 'ready';
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
-      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink,
+      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
     });
     return node;
   }
@@ -187,7 +189,7 @@ export class LogicNode {
       source: parts.source,
       watchService: config.discovery.watchService,
       registry: parts.registry
-        ? { api: parts.registry, self: selfRegistration(config.discovery, { host, port: this.ports.grpc }, meta) }
+        ? { api: parts.registry, self: selfRegistration(config.discovery, { host, port: this.ports.grpc }, meta, config.grpc.tls.pem !== null) }
         : null,
       onNodes: (nodes) => {
         this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address) });

@@ -70,6 +70,10 @@ export const CATALOGUE = {
   im_auth_ok_total: { type: 'counter', node: 'cloud', labels: [], help: 'Clients logic authenticated.' },
   im_auth_failures_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Auths that failed with an answer from the gateway, by code.' },
   im_ws_upgrade_rejected_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'WebSocket upgrades refused before any WebSocket state existed.' },
+  im_tls_handshake_failures_total: {
+    type: 'counter', node: 'cloud', labels: ['transport', 'cause'],
+    help: 'Clients on wss or TLS tcp dropped before their TLS handshake finished: timeout (within protocol.handshakeTimeoutMs) or error.',
+  },
   im_accept_paused_total: { type: 'counter', node: 'cloud', labels: ['cause'], help: 'Times accepting paused (descriptors exhausted, limits.maxConnections).' },
   im_accept_errors_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Errors accepting sockets, by system error code.' },
   im_drain_notified_total: {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
 import type { CometClient } from '../../proto/generated/goim/comet/Comet';
 import { loadCloudConfig } from '../../config/cloud-config';
-import { CloudNode } from '../../system/cloud-node';
+import { BoundPorts, CloudNode } from '../../system/cloud-node';
 import { createLogger, silentLogger } from '../../system/logger';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
 import { TestLogicNode } from './test-logic-node';
@@ -38,7 +38,7 @@ export class CloudHarness {
     const config = loadCloudConfig({
       overrides: deepMerge({
         node: { bindHost: '127.0.0.1' },
-        tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 1000 }, admin: { port: 0 },
+        tcp: { port: 0 }, ws: { port: 0 }, wss: { port: 0 }, tls: { tcpPort: 0 }, grpc: { port: 0, shutdownGraceMs: 1000 }, admin: { port: 0 },
         logic: { nodes: logicNodes.map((l) => l.address), callTimeoutMs: 1000 },
         protocol: { sweepIntervalMs: 50 },
       }, overrides),
@@ -48,7 +48,7 @@ export class CloudHarness {
     return new CloudHarness(node, logicNodes);
   }
 
-  get ports(): { tcp: number; ws: number; grpc: number } {
+  get ports(): BoundPorts {
     return this.node.ports;
   }
 

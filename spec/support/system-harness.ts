@@ -107,6 +107,8 @@ const CLOUD_DEFAULTS: Overrides = {
   node: { bindHost: '127.0.0.1', advertiseHost: '127.0.0.1' },
   tcp: { port: 0 },
   ws: { port: 0 },
+  wss: { port: 0 },
+  tls: { tcpPort: 0 },
   admin: { port: 0 },
   grpc: { shutdownGraceMs: 1000 },
   logic: { callTimeoutMs: 1000 },

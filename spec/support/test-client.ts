@@ -1,9 +1,11 @@
 /**
- * A goim client for tests, over ws or tcp: sends packets, records every
- * packet it receives (op-9 batches are walked into their inner packets and
- * marked), and waits for what a test expects.
+ * A goim client for tests, over ws or tcp, either in plain text or inside
+ * TLS (wss, TLS tcp: pass `tls`): sends packets, records every packet it
+ * receives (op-9 batches are walked into their inner packets and marked),
+ * and waits for what a test expects.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { walkBatch } from '../../system/codec/batch';
 import { encodePacket, Op, readHeader } from '../../system/codec/packet';
@@ -28,12 +30,28 @@ export interface AuthReply {
 
 export const GOIM_TOKEN = { mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000, 1001, 1002] };
 
+/** What a TLS client trusts and presents. */
+export interface TlsOptions {
+  /** CAs the server's certificate must chain to (Node's own roots when absent). */
+  ca?: Buffer;
+  /** A client certificate and its key, presented when the server asks. */
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export interface WsOptions {
   /** Default 127.0.0.1. */
   host?: string;
   path?: string;
   headers?: Record<string, string>;
   protocols?: string[];
+  /** Connects with wss:// instead of ws://. */
+  tls?: TlsOptions;
+}
+
+export interface TcpOptions {
+  /** Speaks the protocol inside TLS. */
+  tls?: TlsOptions;
 }
 
 export class TestClient {
@@ -48,7 +66,8 @@ export class TestClient {
   private constructor(readonly transport: 'ws' | 'tcp', private readonly ws: WebSocket | null, private readonly socket: net.Socket | null) {}
 
   static ws(port: number, options: WsOptions = {}): Promise<TestClient> {
-    const ws = new WebSocket(`ws://${options.host ?? '127.0.0.1'}:${port}${options.path ?? '/sub'}`, options.protocols, { headers: options.headers, perMessageDeflate: false });
+    const url = `${options.tls ? 'wss' : 'ws'}://${options.host ?? '127.0.0.1'}:${port}${options.path ?? '/sub'}`;
+    const ws = new WebSocket(url, options.protocols, { headers: options.headers, perMessageDeflate: false, ...options.tls });
     const client = new TestClient('ws', ws, null);
     ws.on('message', (data: Buffer) => client.onWsFrame(data));
     ws.on('close', (code, reason) => client.onClose({ code, reason: reason.toString() }));
@@ -60,8 +79,8 @@ export class TestClient {
     });
   }
 
-  static tcp(port: number): Promise<TestClient> {
-    const socket = net.connect(port, '127.0.0.1');
+  static tcp(port: number, options: TcpOptions = {}): Promise<TestClient> {
+    const socket = options.tls ? tls.connect({ port, host: '127.0.0.1', ...options.tls }) : net.connect(port, '127.0.0.1');
     const client = new TestClient('tcp', null, socket);
     const decoder = new StreamDecoder(64 * 1024 * 1024, {
       packet: (p) => client.push({ ...p, body: Buffer.from(p.body), batched: false }),
@@ -74,14 +93,16 @@ export class TestClient {
     socket.on('close', () => client.onClose({}));
     socket.on('error', () => undefined);
     return new Promise((resolve, reject) => {
-      socket.once('connect', () => resolve(client));
+      socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve(client));
       socket.once('error', reject);
     });
   }
 
-  /** Connects and authenticates with the goim token (or the one given). */
-  static async online(transport: 'ws' | 'tcp', port: number, token: object = GOIM_TOKEN): Promise<{ client: TestClient; auth: AuthReply }> {
-    const client = transport === 'ws' ? await TestClient.ws(port) : await TestClient.tcp(port);
+  /** Connects and authenticates with the goim token (or the one given); `tls` makes it wss or TLS tcp. */
+  static async online(
+    transport: 'ws' | 'tcp', port: number, token: object = GOIM_TOKEN, tls?: TlsOptions,
+  ): Promise<{ client: TestClient; auth: AuthReply }> {
+    const client = transport === 'ws' ? await TestClient.ws(port, { tls }) : await TestClient.tcp(port, { tls });
     const auth = await client.auth(token);
     return { client, auth };
   }

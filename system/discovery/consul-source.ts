@@ -121,7 +121,9 @@ export class ConsulSource implements NodeListSource, NodeRegistry {
 
   async register(self: SelfRegistration): Promise<void> {
     const check = self.check.kind === 'grpc'
-      ? { grpc: hostPort(self.host, self.port), interval: duration(self.check.intervalMs), timeout: duration(self.check.timeoutMs) }
+      ? {
+        grpc: hostPort(self.host, self.port), grpcusetls: self.check.useTls, interval: duration(self.check.intervalMs), timeout: duration(self.check.timeoutMs),
+      }
       : { ttl: duration(self.check.ttlMs), timeout: duration(REQUEST_TIMEOUT_MS) };
     await this.consul.agent.service.register({
       id: self.serviceId, name: self.service, address: self.host, port: self.port, meta: { ...self.meta },

@@ -44,7 +44,7 @@ export function serviceIdOf(service: string, host: string, port: number): string
 
 /** This node's registration: its gRPC address, its check, and what it publishes (`meta`). */
 export function selfRegistration(
-  config: DiscoveryConfig, address: { host: string; port: number }, meta: Readonly<Record<string, string>>,
+  config: DiscoveryConfig, address: { host: string; port: number }, meta: Readonly<Record<string, string>>, grpcTls: boolean,
 ): SelfRegistration {
   const serviceId = serviceIdOf(config.service, address.host, address.port);
   return {
@@ -55,7 +55,7 @@ export function selfRegistration(
     meta,
     checkId: `service:${serviceId}`,
     check: config.check === 'grpc'
-      ? { kind: 'grpc', intervalMs: config.checkIntervalMs, timeoutMs: Math.min(GRPC_CHECK_TIMEOUT_MS, config.checkIntervalMs) }
+      ? { kind: 'grpc', intervalMs: config.checkIntervalMs, timeoutMs: Math.min(GRPC_CHECK_TIMEOUT_MS, config.checkIntervalMs), useTls: grpcTls }
       : { kind: 'ttl', ttlMs: config.ttlMs },
     deregisterAfterMs: config.deregisterAfterMs,
   };

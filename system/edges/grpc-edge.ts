@@ -103,8 +103,9 @@ export class GrpcEdge {
     this.health.addTo(this.server);
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return bindGrpcServer(this.server, port, host);
+  /** `credentials`: plain text by default, TLS when the node has a gRPC certificate. */
+  listen(port: number, host: string, credentials?: grpc.ServerCredentials): Promise<number> {
+    return bindGrpcServer(this.server, port, host, credentials);
   }
 
   /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 
-/** Binds an insecure gRPC server; resolves with the bound port (useful when 0 was asked for). */
-export function bindGrpcServer(server: grpc.Server, port: number, host: string): Promise<number> {
+/** Binds a gRPC server (plain text unless TLS credentials are given); resolves with the bound port (useful when 0 was asked for). */
+export function bindGrpcServer(
+  server: grpc.Server, port: number, host: string, credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 

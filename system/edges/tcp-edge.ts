@@ -6,14 +6,16 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import { plainStreamServer, StreamServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
 import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
-  readonly transport = 'tcp' as const;
-
-  constructor(id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters) {
+  constructor(
+    readonly transport: 'tcp' | 'tls', id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null,
+    counters: WriteCounters,
+  ) {
     super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer, counters);
   }
 
@@ -49,11 +51,21 @@ export interface TcpEdgeOptions {
   readonly sendBufferLimit: number;
   /** Merges the packets a connection gets within one task into one write; null writes each at once. */
   readonly coalescer: Coalescer | null;
+  /** Plain tcp (the default) or the same protocol inside TLS. */
+  readonly server?: StreamServer;
 }
 
-/** TCP clients: bytes in through the stream decoder, packets out to the connection actor. */
+/**
+ * TCP clients: bytes in through the stream decoder, packets out to the
+ * connection actor. The same edge serves plain tcp and TLS: a socket is
+ * counted by the accept guard from its TCP connection, and handed to a
+ * connection actor once it is ready for the protocol (for TLS, once the
+ * handshake is done; the server's handshakeTimeout drops a client that
+ * never finishes it).
+ */
 export class TcpEdge {
   readonly server: net.Server;
+  readonly transport: 'tcp' | 'tls';
   private readonly counters: WriteCounters;
 
   constructor(
@@ -63,24 +75,31 @@ export class TcpEdge {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.counters = writeCounters(metrics, 'tcp');
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const made = options.server ?? plainStreamServer();
+    this.transport = made.transport;
+    this.counters = writeCounters(metrics, this.transport);
+    this.server = made.server;
+    // Counted first, before the accept guard's own 'connection' listener (added by listen) looks at the descriptor.
+    this.server.on('connection', (socket: net.Socket) => {
+      const address = socket.remoteAddress;
+      this.guard.opened(address);
+      socket.once('close', () => this.guard.closed(address));
+    });
+    this.server.on(made.ready, (socket: net.Socket) => this.accept(socket));
+    if (this.transport === 'tls') watchHandshakes(this.server, 'tls', metrics, log);
   }
 
   listen(port: number, host: string): Promise<number> {
-    return this.guard.listen('tcp', this.server, port, host);
+    return this.guard.listen(this.transport, this.server, port, host);
   }
 
   private accept(socket: net.Socket): void {
-    const address = socket.remoteAddress;
-    this.guard.opened(address);
-    socket.once('close', () => this.guard.closed(address));
     if (!this.opener.accepting) {
       socket.destroy();
       return;
     }
-    this.metrics.inc('im_connections_opened_total', { transport: 'tcp' });
-    const client = new TcpClient(this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer, this.counters);
+    this.metrics.inc('im_connections_opened_total', { transport: this.transport });
+    const client = new TcpClient(this.transport, this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const decoder = new StreamDecoder(this.options.maxBodySize, {
@@ -94,7 +113,7 @@ export class TcpEdge {
     let socketError: Error | undefined;
     socket.on('error', (err) => {
       socketError = err;
-      this.log.debug('tcp socket error', { component: 'tcp-edge', conn: client.id, error: err.message });
+      this.log.debug('tcp socket error', { component: 'tcp-edge', transport: this.transport, conn: client.id, error: err.message });
     });
     socket.once('close', () => {
       if (client.closed) return;

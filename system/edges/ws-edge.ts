@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -10,6 +11,7 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import { HttpServerKind, plainHttpServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
 import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
@@ -26,11 +28,9 @@ const BINARY = { binary: true } as const;
  * frame, and each write here is one whole frame.
  */
 class WsClient extends SocketClient {
-  readonly transport = 'ws' as const;
-
   constructor(
-    id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string, sendLimit: number,
-    coalescer: Coalescer | null, counters: WriteCounters,
+    readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string,
+    sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters,
   ) {
     super(id, socket, remoteAddress, cookie, sendLimit, coalescer, counters);
   }
@@ -68,15 +68,20 @@ export interface WsEdgeOptions {
   readonly maxBodySize: number;
   readonly sendBufferLimit: number;
   readonly coalescer: Coalescer | null;
+  /** Plain http (ws, the default) or https with the node's certificate (wss). */
+  readonly server?: HttpServerKind;
 }
 
 /**
  * WebSocket clients on one path (`/sub`). The path and the key are checked on
  * the raw upgrade request, before any WebSocket state exists; a rejected
- * upgrade costs one HTTP response and is counted.
+ * upgrade costs one HTTP response and is counted. The same edge serves ws
+ * and wss: only its server differs (sockets are counted by the accept guard
+ * from their TCP connection, TLS handshake included).
  */
 export class WsEdge {
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
+  readonly transport: 'ws' | 'wss';
   private readonly wss: WebSocketServer;
   private readonly counters: WriteCounters;
 
@@ -87,7 +92,9 @@ export class WsEdge {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.counters = writeCounters(metrics, 'ws');
+    const kind = options.server ?? plainHttpServer;
+    this.transport = kind.transport;
+    this.counters = writeCounters(metrics, this.transport);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -98,7 +105,7 @@ export class WsEdge {
       // Echo the client's protocol; a browser refuses any answer it did not offer.
       handleProtocols: (protocols) => protocols.values().next().value ?? false,
     });
-    this.server = http.createServer((_req, res) => {
+    this.server = kind.create((_req, res) => {
       res.writeHead(426, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${options.path}` }));
     });
@@ -108,15 +115,16 @@ export class WsEdge {
       socket.once('close', () => this.guard.closed(address));
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    if (this.transport === 'wss') watchHandshakes(this.server, 'wss', metrics, log);
   }
 
   listen(port: number, host: string): Promise<number> {
-    return this.guard.listen('ws', this.server, port, host);
+    return this.guard.listen(this.transport, this.server, port, host);
   }
 
   private reject(socket: Duplex, status: number, error: ImError): void {
     this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
-    this.log.warn('websocket upgrade rejected', { component: 'ws-edge', code: error.code, error: error.message });
+    this.log.warn('websocket upgrade rejected', { component: 'ws-edge', transport: this.transport, code: error.code, error: error.message });
     const body = JSON.stringify(error.toReason());
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
@@ -140,8 +148,8 @@ export class WsEdge {
   }
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
-    this.metrics.inc('im_connections_opened_total', { transport: 'ws' });
-    const client = new WsClient(this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer, this.counters);
+    this.metrics.inc('im_connections_opened_total', { transport: this.transport });
+    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;
@@ -153,7 +161,7 @@ export class WsEdge {
     let frameError: ImError | undefined;
     ws.on('error', (err: Error & { code?: string }) => {
       if (!err.code?.startsWith('WS_ERR_')) {
-        this.log.debug('ws socket error', { component: 'ws-edge', conn: client.id, error: err.message });
+        this.log.debug('ws socket error', { component: 'ws-edge', transport: this.transport, conn: client.id, error: err.message });
         return;
       }
       // ws closes the socket itself after a framing error; report it as this connection's protocol error.
