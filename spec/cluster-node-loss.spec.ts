@@ -182,4 +182,27 @@ describe('cluster: node loss survived (real processes, Consul double)', function
       expect(await discovered(logic2.admin)).to.deep.equal([`127.0.0.2:${cloud2.grpc}`]);
     }, 10_000);
   });
+
+  it('each of a host\'s cloud workers registers on its own, with the shared client ports, and leaves on SIGTERM', async () => {
+    consul ??= await ConsulDouble.start();
+    const [tcp, ws] = await freePorts(2);
+    const child = ChildNode.spawn({
+      args: ['cloud', '--workers', '2'],
+      env: {
+        ...discoveryEnv('IM_CLOUD', consul),
+        IM_CLOUD_BIND_HOST: '127.0.0.1', IM_CLOUD_TCP_PORT: String(tcp), IM_CLOUD_WS_PORT: String(ws), IM_CLOUD_GRPC_PORT: '0', IM_CLOUD_ADMIN_PORT: '0',
+      },
+    });
+    await child.waitForLog((l) => l.message === 'cloud workers started', 15_000, '"cloud workers started"');
+    await settles(() => {
+      const workers = consul.services('grpc-im-cloud-node').filter((s) => s.meta.ws === `127.0.0.1:${ws}`);
+      expect(workers, child.describe()).to.have.length(2);
+      expect(new Set(workers.map((w) => w.port)).size, 'a gRPC port each').to.equal(2);
+      expect(new Set(workers.map((w) => w.id)).size, 'an id each').to.equal(2);
+      for (const w of workers) expect(w.meta.tcp).to.equal(`127.0.0.1:${tcp}`);
+    }, 10_000);
+    child.signal('SIGTERM');
+    expect((await child.waitForExit(30_000)).code, child.describe()).to.equal(0);
+    expect(consul.services('grpc-im-cloud-node').filter((s) => s.meta.ws === `127.0.0.1:${ws}`)).to.deep.equal([]);
+  });
 });

@@ -17,6 +17,7 @@ import { adminRequest } from './support/admin-client';
 import { settles } from './support/settles';
 import { ConsulDouble } from './support/consul-double';
 import { freePorts } from './support/free-ports';
+import { probeGrpcHealth } from './support/grpc-health-probe';
 import { Exposition } from './support/prometheus-text';
 import { TestClient } from './support/test-client';
 
@@ -279,6 +280,33 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     await l.stop();
     logic = [];
     expect(consul.services('grpc-im-logic-node'), 'logic deregistered on stop').to.deep.equal([]);
+  });
+
+  it('a stopping node turns unready and NOT_SERVING, deregisters while it still accepts, and only then refuses clients', async () => {
+    await startLogic();
+    const c = await startCloud();
+    await settles(async () => { expect((await ready(c.adminPort)).status).to.equal(200); }, 5000);
+    expect((await probeGrpcHealth(`127.0.0.1:${c.ports.grpc}`, 2000, false).done).healthy).to.equal(true);
+    const wsPort = c.ports.ws;
+
+    // Consul answers slowly: the stop is held at its deregister step long enough to look at the node.
+    consul.slow(600);
+    consul.clearRequests();
+    const stopping = c.stop();
+    await settles(() => {
+      expect(consul.requests().some((r) => r.method === 'PUT' && r.path.startsWith('/v1/agent/service/deregister/'))).to.equal(true);
+    }, 2000);
+    expect((await ready(c.adminPort)).status, '/ready first').to.equal(503);
+    expect((await probeGrpcHealth(`127.0.0.1:${c.ports.grpc}`, 2000, false).done).healthy, 'NOT_SERVING').to.equal(false);
+    const late = await TestClient.ws(wsPort);
+    clients.push(late);
+    expect(late.closed, 'still accepting while it deregisters').to.equal(false);
+
+    await stopping;
+    cloud = [];
+    expect(consul.services('grpc-im-cloud-node')).to.deep.equal([]);
+    const refused = await TestClient.ws(wsPort).then(() => 'connected', (err: Error) => err.message);
+    expect(refused).to.match(/ECONNREFUSED/);
   });
 
   it('pure rules: next index and retry delays', () => {
