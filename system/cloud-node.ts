@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { bucketActor, BucketMsg } from '../actors/bucket-actor';
 import { connectionActor, ConnectionMsg, ConnectionServices, phaseGauges } from '../actors/connection-actor';
 import { connectionShardActor, ConnectionShardMsg } from '../actors/connection-shard-actor';
-import { discoveryActor, DiscoveryMsg, inspectDiscovery, isDiscoverable } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
 import type { ClientHandle } from '../actors/ports';
@@ -18,13 +17,13 @@ import { ConnectionLookup } from './cloud/connection-index';
 import { CloudInspection } from './cloud/connection-inspection';
 import { LogicClientPool } from './cloud/logic-client-pool';
 import { PushDispatcher } from './cloud/push-dispatcher';
-import { discoveryParts, selfRegistration, splitHostPort } from './discovery/discovery-setup';
+import { splitHostPort } from './discovery/discovery-setup';
+import { NodeDiscovery } from './discovery/node-discovery';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { ClientEdges, ClientPorts } from './edges/client-edges';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
-import { ImError } from './errors';
 import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
@@ -42,9 +41,6 @@ export interface CloudNodeOptions {
 export interface BoundPorts extends ClientPorts {
   readonly grpc: number;
 }
-
-/** Longest a drain waits for the registry to take the deregistration (the request itself gives up after 5 s). */
-const LEAVE_TIMEOUT_MS = 6000;
 
 /** In-flight pushes a broadcast-with-speed slices at this interval. */
 const BROADCAST_SLICE_MS = 50;
@@ -81,8 +77,8 @@ export class CloudNode {
 
   private readonly logicPool: LogicClientPool;
   private readonly root: ActorRef<unknown>;
-  /** Spawned once the ports are bound (its registration names them). */
-  private discovery: ActorRef<DiscoveryMsg> | null = null;
+  /** Its actor is spawned once the ports are bound (its registration names them). */
+  private readonly discovery: NodeDiscovery;
   private readonly buckets: ShardRouter<BucketMsg>;
   private readonly rooms: ShardRouter<RoomDirectoryMsg>;
   /** Parents of the connection actors; they receive no messages (nact copies a parent's child map per message). */
@@ -126,6 +122,7 @@ export class CloudNode {
       },
     });
     exportRuntimeMetrics(this.metrics, this.runtime);
+    this.discovery = new NodeDiscovery(config.discovery, this.runtime, this.metrics, this.log, 'cloud-node');
 
     const credentials = channelCredentials(config.grpc.tls);
     this.logicPool = new LogicClientPool(
@@ -196,12 +193,9 @@ export class CloudNode {
       connectionPath: (id) => `${this.supervisors[id % this.supervisors.length].path}/${connectionName(id)}`,
     });
     this.admin = new AdminServer(config.admin, {
-      node: 'cloud', id: () => this.serverId, readiness: () => this.currentReadiness(), runtime: this.runtime, connections,
+      node: 'cloud', id: () => this.serverId, readiness: () => (this.readiness === 'ready' && !this.discovery.discoverable() ? 'starting' : this.readiness), runtime: this.runtime, connections,
       openConnections: () => this.guard.openConnections,
-      discovery: () => {
-        const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
-        return state ? inspectDiscovery(state) : null;
-      },
+      discovery: () => this.discovery.view(),
     }, this.metrics, this.log);
   }
 
@@ -264,7 +258,7 @@ export class CloudNode {
     const started = Date.now();
     this.readiness = 'draining';
     this.grpcEdge.health.set(false);
-    await this.leaveDiscovery();
+    await this.discovery.leave(this.deadlineAt);
     this.accepting = false;
     this.guard.stop();
     const budget = cloudStopBudget(this.config, this.logicPool.size, started, this.deadlineAt);
@@ -288,50 +282,14 @@ export class CloudNode {
    */
   private startDiscovery(): void {
     const config = this.config;
-    const parts = discoveryParts(config.discovery, config.logic.nodes);
-    const grpcAddress = splitHostPort(this.serverId);
-    if (parts.registry && !grpcAddress) throw new ImError('CONFIG_INVALID', `grpc.serverId ${this.serverId} is not host:port, which discovery registers`);
     const clientHost = config.node.clientHost.includes(':') && !config.node.clientHost.startsWith('[') ? `[${config.node.clientHost}]` : config.node.clientHost;
     const meta: Record<string, string> = { tcp: `${clientHost}:${this.ports.tcp}`, ws: `${clientHost}:${this.ports.ws}`, ws_path: config.ws.path };
     if (this.ports.wss > 0) meta.wss = `${clientHost}:${this.ports.wss}`;
     if (this.ports.tls > 0) meta.tls = `${clientHost}:${this.ports.tls}`;
-    this.discovery = this.runtime.spawnChild(this.root, discoveryActor, 'discovery', {
-      sourceKind: parts.sourceKind,
-      source: parts.source,
-      watchService: config.discovery.watchService,
-      registry: parts.registry && grpcAddress ? { api: parts.registry, self: selfRegistration(config.discovery, grpcAddress, meta, config.grpc.tls.pem !== null) } : null,
+    this.discovery.start(this.root, {
+      staticNodes: config.logic.nodes, address: splitHostPort(this.serverId), meta, grpcTls: config.grpc.tls.pem !== null,
       onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),
-      waitMs: config.discovery.waitMs,
-      minIntervalMs: config.discovery.minIntervalMs,
-      retryBaseMs: config.discovery.retryBaseMs,
-      retryMaxMs: config.discovery.retryMaxMs,
-      now: Date.now,
-      random: Math.random,
-      metrics: this.metrics,
-      log: this.log,
     });
-    this.discovery.tell({ type: 'start' });
-  }
-
-  /**
-   * Ready once serving and, with a registry, once the registry holds this
-   * node: until then the other side cannot know it (a logic node refuses a
-   * Connect naming an unknown cloud node), so a load balancer should wait.
-   */
-  private currentReadiness(): Readiness {
-    if (this.readiness !== 'ready' || !this.discovery) return this.readiness;
-    const state = this.runtime.stateOf(this.discovery, discoveryActor);
-    return state && !isDiscoverable(state) ? 'starting' : 'ready';
-  }
-
-  /** A drain's second step: out of the registry before anything closes, so the other side stops sending here first. */
-  private async leaveDiscovery(): Promise<void> {
-    if (!this.discovery) return;
-    // At most a quarter of what the deadline leaves: the drain's own steps need the rest.
-    const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (this.deadlineAt - Date.now()) / 4));
-    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), waitMs)
-      .catch(() => false);
-    if (!left) this.log.warn('drain goes on without a confirmed deregistration', { component: 'cloud-node', waitedAtMostMs: waitMs });
   }
 
   private startTimers(): void {

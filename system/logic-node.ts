@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { cloudLinkActor } from '../actors/cloud-link-actor';
-import { discoveryActor, DiscoveryMsg, inspectDiscovery, isDiscoverable } from '../actors/discovery-actor';
 import { groupActor } from '../actors/group-actor';
 import { KnownCloudNodes } from '../actors/known-cloud-nodes';
 import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic-ports';
@@ -13,7 +12,8 @@ import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
 import { createReceiveSink } from './auth/receive-sinks';
 import { createTokenVerifier } from './auth/token';
-import { discoveryParts, selfRegistration, serviceHost } from './discovery/discovery-setup';
+import { serviceHost } from './discovery/discovery-setup';
+import { NodeDiscovery } from './discovery/node-discovery';
 import { HttpPushEdge } from './edges/http-push-edge';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
@@ -40,8 +40,6 @@ export interface LogicNodeOptions {
 
 let nodeSerial = 0;
 
-/** Longest a stop waits for the registry to take the deregistration (the request itself gives up after 5 s). */
-const LEAVE_TIMEOUT_MS = 6000;
 
 /** The host part of this node's id: its bind address, or the machine's name when it binds every address. */
 function nodeHost(bindHost: string): string {
@@ -76,8 +74,8 @@ export class LogicNode {
   private readonly root: ActorRef<unknown>;
   private readonly router: ActorRef<PushRouterMsg>;
   private readonly clientHosts: CloudClientHosts;
-  /** Spawned once the ports are bound (its registration names them). */
-  private discovery: ActorRef<DiscoveryMsg> | null = null;
+  /** Its actor is spawned once the ports are bound (its registration names them). */
+  private readonly discovery: NodeDiscovery;
   private readiness: Readiness = 'starting';
   private stopping: Promise<void> | null = null;
   /** When the stop must be over (shutdown.deadlineMs after it began, or what the caller said). */
@@ -100,6 +98,7 @@ export class LogicNode {
       },
     });
     exportRuntimeMetrics(this.metrics, this.runtime);
+    this.discovery = new NodeDiscovery(config.discovery, this.runtime, this.metrics, this.log, 'logic-node');
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
     const credentials = channelCredentials(config.grpc.tls);
@@ -141,12 +140,9 @@ export class LogicNode {
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
-      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.currentReadiness(), runtime: this.runtime,
+      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => (this.readiness === 'ready' && !this.discovery.discoverable() ? 'starting' : this.readiness), runtime: this.runtime,
       connections: null, openConnections: () => null,
-      discovery: () => {
-        const state = this.discovery ? this.runtime.stateOf(this.discovery, discoveryActor) : undefined;
-        return state ? inspectDiscovery(state) : null;
-      },
+      discovery: () => this.discovery.view(),
     }, this.metrics, this.log);
   }
 
@@ -181,51 +177,16 @@ export class LogicNode {
    */
   private startDiscovery(): void {
     const config = this.config;
-    const parts = discoveryParts(config.discovery, config.cloud.nodes);
     const host = serviceHost(config.node.advertiseHost);
-    const meta = { http: `${config.node.advertiseHost.includes(':') ? `[${host}]` : host}:${this.ports.http}` };
-    this.discovery = this.runtime.spawnChild(this.root, discoveryActor, 'discovery', {
-      sourceKind: parts.sourceKind,
-      source: parts.source,
-      watchService: config.discovery.watchService,
-      registry: parts.registry
-        ? { api: parts.registry, self: selfRegistration(config.discovery, { host, port: this.ports.grpc }, meta, config.grpc.tls.pem !== null) }
-        : null,
+    const shown = host.includes(':') ? `[${host}]` : host;
+    this.discovery.start(this.root, {
+      staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, meta: { http: `${shown}:${this.ports.http}` },
+      grpcTls: config.grpc.tls.pem !== null,
       onNodes: (nodes) => {
         this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address) });
         this.clientHosts.set(nodes);
       },
-      waitMs: config.discovery.waitMs,
-      minIntervalMs: config.discovery.minIntervalMs,
-      retryBaseMs: config.discovery.retryBaseMs,
-      retryMaxMs: config.discovery.retryMaxMs,
-      now: Date.now,
-      random: Math.random,
-      metrics: this.metrics,
-      log: this.log,
     });
-    this.discovery.tell({ type: 'start' });
-  }
-
-  /**
-   * Ready once serving and, with a registry, once the registry holds this
-   * node: until then the other side cannot know it (a logic node refuses a
-   * Connect naming an unknown cloud node), so a load balancer should wait.
-   */
-  private currentReadiness(): Readiness {
-    if (this.readiness !== 'ready' || !this.discovery) return this.readiness;
-    const state = this.runtime.stateOf(this.discovery, discoveryActor);
-    return state && !isDiscoverable(state) ? 'starting' : 'ready';
-  }
-
-  /** Out of the registry before anything closes, so cloud nodes stop calling here first. */
-  private async leaveDiscovery(): Promise<void> {
-    if (!this.discovery) return;
-    // At most a quarter of what the deadline leaves: the stop's own steps need the rest.
-    const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (this.deadlineAt - Date.now()) / 4));
-    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.discovery, (reply) => ({ type: 'leave', reply }), waitMs)
-      .catch(() => false);
-    if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: 'logic-node', waitedAtMostMs: waitMs });
   }
 
   /**
@@ -252,7 +213,7 @@ export class LogicNode {
     this.readiness = 'draining';
     this.grpcEdge.health.set(false);
     this.stopStage = 'deregister';
-    await this.leaveDiscovery();
+    await this.discovery.leave(this.deadlineAt);
     this.stopStage = 'http';
     await this.httpEdge.close(budget.allow('http', Date.now())).catch(() => undefined);
     this.stopStage = 'grpc';

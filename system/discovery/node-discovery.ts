@@ -1,0 +1,92 @@
+/**
+ * A node's hold on its discovery actor, the same for both node kinds: it
+ * spawns the actor once the node's ports are bound (its registration names
+ * them), answers whether the other side can know the node yet (readiness),
+ * shows the actor's view (/ready, /info), and takes the node out of the
+ * registry as a stop's first step after readiness.
+ */
+import { discoveryActor, DiscoveryMsg, inspectDiscovery, isDiscoverable } from '../../actors/discovery-actor';
+import type { NodeInstance } from '../../actors/discovery-ports';
+import type { DiscoveryConfig } from '../../config/discovery-options';
+import type { ActorRef } from '../actor-kind';
+import type { ActorRuntime } from '../actor-runtime';
+import { ImError } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { discoveryParts, selfRegistration } from './discovery-setup';
+
+/** Longest a stop waits for the registry to take the deregistration (the request itself gives up after 5 s). */
+const LEAVE_TIMEOUT_MS = 6000;
+
+export interface DiscoveryStart {
+  /** The other side's addresses from config, used by a static source. */
+  readonly staticNodes: readonly string[];
+  /** This node's gRPC address as the other side dials it; null when it is not host:port (refused with a registry). */
+  readonly address: { readonly host: string; readonly port: number } | null;
+  /** What the node publishes with its registration. */
+  readonly meta: Readonly<Record<string, string>>;
+  readonly grpcTls: boolean;
+  /** Each changed list of the other side's nodes. */
+  readonly onNodes: (nodes: readonly NodeInstance[]) => void;
+}
+
+export class NodeDiscovery {
+  private ref: ActorRef<DiscoveryMsg> | null = null;
+
+  constructor(
+    private readonly config: DiscoveryConfig,
+    private readonly runtime: ActorRuntime,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    /** The component the node logs as (cloud-node, logic-node). */
+    private readonly component: string,
+  ) {}
+
+  /** Spawns the actor under `parent` and starts it: it registers (with a registry) and watches. */
+  start(parent: ActorRef<unknown>, start: DiscoveryStart): void {
+    const config = this.config;
+    const parts = discoveryParts(config, start.staticNodes);
+    const address = start.address;
+    if (parts.registry && !address) throw new ImError('CONFIG_INVALID', 'discovery registers this node\'s gRPC address, which must be host:port');
+    this.ref = this.runtime.spawnChild(parent, discoveryActor, 'discovery', {
+      sourceKind: parts.sourceKind,
+      source: parts.source,
+      watchService: config.watchService,
+      registry: parts.registry && address ? { api: parts.registry, self: selfRegistration(config, address, start.meta, start.grpcTls) } : null,
+      onNodes: start.onNodes,
+      waitMs: config.waitMs,
+      minIntervalMs: config.minIntervalMs,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      now: Date.now,
+      random: Math.random,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    this.ref.tell({ type: 'start' });
+  }
+
+  /**
+   * Whether the other side can know this node: always with a static list;
+   * with a registry, once it holds the registration (a logic node refuses a
+   * Connect naming an unknown cloud node, so a load balancer should wait).
+   */
+  discoverable(): boolean {
+    const state = this.ref ? this.runtime.stateOf(this.ref, discoveryActor) : undefined;
+    return state === undefined || isDiscoverable(state);
+  }
+
+  /** The actor's view; null before it runs. */
+  view(): Record<string, unknown> | null {
+    const state = this.ref ? this.runtime.stateOf(this.ref, discoveryActor) : undefined;
+    return state ? inspectDiscovery(state) : null;
+  }
+
+  /** Deregisters, waiting at most a quarter of what is left before `deadlineAt` (the stop's own steps need the rest). */
+  async leave(deadlineAt: number): Promise<void> {
+    if (!this.ref) return;
+    const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (deadlineAt - Date.now()) / 4));
+    const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.ref, (reply) => ({ type: 'leave', reply }), waitMs).catch(() => false);
+    if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: this.component, waitedAtMostMs: waitMs });
+  }
+}
