@@ -1,13 +1,15 @@
 /**
  * Discovery: keeps this node's list of the other side's nodes fresh and,
- * with a registry (Consul), keeps this node registered.
+ * with a registry (Consul), keeps this node registered (the registration's
+ * life is in discovery-registration.ts).
  *
  * Watching follows Consul's rules for blocking queries:
  *  - each query asks for changes past the last index seen and waits up to
  *    `waitMs` for one (the source caps it);
  *  - an index that goes backwards (a registry restart or restore) starts
- *    over with a non-blocking query (index 0); an answer below 1 counts as
- *    1, so no blocking query is ever sent with an index below 1;
+ *    over with a non-blocking query (index 0), and this node's registration
+ *    is asserted again; an answer below 1 counts as 1, so no blocking query
+ *    is ever sent with an index below 1;
  *  - queries start at most once every `minIntervalMs`, however fast the
  *    index moves;
  *  - a failed query is retried after an exponential backoff with jitter
@@ -16,19 +18,27 @@
  *    node says so: a warn line when it starts (then at most one a minute),
  *    `im_discovery_stale` 1, and the admin's /ready detail; an info line
  *    when the registry answers again.
+ *  - a registry that answers with no passing instance at all, where the
+ *    last list had some, is not believed either: one flapping check shared
+ *    by every node, or a registry that lost its catalogue, would otherwise
+ *    stop every push. The last list is kept and reported stale the same way
+ *    until the registry lists some instance again.
  * An answer whose list differs from the last goes to `onNodes` (the logic
- * gateway on a cloud node, the push router and client hosts on a logic node).
+ * gateway on a cloud node, the push router and client hosts on a logic
+ * node); should `onNodes` throw, the fault is logged and counted, the watch
+ * goes on, and the next answer tries again.
  *
- * Registering: `register` at start, retried with the same backoff until the
- * registry takes it. A TTL check is reported passing every ttl/3; a registry
- * that no longer knows the check (it lost its state) gets the registration
- * again. `leave` deregisters (a drain's second step) and stops the
- * reporting.
+ * The node registers after its first list, so it is never known to the
+ * other side before it knows them; it counts as discoverable (ready) once
+ * registered with a list in hand.
  */
 import type { ActorKind, Reply } from '../system/actor-kind';
 import type { Metrics } from '../system/metrics';
 import type { Listing, NodeInstance, NodeListSource, NodeRegistry, SelfRegistration } from './discovery-ports';
+import { clearRegistrationTimers, errorOf, onRegistration, reassertNow, register, retryDelayMs, Teller, timer } from './discovery-registration';
 import type { Log } from './ports';
+
+export { retryDelayMs } from './discovery-registration';
 
 // ── messages ────────────────────────────────────────────────────────────────
 
@@ -43,19 +53,23 @@ export type DiscoveryMsg =
   | { readonly type: 'passCheck' }
   | { readonly type: 'checkAnswered'; readonly known: boolean }
   | { readonly type: 'checkFailed'; readonly error: string }
+  | { readonly type: 'reassert' }
+  | { readonly type: 'reasserted'; readonly error: string | null }
   /** Deregisters and stops reporting; the watch goes on until the node stops. Answers whether the registry took the deregistration. */
   | { readonly type: 'leave'; readonly reply: Reply<boolean> };
 
 // ── state ───────────────────────────────────────────────────────────────────
 
-type Registration = 'none' | 'pending' | 'registered' | 'left';
+export type Registration = 'none' | 'pending' | 'registered' | 'leaving' | 'left';
 
 export interface DiscoveryState {
   /** The index the next query sends (0: answer at once). */
   index: number;
-  /** The last list handed to onNodes; null until the first answer. */
+  /** The list handed to onNodes last; null until one was. */
   nodes: readonly NodeInstance[] | null;
   nodesKey: string;
+  /** The registry listed no instance while `nodes` had some: `nodes` is kept, and reported stale. */
+  holdingLast: boolean;
   listing: boolean;
   lastQueryAt: number;
   lastListAt: number;
@@ -65,10 +79,15 @@ export interface DiscoveryState {
   lastFailureLogAt: number;
   lastError: string;
   registration: Registration;
+  /** Whether a register was ever sent (a leave then deregisters). */
+  registerSent: boolean;
   registerFailures: number;
+  /** The leave waiting for a register in flight to settle. */
+  leaveReply: Reply<boolean> | null;
   pollTimer: NodeJS.Timeout | null;
   registerTimer: NodeJS.Timeout | null;
   checkTimer: NodeJS.Timeout | null;
+  reassertTimer: NodeJS.Timeout | null;
   readonly deps: DiscoveryDeps;
 }
 
@@ -91,7 +110,7 @@ export interface DiscoveryDeps {
   readonly log: Log;
 }
 
-/** While the source keeps failing, a warn line at most this often (each failure is counted). */
+/** While the source keeps failing (or listing nobody), a warn line at most this often (each failure is counted). */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 // ── behaviour ───────────────────────────────────────────────────────────────
@@ -102,12 +121,6 @@ export function nextIndex(sent: number, got: number): number {
   return index < sent ? 0 : index;
 }
 
-/** The n-th retry's delay (n ≥ 1): base doubling up to max, then a random point in its upper half. */
-export function retryDelayMs(deps: Pick<DiscoveryDeps, 'retryBaseMs' | 'retryMaxMs' | 'random'>, n: number): number {
-  const ceiling = Math.min(deps.retryMaxMs, deps.retryBaseMs * 2 ** Math.min(30, Math.max(0, n - 1)));
-  return Math.round(ceiling / 2 + deps.random() * (ceiling / 2));
-}
-
 /** Order-independent identity of a list: a new answer equal to the last is not news. */
 function keyOf(nodes: readonly NodeInstance[]): string {
   return JSON.stringify([...nodes]
@@ -115,48 +128,73 @@ function keyOf(nodes: readonly NodeInstance[]): string {
     .map((n) => [n.id, n.address, Object.entries(n.meta).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]));
 }
 
-function timer(ms: number, fire: () => void): NodeJS.Timeout {
-  const t = setTimeout(fire, Math.max(0, ms));
-  t.unref();
-  return t;
-}
-
-function clearTimers(state: DiscoveryState): void {
-  for (const t of [state.pollTimer, state.registerTimer, state.checkTimer]) if (t !== null) clearTimeout(t);
-  state.pollTimer = null;
-  state.registerTimer = null;
-  state.checkTimer = null;
-}
-
-function query(state: DiscoveryState, self: { tell(msg: DiscoveryMsg): void }): void {
+function query(state: DiscoveryState, self: Teller): void {
   const deps = state.deps;
+  const now = deps.now();
+  const answer = deps.source.list(deps.watchService, state.index, deps.waitMs);
   state.listing = true;
-  state.lastQueryAt = deps.now();
-  deps.source.list(deps.watchService, state.index, deps.waitMs).then(
+  state.lastQueryAt = now;
+  answer.then(
     (listing) => self.tell({ type: 'listed', listing }),
-    (err: unknown) => self.tell({ type: 'listFailed', error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => self.tell({ type: 'listFailed', error: errorOf(err) }),
   );
 }
 
 /** The next query, no sooner than minIntervalMs after the last one started. */
-function schedulePoll(state: DiscoveryState, self: { tell(msg: DiscoveryMsg): void }, delayMs: number): void {
+function schedulePoll(state: DiscoveryState, self: Teller, delayMs: number): void {
   if (state.pollTimer !== null) clearTimeout(state.pollTimer);
   state.pollTimer = timer(delayMs, () => self.tell({ type: 'poll' }));
 }
 
-function listed(state: DiscoveryState, listing: Listing, self: { tell(msg: DiscoveryMsg): void }): void {
+/** Hands a changed list on; false when onNodes threw (logged and counted: the next answer tries again). */
+function apply(state: DiscoveryState, nodes: readonly NodeInstance[]): boolean {
+  const { deps } = state;
+  try {
+    deps.onNodes(nodes);
+    return true;
+  } catch (err) {
+    deps.metrics.inc('im_discovery_errors_total', { op: 'apply' });
+    deps.log.error('discovered nodes could not be applied; the next answer tries again', { component: 'discovery', error: errorOf(err) });
+    return false;
+  }
+}
+
+function listed(state: DiscoveryState, listing: Listing, self: Teller): void {
   const deps = state.deps;
   const now = deps.now();
-  const key = keyOf(listing.nodes);
-  const changed = state.nodes === null || key !== state.nodesKey;
-  // First, before any state changes: a throw here leaves the actor as it was (resume).
-  if (changed) deps.onNodes(listing.nodes);
+  const sent = state.index;
+  // The watch goes on whatever happens below.
+  state.listing = false;
+  state.index = nextIndex(sent, listing.index);
+  schedulePoll(state, self, state.lastQueryAt + deps.minIntervalMs - now);
+  if (state.index === 0 && sent > 0) reassertNow(state, self);
   if (state.failures > 0) {
     deps.log.info('discovery answers again', {
       component: 'discovery', source: deps.sourceKind, failedQueries: state.failures, downMs: now - state.failingSince, nodes: listing.nodes.length,
     });
   }
-  if (changed) {
+  state.failures = 0;
+  state.lastListAt = now;
+  const holding = listing.nodes.length === 0 && (state.nodes?.length ?? 0) > 0;
+  if (holding) {
+    if (!state.holdingLast || now - state.lastFailureLogAt >= FAILURE_LOG_INTERVAL_MS) {
+      state.lastFailureLogAt = now;
+      deps.log.warn('discovery lists no passing node; keeping the last list', {
+        component: 'discovery', source: deps.sourceKind, service: deps.watchService, keptNodes: state.nodes?.map((n) => n.address) ?? [],
+      });
+    }
+    state.holdingLast = true;
+    state.lastError = `no passing instance of ${deps.watchService}`;
+    deps.metrics.setGauge('im_discovery_stale', undefined, 1);
+    return;
+  }
+  state.holdingLast = false;
+  state.lastError = '';
+  deps.metrics.setGauge('im_discovery_stale', undefined, 0);
+  const key = keyOf(listing.nodes);
+  const first = state.nodes === null;
+  if (first || key !== state.nodesKey) {
+    if (!apply(state, listing.nodes)) return;
     const before = new Set((state.nodes ?? []).map((n) => n.address));
     const after = new Set(listing.nodes.map((n) => n.address));
     deps.metrics.inc('im_discovery_changes_total');
@@ -164,20 +202,15 @@ function listed(state: DiscoveryState, listing: Listing, self: { tell(msg: Disco
       component: 'discovery', service: deps.watchService, nodes: [...after],
       joined: [...after].filter((a) => !before.has(a)), left: [...before].filter((a) => !after.has(a)),
     });
+    state.nodes = listing.nodes;
+    state.nodesKey = key;
+    deps.metrics.setGauge('im_discovery_nodes', undefined, listing.nodes.length);
   }
-  state.nodes = listing.nodes;
-  state.nodesKey = key;
-  state.index = nextIndex(state.index, listing.index);
-  state.listing = false;
-  state.lastListAt = now;
-  state.failures = 0;
-  state.lastError = '';
-  deps.metrics.setGauge('im_discovery_nodes', undefined, listing.nodes.length);
-  deps.metrics.setGauge('im_discovery_stale', undefined, 0);
-  schedulePoll(state, self, state.lastQueryAt + deps.minIntervalMs - now);
+  // Known to the other side only once this node knows them (see the header).
+  if (first && state.registration === 'none') register(state, self);
 }
 
-function listFailed(state: DiscoveryState, error: string, self: { tell(msg: DiscoveryMsg): void }): void {
+function listFailed(state: DiscoveryState, error: string, self: Teller): void {
   const deps = state.deps;
   const now = deps.now();
   state.listing = false;
@@ -198,33 +231,19 @@ function listFailed(state: DiscoveryState, error: string, self: { tell(msg: Disc
   schedulePoll(state, self, Math.max(delay, state.lastQueryAt + deps.minIntervalMs - now));
 }
 
-function register(state: DiscoveryState, self: { tell(msg: DiscoveryMsg): void }): void {
-  const registry = state.deps.registry;
-  if (!registry || state.registration === 'left') return;
-  state.registration = 'pending';
-  registry.api.register(registry.self).then(
-    () => self.tell({ type: 'registered' }),
-    (err: unknown) => self.tell({ type: 'registerFailed', error: err instanceof Error ? err.message : String(err) }),
-  );
+function stopAll(state: DiscoveryState): void {
+  if (state.pollTimer !== null) clearTimeout(state.pollTimer);
+  state.pollTimer = null;
+  clearRegistrationTimers(state);
+  state.deps.source.close();
+  // A leave still waiting for its register will not be answered by the registry now.
+  state.leaveReply?.(false);
+  state.leaveReply = null;
 }
 
-function scheduleCheck(state: DiscoveryState, self: { tell(msg: DiscoveryMsg): void }, delayMs: number): void {
-  if (state.checkTimer !== null) clearTimeout(state.checkTimer);
-  state.checkTimer = timer(delayMs, () => self.tell({ type: 'passCheck' }));
-}
-
-/** A TTL check's reporting period: three reports per TTL, so one lost report never fails the check. */
-function checkPeriodMs(self: SelfRegistration): number | null {
-  return self.check.kind === 'ttl' ? Math.max(1, Math.floor(self.check.ttlMs / 3)) : null;
-}
-
-function errorOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Whether the other side can know this node yet: a static list has nothing to wait for; a registry must have taken the registration. */
+/** Whether the other side can know this node: a static list has nothing to wait for; with a registry, once registered with a list in hand. */
 export function isDiscoverable(state: Readonly<DiscoveryState>): boolean {
-  return state.deps.registry === null || state.registration === 'registered';
+  return state.deps.registry === null || (state.registration === 'registered' && state.nodes !== null);
 }
 
 /** The actor's view for the admin tree and for /ready. */
@@ -234,7 +253,7 @@ export function inspectDiscovery(state: Readonly<DiscoveryState>): Record<string
     watching: state.deps.watchService,
     nodes: state.nodes?.map((n) => n.address) ?? null,
     index: state.index,
-    stale: state.failures > 0,
+    stale: state.failures > 0 || state.holdingLast,
     failedQueries: state.failures,
     lastError: state.lastError,
     lastListAgoMs: state.lastListAt > 0 ? state.deps.now() - state.lastListAt : null,
@@ -246,18 +265,16 @@ export function inspectDiscovery(state: Readonly<DiscoveryState>): Record<string
 export const discoveryActor: ActorKind<DiscoveryState, DiscoveryMsg, DiscoveryDeps> = {
   kind: 'discovery',
   init: (deps) => ({
-    index: 0, nodes: null, nodesKey: '', listing: false, lastQueryAt: -Infinity, lastListAt: 0, failures: 0, failingSince: 0,
-    lastFailureLogAt: -Infinity, lastError: '', registration: 'none', registerFailures: 0,
-    pollTimer: null, registerTimer: null, checkTimer: null, deps,
+    index: 0, nodes: null, nodesKey: '', holdingLast: false, listing: false, lastQueryAt: -Infinity, lastListAt: 0, failures: 0, failingSince: 0,
+    lastFailureLogAt: -Infinity, lastError: '', registration: 'none', registerSent: false, registerFailures: 0, leaveReply: null,
+    pollTimer: null, registerTimer: null, checkTimer: null, reassertTimer: null, deps,
   }),
 
   receive(state, msg, ctx) {
     const self = ctx.self;
-    const deps = state.deps;
     switch (msg.type) {
       case 'start':
-        if (deps.registry) deps.metrics.setGauge('im_discovery_registered', undefined, 0);
-        register(state, self);
+        if (state.deps.registry) state.deps.metrics.setGauge('im_discovery_registered', undefined, 0);
         if (!state.listing) query(state, self);
         return state;
       case 'poll':
@@ -270,126 +287,24 @@ export const discoveryActor: ActorKind<DiscoveryState, DiscoveryMsg, DiscoveryDe
       case 'listFailed':
         listFailed(state, msg.error, self);
         return state;
-      case 'register':
-        state.registerTimer = null;
-        register(state, self);
+      default:
+        onRegistration(state, msg, self);
         return state;
-      case 'registered': {
-        const registry = deps.registry;
-        if (!registry) return state;
-        if (state.registration === 'left') {
-          // The registration crossed a leave: take it back.
-          registry.api.deregister(registry.self.serviceId).catch(() => undefined);
-          return state;
-        }
-        state.registration = 'registered';
-        state.registerFailures = 0;
-        deps.metrics.setGauge('im_discovery_registered', undefined, 1);
-        deps.log.info('registered in discovery', {
-          component: 'discovery', source: deps.sourceKind, service: registry.self.service, serviceId: registry.self.serviceId,
-          address: `${registry.self.host}:${registry.self.port}`, check: registry.self.check.kind,
-        });
-        // A TTL check starts critical: report at once, then every ttl/3.
-        if (checkPeriodMs(registry.self) !== null) scheduleCheck(state, self, 0);
-        return state;
-      }
-      case 'registerFailed': {
-        if (!deps.registry || state.registration === 'left') return state;
-        state.registration = 'none';
-        state.registerFailures++;
-        deps.metrics.inc('im_discovery_errors_total', { op: 'register' });
-        const delay = retryDelayMs(deps, state.registerFailures);
-        const level = state.registerFailures === 1 ? 'error' : 'debug';
-        deps.log[level]('discovery registration failed; retrying', {
-          component: 'discovery', source: deps.sourceKind, serviceId: deps.registry.self.serviceId, error: msg.error,
-          attempts: state.registerFailures, retryInMs: delay,
-        });
-        if (state.registerTimer !== null) clearTimeout(state.registerTimer);
-        state.registerTimer = timer(delay, () => self.tell({ type: 'register' }));
-        return state;
-      }
-      case 'passCheck': {
-        state.checkTimer = null;
-        const registry = deps.registry;
-        if (!registry || state.registration !== 'registered') return state;
-        registry.api.passCheck(registry.self.checkId).then(
-          (known) => self.tell({ type: 'checkAnswered', known }),
-          (err: unknown) => self.tell({ type: 'checkFailed', error: errorOf(err) }),
-        );
-        return state;
-      }
-      case 'checkAnswered': {
-        const registry = deps.registry;
-        if (!registry || state.registration !== 'registered') return state;
-        if (!msg.known) {
-          deps.metrics.inc('im_discovery_errors_total', { op: 'check' });
-          deps.metrics.setGauge('im_discovery_registered', undefined, 0);
-          deps.log.warn('discovery no longer knows this node\'s check; registering again', {
-            component: 'discovery', source: deps.sourceKind, checkId: registry.self.checkId,
-          });
-          register(state, self);
-          return state;
-        }
-        scheduleCheck(state, self, checkPeriodMs(registry.self) ?? 0);
-        return state;
-      }
-      case 'checkFailed': {
-        const registry = deps.registry;
-        if (!registry || state.registration !== 'registered') return state;
-        deps.metrics.inc('im_discovery_errors_total', { op: 'check' });
-        deps.log.warn('discovery check report failed', { component: 'discovery', source: deps.sourceKind, checkId: registry.self.checkId, error: msg.error });
-        scheduleCheck(state, self, checkPeriodMs(registry.self) ?? 0);
-        return state;
-      }
-      case 'leave': {
-        const registry = deps.registry;
-        const was = state.registration;
-        if (state.registerTimer !== null) clearTimeout(state.registerTimer);
-        if (state.checkTimer !== null) clearTimeout(state.checkTimer);
-        state.registerTimer = null;
-        state.checkTimer = null;
-        if (!registry || was === 'left') {
-          msg.reply(true);
-          return state;
-        }
-        state.registration = 'left';
-        deps.metrics.setGauge('im_discovery_registered', undefined, 0);
-        // Also when no registration was confirmed: one may be in flight, and deregistering an unknown id is harmless.
-        registry.api.deregister(registry.self.serviceId).then(
-          () => {
-            deps.log.info('deregistered from discovery', { component: 'discovery', source: deps.sourceKind, serviceId: registry.self.serviceId });
-            msg.reply(true);
-          },
-          (err: unknown) => {
-            deps.metrics.inc('im_discovery_errors_total', { op: 'deregister' });
-            deps.log.error('discovery deregistration failed; the registry drops this node once its check fails', {
-              component: 'discovery', source: deps.sourceKind, serviceId: registry.self.serviceId, error: errorOf(err),
-            });
-            msg.reply(false);
-          },
-        );
-        return state;
-      }
     }
   },
 
   supervision: {
-    // Handlers call out (onNodes, the source) before they change the state, so a fault leaves it as it was.
-    // Not critical: without this actor the node keeps its last list and serves on; the runtime reports the stop.
+    // onNodes is caught; what else can throw (a source or registry call that throws instead of rejecting) does so
+    // before the state changes. Not critical: without this actor the node keeps its last list and serves on; the
+    // runtime reports the stop.
     onFault: 'resume',
     maxRestarts: 10,
     windowMs: 60_000,
     critical: false,
-    giveUp: (state) => {
-      clearTimers(state);
-      state.deps.source.close();
-    },
+    giveUp: stopAll,
   },
 
-  onStop: (state) => {
-    clearTimers(state);
-    state.deps.source.close();
-  },
+  onStop: stopAll,
 
   inspect: inspectDiscovery,
 };

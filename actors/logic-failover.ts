@@ -62,6 +62,12 @@ export class LogicNodeHealth {
     record.failuresInARow++;
   }
 
+  /** Forgets the nodes not in `addresses` (the gateway's list changed), so the records never outgrow the list. */
+  keepOnly(addresses: readonly string[]): void {
+    const keep = new Set(addresses);
+    for (const address of this.nodes.keys()) if (!keep.has(address)) this.nodes.delete(address);
+  }
+
   /** Each node: healthy while its last attempt succeeded (or none was made yet). */
   view(addresses: readonly string[], now: number): Array<Record<string, unknown>> {
     return addresses.map((address) => {

@@ -343,6 +343,7 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
           (node, timeoutMs) => node.receive(msg.mid, msg.proto, timeoutMs), (outcome) => msg.reply(outcome as Outcome<void>)));
         return state;
       case 'setNodes':
+        state.health.keepOnly(msg.nodes.map((n) => n.address));
         state.nodes = msg.nodes;
         state.cursor = 0;
         return state;

@@ -10,8 +10,9 @@
  *
  * The router never opens a link to a server that is not a known cloud node
  * (KnownCloudNodes), whatever a session says. `setNodes` replaces the known
- * nodes (static config today, discovery later) and stops the links of nodes
- * that left.
+ * nodes (discovery's list); a node that left keeps getting pushes for
+ * `leavingGraceMs` (it may be draining, its clients still connected), and
+ * its link retires when that ends.
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { asImError, ImError } from '../system/errors';
@@ -35,8 +36,10 @@ export type PushRouterMsg =
     readonly type: 'routed'; readonly kind: 'keys' | 'mids'; readonly byServer: ReadonlyMap<string, string[]>;
     readonly op: number; readonly msg: Buffer; readonly reply: Reply<Outcome<PushReach>>;
   }
-  /** Replaces the known cloud nodes; links to nodes not in `nodes` stop (what they still queue fails). */
-  | { readonly type: 'setNodes'; readonly nodes: readonly string[] }
+  /** Replaces the known cloud nodes; nodes that left stay routable for leavingGraceMs, then their links retire. */
+  | { readonly type: 'setNodes'; readonly nodes: readonly string[]; readonly applied?: () => void }
+  /** A leaving node's grace may have ended. */
+  | { readonly type: 'pruneLeaving' }
   | RoomBatchSink;
 
 // ── state ───────────────────────────────────────────────────────────────────
@@ -48,6 +51,8 @@ export interface PushRouterState {
   /** Nodes whose link could not be opened, logged at error: later failures log at debug until a link opens. */
   readonly warnedLinkFailed: Set<string>;
   linkSerial: number;
+  /** Fires when the earliest leaving node's grace ends. */
+  pruneTimer: NodeJS.Timeout | null;
   readonly deps: PushRouterDeps;
 }
 
@@ -59,6 +64,9 @@ export interface PushRouterDeps {
   readonly maxInFlight: number;
   readonly maxQueued: number;
   readonly maxLinkBytes: number;
+  /** How long a node that left the list still gets pushes (0: not at all). */
+  readonly leavingGraceMs: number;
+  readonly now: () => number;
   readonly metrics: Metrics;
   readonly log: Log;
 }
@@ -67,6 +75,35 @@ export interface PushRouterDeps {
 
 /** Unknown servers (and servers whose link failed) remembered for logging; past this many, every further one logs at debug. */
 const MAX_WARNED_UNKNOWN = 1000;
+
+/** Retires the links of servers pushes may no longer go to; returns them. */
+function retireUnroutable(state: PushRouterState, deps: PushRouterDeps): string[] {
+  const now = deps.now();
+  const retired: string[] = [];
+  for (const [server, ref] of state.links) {
+    if (deps.known.routable(server, now)) continue;
+    // Not ctx.stop: pushes already told to it would be dropped unanswered.
+    ref.tell({ type: 'retire' });
+    state.links.delete(server);
+    retired.push(server);
+  }
+  return retired;
+}
+
+/** Arms the timer for the earliest leaving node's end of grace. */
+function schedulePrune(state: PushRouterState, deps: PushRouterDeps, self: ActorRef<PushRouterMsg>): void {
+  stopPruneTimer(state);
+  let earliest = Infinity;
+  for (const until of deps.known.leavingUntil().values()) earliest = Math.min(earliest, until);
+  if (earliest === Infinity) return;
+  state.pruneTimer = setTimeout(() => self.tell({ type: 'pruneLeaving' }), Math.max(0, earliest - deps.now()) + 1);
+  state.pruneTimer.unref();
+}
+
+function stopPruneTimer(state: PushRouterState): void {
+  if (state.pruneTimer !== null) clearTimeout(state.pruneTimer);
+  state.pruneTimer = null;
+}
 
 function groupByServer(keyToServer: ReadonlyMap<string, string>): Map<string, string[]> {
   const byServer = new Map<string, string[]>();
@@ -89,7 +126,7 @@ function answer(report: PushReport): Outcome<PushReach> {
 
 export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRouterDeps> = {
   kind: 'push-router',
-  init: (deps) => ({ links: new Map(), warnedUnknown: new Set(), warnedLinkFailed: new Set(), linkSerial: 0, deps }),
+  init: (deps) => ({ links: new Map(), warnedUnknown: new Set(), warnedLinkFailed: new Set(), linkSerial: 0, pruneTimer: null, deps }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
@@ -158,7 +195,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         // Every share is known before the first is handed out: one can fail at once without finishing the push.
         const shares: Array<{ readonly server: string; readonly keys: readonly string[]; readonly known: boolean }> = [];
         for (const [server, keys] of msg.byServer) {
-          const known = deps.known.has(server);
+          const known = deps.known.routable(server, deps.now());
           if (known) for (const run of splitKeys(keys)) shares.push({ server, keys: run, known });
           else shares.push({ server, keys, known });
         }
@@ -191,11 +228,11 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         return state;
       }
       case 'roomBatch':
-        for (const server of deps.known.all()) send(server, { type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
+        for (const server of deps.known.pushTargets(deps.now())) send(server, { type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
         return state;
       case 'all': {
         deps.metrics.inc('im_logic_pushes_total', { kind: 'all' });
-        const nodes = deps.known.all();
+        const nodes = deps.known.pushTargets(deps.now());
         // `speed` is for the whole cluster: each node takes an equal share (goim does the same).
         const speed = msg.speed > 0 && nodes.length > 0 ? Math.max(1, Math.floor(msg.speed / nodes.length)) : 0;
         const proto = packet(msg.op, msg.msg);
@@ -205,21 +242,28 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
       }
       case 'setNodes': {
         const known = new Set(msg.nodes);
-        const left = [...state.links.keys()].filter((server) => !known.has(server));
-        for (const server of left) {
-          const ref = state.links.get(server);
-          // Not ctx.stop: pushes already told to it would be dropped unanswered.
-          ref?.tell({ type: 'retire' });
-          state.links.delete(server);
-        }
         const before = deps.known.all();
         const joined = [...known].filter((server) => !deps.known.has(server));
+        const left = before.filter((server) => !known.has(server));
+        deps.known.set(msg.nodes, deps.now(), deps.leavingGraceMs);
+        const retired = retireUnroutable(state, deps);
         if (left.length > 0 || joined.length > 0 || known.size !== before.length) {
-          deps.log.info('cloud nodes changed', { component: 'push-router', nodes: [...known], joined, linksStopped: left });
+          deps.log.info('cloud nodes changed', {
+            component: 'push-router', nodes: [...known], joined, left, leavingForMs: left.length > 0 ? deps.leavingGraceMs : 0, linksStopped: retired,
+          });
         }
-        deps.known.set(msg.nodes);
+        schedulePrune(state, deps, ctx.self);
         state.warnedUnknown.clear();
         state.warnedLinkFailed.clear();
+        msg.applied?.();
+        return state;
+      }
+      case 'pruneLeaving': {
+        state.pruneTimer = null;
+        const gone = deps.known.prune(deps.now());
+        const retired = retireUnroutable(state, deps);
+        if (gone.length > 0) deps.log.info('cloud nodes no longer get pushes', { component: 'push-router', nodes: gone, linksStopped: retired });
+        schedulePrune(state, deps, ctx.self);
         return state;
       }
     }
@@ -227,7 +271,11 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
 
   // Its only state is the links, each recorded once it exists (a fault part-way through a push leaves the
   // links made so far, all sound): resuming keeps them.
-  supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true },
+  supervision: { onFault: 'resume', maxRestarts: 10, windowMs: 60_000, critical: true, giveUp: stopPruneTimer },
 
-  inspect: (state) => ({ nodes: [...state.deps.known.all()], links: [...state.links.keys()] }),
+  onStop: stopPruneTimer,
+
+  inspect: (state) => ({
+    nodes: [...state.deps.known.all()], leaving: [...state.deps.known.leavingUntil().keys()], links: [...state.links.keys()],
+  }),
 };

@@ -18,6 +18,7 @@ export interface LogicConfig {
     readonly maxInFlight: number;
     readonly maxQueued: number;
     readonly maxLinkBytes: number;
+    readonly leavingGraceMs: number;
   };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
   readonly online: { readonly maxAgeMs: number };
@@ -57,7 +58,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
       nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight'),
-      maxQueued: r.num('cloud.maxQueued'), maxLinkBytes: r.num('cloud.maxLinkBytes'),
+      maxQueued: r.num('cloud.maxQueued'), maxLinkBytes: r.num('cloud.maxLinkBytes'), leavingGraceMs: r.num('cloud.leavingGraceMs'),
     },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
     online: { maxAgeMs: r.num('online.maxAgeMs') },

@@ -277,7 +277,8 @@ describe('push outcome: the push API says what happened', function () {
   });
 
   it('the router\'s node list can be replaced: links of nodes that left stop, their pushes fail, their Connects are refused', async () => {
-    const sys = await boot({ cloud: 2 });
+    // No grace: a node that leaves gets nothing more at once.
+    const sys = await boot({ cloud: 2, logicOverrides: { cloud: { leavingGraceMs: 0 } } });
     const [nodeA, nodeB] = [sys.cloudAddress(0), sys.cloudAddress(1)];
     const a = await join(sys, 0, 'ws', 7501, 'a');
     const b = await join(sys, 1, 'tcp', 7502, 'b');
@@ -321,7 +322,7 @@ describe('push outcome: the push API says what happened', function () {
   });
 
   it('a push told to a link just before its node leaves the list is still sent and answered', async () => {
-    const sys = await boot({ cloud: 2 });
+    const sys = await boot({ cloud: 2, logicOverrides: { cloud: { leavingGraceMs: 0 } } });
     const [nodeA, nodeB] = [sys.cloudAddress(0), sys.cloudAddress(1)];
     await join(sys, 0, 'ws', 7601, 'a');
     const b = await join(sys, 1, 'tcp', 7602, 'b');
@@ -343,5 +344,39 @@ describe('push outcome: the push API says what happened', function () {
     await arrived(b, 'racing');
     // Only B had a link (only it was pushed to), and it stopped once its last push was handled.
     await until(async () => linkNodes(sys), (nodes) => nodes.length === 0, 'the retired link stops');
+  });
+
+  it('a node that left keeps getting pushes for cloud.leavingGraceMs (it may be draining), but no new session; then its link retires', async () => {
+    const sys = await boot({ cloud: 2, logicOverrides: { cloud: { leavingGraceMs: 1500 } } });
+    const [nodeA, nodeB] = [sys.cloudAddress(0), sys.cloudAddress(1)];
+    const a = await join(sys, 0, 'ws', 7701, 'a');
+    const b = await join(sys, 1, 'tcp', 7702, 'b');
+    const runtime = sys.logic[0].runtime;
+    const [routerInfo] = runtime.list({ kind: 'push-router' });
+    const router = runtime.refAt(routerInfo.path);
+    if (!router) throw new Error('no push router');
+    const onlyA: PushRouterMsg = { type: 'setNodes', nodes: [nodeA] };
+    router.tell(onlyA);
+    await runtime.barrier(router, 1000);
+
+    // Leaving: key and room pushes still reach B's client ...
+    const keyed = await pushKeys(sys, [a.key, b.key], 'while-leaving');
+    expect([keyed.status, keyed.json.data], keyed.text).to.deep.equal([200, { targets: 2, nodes: 2 }]);
+    await Promise.all([arrived(a, 'while-leaving'), arrived(b, 'while-leaving')]);
+    const room = await sys.http('/im/push/room', { method: 'POST', query: { operation: BIZ, type: 'live', room: '1000' }, body: 'room-while-leaving' });
+    expect(room.status, room.text).to.equal(200);
+    await Promise.all([arrived(a, 'room-while-leaving'), arrived(b, 'room-while-leaving')]);
+    // ... but no session may name it.
+    const late = await sys.connect(1, 'ws');
+    late.send(Op.Auth, JSON.stringify(token(7703, uniqueKey('late'))));
+    await late.waitForClose();
+    expect(late.disconnectReason()?.code).to.equal('E_AUTH_REFUSED');
+
+    // The grace ends: B's link retires and its pushes fail as unknown.
+    await until(async () => linkNodes(sys), (nodes) => nodes.length === 1, 'the leaving link retires', 5000);
+    expect(linkNodes(sys)).to.deep.equal([nodeA]);
+    const after = await pushKeys(sys, [a.key, b.key], 'after-grace');
+    expect(after.status, after.text).to.equal(503);
+    expect(failedNodes(after)).to.deep.equal([{ node: nodeB, targets: 1, code: 'E_UNKNOWN_CLOUD_NODE' }]);
   });
 });

@@ -126,7 +126,7 @@ export class CloudNode {
 
     const credentials = channelCredentials(config.grpc.tls);
     this.logicPool = new LogicClientPool(
-      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials), () => logicAnswerBoundMs(config, this.logicPool.size),
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials), () => Math.max(logicAnswerBoundMs(config, this.logicPool.size), config.logic.renewOnlineIntervalMs),
     );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');

@@ -112,7 +112,8 @@ export class LogicNode {
     this.root = root;
     const router = this.runtime.spawnChild(root, pushRouterActor, 'push-router', {
       store: this.store, known, connect, maxInFlight: config.cloud.maxInFlight,
-      maxQueued: config.cloud.maxQueued, maxLinkBytes: config.cloud.maxLinkBytes, metrics: this.metrics, log: this.log,
+      maxQueued: config.cloud.maxQueued, maxLinkBytes: config.cloud.maxLinkBytes, leavingGraceMs: config.cloud.leavingGraceMs, now: Date.now,
+      metrics: this.metrics, log: this.log,
     });
     this.router = router;
     this.batcher = this.runtime.spawnChild(root, roomBatcherActor, 'room-batcher', {
@@ -182,10 +183,8 @@ export class LogicNode {
     this.discovery.start(this.root, {
       staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, meta: { http: `${shown}:${this.ports.http}` },
       grpcTls: config.grpc.tls.pem !== null,
-      onNodes: (nodes) => {
-        this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address) });
-        this.clientHosts.set(nodes);
-      },
+      // Nodes lists a cloud node only once the router took it, so logic accepts the Connects of the clients it sends there.
+      onNodes: (nodes) => this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address), applied: () => this.clientHosts.set(nodes) }),
     });
   }
 

@@ -48,7 +48,7 @@ export const CATALOGUE = {
   im_discovery_stale: { type: 'gauge', node: 'both', labels: [], help: '1 while discovery cannot list nodes and the node keeps its last list; 0 once it answers.' },
   im_discovery_changes_total: { type: 'counter', node: 'both', labels: [], help: 'Lists discovery gave that differed from the last one.' },
   im_discovery_errors_total: {
-    type: 'counter', node: 'both', labels: ['op'], help: 'Failed discovery requests: watch (listing), register, check (a TTL report, or a check the registry forgot), deregister.',
+    type: 'counter', node: 'both', labels: ['op'], help: 'Failed discovery steps: watch (listing), register (or asserting it again), check (a TTL report, or a check the registry forgot), deregister, apply (handing a new list on threw).',
   },
   im_discovery_registered: { type: 'gauge', node: 'both', labels: [], help: '1 while the registry has taken this node\'s registration (consul discovery); 0 before, after it drained, or while it registers again.' },
 

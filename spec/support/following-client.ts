@@ -18,7 +18,6 @@ export class FollowingClient {
   private readonly connections: TestClient[] = [];
   current: TestClient | null = null;
   private stopped = false;
-  private reconnecting: Promise<void> | null = null;
 
   /** `logicHttp`: the push API addresses (host:port) of the logic nodes, asked in order. */
   constructor(private readonly logicHttp: readonly string[], private readonly token: Record<string, unknown>) {}
@@ -102,8 +101,9 @@ export class FollowingClient {
     this.connections.push(client);
     this.hosts.push(host);
     void client.waitForClose(24 * 3600_000).then(() => {
-      if (this.stopped || this.reconnecting) return;
-      this.reconnecting = this.connect(Date.now() + 15_000).catch(() => undefined).finally(() => { this.reconnecting = null; });
+      // Only the current connection's close reconnects (once); a newer one has its own handler.
+      if (this.stopped || this.current !== client) return;
+      void this.connect(Date.now() + 15_000).catch(() => undefined);
     }, () => undefined);
   }
 }

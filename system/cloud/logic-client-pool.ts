@@ -21,10 +21,12 @@ export class LogicClientPool {
   update(addresses: readonly string[]): readonly LogicNodeClient[] {
     const wanted = [...new Set(addresses)];
     const keep = new Set(wanted);
+    // Read before anything changes: the longest deadline a call sent under the current list may have.
+    const retireAfter = this.retireAfterMs();
     for (const [address, client] of this.clients) {
       if (keep.has(address)) continue;
       this.clients.delete(address);
-      const entry = { client, timer: setTimeout(() => { this.retiring.delete(entry); client.close(); }, this.retireAfterMs()) };
+      const entry = { client, timer: setTimeout(() => { this.retiring.delete(entry); client.close(); }, retireAfter) };
       entry.timer.unref();
       this.retiring.add(entry);
     }
