@@ -309,6 +309,32 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     expect(refused).to.match(/ECONNREFUSED/);
   });
 
+  it('a registry that lists nobody does not empty the table, and a registry restart gets the registration again (grpc check)', async () => {
+    const l = await startLogic({ discovery: discovery(consul) });
+    const c = await startCloud();
+    await settles(async () => {
+      expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
+      expect((await ready(l.adminPort)).json.discovery.nodes).to.deep.equal([c.serverId]);
+    }, 5000);
+
+    // The only logic node's check turns critical: the cloud node keeps it, says so, and still logs clients in.
+    const [logicEntry] = consul.services('grpc-im-logic-node');
+    consul.setStatus(logicEntry.checks[0].checkId, 'critical');
+    await settles(async () => {
+      const r = await ready(c.adminPort);
+      expect(r.json.discovery).to.deep.include({ stale: true, nodes: [`127.0.0.1:${l.ports.grpc}`] });
+    }, 3000);
+    expect(lines.some((x) => x.node === 'cloud' && x.message === 'discovery lists no passing node; keeping the last list')).to.equal(true);
+    await client(c, 530);
+
+    // The registry loses the cloud node (grpc check: no TTL report would notice), then restarts: the index goes
+    // backwards and the node registers again by itself.
+    const [cloudEntry] = consul.services('grpc-im-cloud-node');
+    await fetch(`${consul.url}/v1/agent/service/deregister/${cloudEntry.id}`, { method: 'PUT' });
+    consul.resetIndex();
+    await settles(() => { expect(consul.services('grpc-im-cloud-node').map((x) => x.id)).to.deep.equal([cloudEntry.id]); }, 5000);
+  });
+
   it('pure rules: next index and retry delays', () => {
     expect(nextIndex(0, 0)).to.equal(1);
     expect(nextIndex(5, 9)).to.equal(9);
