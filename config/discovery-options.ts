@@ -101,6 +101,13 @@ export function readDiscoveryConfig(r: OptionReader): DiscoveryConfig {
 export function discoveryProblems(d: DiscoveryConfig): string[] {
   const problems: string[] = [];
   if (d.retryBaseMs > d.retryMaxMs) problems.push(`discovery.retryBaseMs (${d.retryBaseMs}) must not exceed discovery.retryMaxMs (${d.retryMaxMs})`);
+  let url: URL | null = null;
+  try {
+    url = new URL(d.consulUrl);
+  } catch {
+    problems.push(`discovery.consulUrl (${d.consulUrl}) is not a URL`);
+  }
+  if (url && (url.username !== '' || url.password !== '')) problems.push('discovery.consulUrl must not carry credentials: set discovery.consulToken');
   if (d.service === d.watchService) problems.push(`discovery.service and discovery.watchService are both ${d.service}: a node would watch itself`);
   return problems;
 }

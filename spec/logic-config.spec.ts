@@ -43,6 +43,15 @@ describe('logic config', () => {
     expect(err.message).to.include('session.store').and.include('push.roomTypes').and.include('session.redisUrl');
   });
 
+  it('refuses a Consul URL that does not parse or carries credentials, and a node that would watch itself', () => {
+    const bad = configError(() => loadLogicConfig({ env: { IM_LOGIC_CONSUL_URL: 'http://consul:99999' } }));
+    expect(bad.message).to.include('discovery.consulUrl (http://consul:99999) is not a URL');
+    const creds = configError(() => loadLogicConfig({ env: { IM_LOGIC_CONSUL_URL: 'http://u:p@consul:8500' } }));
+    expect(creds.message).to.include('must not carry credentials');
+    const self = configError(() => loadLogicConfig({ env: { IM_LOGIC_DISCOVERY_WATCH: 'grpc-im-logic-node' } }));
+    expect(self.message).to.include('a node would watch itself');
+  });
+
   it('needs receive.url for the http sink, and distinct ports', () => {
     expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_RECEIVE_SINK: 'http' } })).message).to.include('receive.url');
     expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_HTTP_PORT: '3119' } })).message).to.include('grpc.port and http.port');
