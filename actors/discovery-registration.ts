@@ -96,6 +96,13 @@ function deregister(state: DiscoveryState, reply: (ok: boolean) => void): void {
   );
 }
 
+/** The register a leave waited for has settled: deregister, then answer that leave. */
+function finishLeave(state: DiscoveryState): void {
+  const reply = state.leaveReply ?? ((): void => undefined);
+  state.leaveReply = null;
+  deregister(state, reply);
+}
+
 /** The registration messages; the actor hands each of them here. */
 export function onRegistration(state: DiscoveryState, msg: DiscoveryMsg, self: Teller): void {
   const { deps } = state;
@@ -111,9 +118,7 @@ export function onRegistration(state: DiscoveryState, msg: DiscoveryMsg, self: T
       return;
     case 'registered': {
       if (state.registration === 'leaving') {
-        const reply = state.leaveReply ?? ((): void => undefined);
-        state.leaveReply = null;
-        deregister(state, reply);
+        finishLeave(state);
         return;
       }
       if (state.registration !== 'pending') return;
@@ -132,9 +137,7 @@ export function onRegistration(state: DiscoveryState, msg: DiscoveryMsg, self: T
     case 'registerFailed': {
       if (state.registration === 'leaving') {
         // It may have landed all the same (a timeout): deregistering an unknown id is harmless.
-        const reply = state.leaveReply ?? ((): void => undefined);
-        state.leaveReply = null;
-        deregister(state, reply);
+        finishLeave(state);
         return;
       }
       if (state.registration !== 'pending') return;
