@@ -50,7 +50,8 @@ function close(server: net.Server): Promise<void> {
 
 /** Two listeners on ports n and n + 1. */
 async function adjacentPorts(): Promise<[net.Server, net.Server]> {
-  for (let attempt = 0; attempt < 20; attempt++) {
+  // Many tries: on a busy host (thousands of client sockets) the port below a random free one is often taken.
+  for (let attempt = 0; attempt < 500; attempt++) {
     const upper = await listening(0);
     if (upper === null) continue;
     const lower = await listening(portOf(upper) - 1);
