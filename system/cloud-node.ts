@@ -17,7 +17,7 @@ import { ConnectionLookup } from './cloud/connection-index';
 import { CloudInspection } from './cloud/connection-inspection';
 import { LogicClientPool } from './cloud/logic-client-pool';
 import { PushDispatcher } from './cloud/push-dispatcher';
-import { splitHostPort } from './discovery/discovery-setup';
+import { joinHostPort, splitHostPort } from './discovery/discovery-setup';
 import { NodeDiscovery } from './discovery/node-discovery';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
 import { ClientEdges, ClientPorts } from './edges/client-edges';
@@ -282,10 +282,10 @@ export class CloudNode {
    */
   private startDiscovery(): void {
     const config = this.config;
-    const clientHost = config.node.clientHost.includes(':') && !config.node.clientHost.startsWith('[') ? `[${config.node.clientHost}]` : config.node.clientHost;
-    const meta: Record<string, string> = { tcp: `${clientHost}:${this.ports.tcp}`, ws: `${clientHost}:${this.ports.ws}`, ws_path: config.ws.path };
-    if (this.ports.wss > 0) meta.wss = `${clientHost}:${this.ports.wss}`;
-    if (this.ports.tls > 0) meta.tls = `${clientHost}:${this.ports.tls}`;
+    const clientHost = config.node.clientHost;
+    const meta: Record<string, string> = { tcp: joinHostPort(clientHost, this.ports.tcp), ws: joinHostPort(clientHost, this.ports.ws), ws_path: config.ws.path };
+    if (this.ports.wss > 0) meta.wss = joinHostPort(clientHost, this.ports.wss);
+    if (this.ports.tls > 0) meta.tls = joinHostPort(clientHost, this.ports.tls);
     this.discovery.start(this.root, {
       staticNodes: config.logic.nodes, address: splitHostPort(this.serverId), meta, grpcTls: config.grpc.tls.pem !== null,
       onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),

@@ -12,7 +12,7 @@ import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
 import { createReceiveSink } from './auth/receive-sinks';
 import { createTokenVerifier } from './auth/token';
-import { serviceHost } from './discovery/discovery-setup';
+import { joinHostPort, serviceHost } from './discovery/discovery-setup';
 import { NodeDiscovery } from './discovery/node-discovery';
 import { HttpPushEdge } from './edges/http-push-edge';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
@@ -179,9 +179,9 @@ export class LogicNode {
   private startDiscovery(): void {
     const config = this.config;
     const host = serviceHost(config.node.advertiseHost);
-    const shown = host.includes(':') ? `[${host}]` : host;
+
     this.discovery.start(this.root, {
-      staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, meta: { http: `${shown}:${this.ports.http}` },
+      staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, meta: { http: joinHostPort(host, this.ports.http) },
       grpcTls: config.grpc.tls.pem !== null,
       // Nodes lists a cloud node only once the router took it, so logic accepts the Connects of the clients it sends there.
       onNodes: (nodes) => this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address), applied: () => this.clientHosts.set(nodes) }),

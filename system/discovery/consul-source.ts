@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import type { NodeInstance, NodeListSource, NodeRegistry, SelfRegistration, Listing } from '../../actors/discovery-ports';
+import { joinHostPort } from './host-port';
 
 /** Register, deregister and check calls give up after this long (the actor retries what matters). */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -30,10 +31,6 @@ class QueryContext extends EventEmitter {
 /** A Go duration Consul parses: whole milliseconds. */
 function duration(ms: number): string {
   return `${Math.max(0, Math.round(ms))}ms`;
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A property of an object from the client (its own or inherited, as a response's lazy `headers`); undefined otherwise. */
@@ -60,8 +57,8 @@ export function instanceOf(entry: unknown): NodeInstance | null {
   const port = service.Port;
   const address = typeof service.Address === 'string' && service.Address !== '' ? service.Address : node?.Address;
   if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || typeof address !== 'string' || address === '') return null;
-  const id = typeof service.ID === 'string' && service.ID !== '' ? service.ID : hostPort(address, port);
-  return { id, address: hostPort(address, port), meta: stringMap(service.Meta) };
+  const id = typeof service.ID === 'string' && service.ID !== '' ? service.ID : joinHostPort(address, port);
+  return { id, address: joinHostPort(address, port), meta: stringMap(service.Meta) };
 }
 
 /** The HTTP status of a failed Consul request, or null when it never got an answer. */
@@ -122,7 +119,7 @@ export class ConsulSource implements NodeListSource, NodeRegistry {
   async register(self: SelfRegistration): Promise<void> {
     const check = self.check.kind === 'grpc'
       ? {
-        grpc: hostPort(self.host, self.port), grpcusetls: self.check.useTls, interval: duration(self.check.intervalMs), timeout: duration(self.check.timeoutMs),
+        grpc: joinHostPort(self.host, self.port), grpcusetls: self.check.useTls, interval: duration(self.check.intervalMs), timeout: duration(self.check.timeoutMs),
       }
       : { ttl: duration(self.check.ttlMs), timeout: duration(REQUEST_TIMEOUT_MS) };
     await this.consul.agent.service.register({

@@ -7,6 +7,8 @@ import type { DiscoveryConfig } from '../../config/discovery-options';
 import { ConsulSource } from './consul-source';
 import { StaticSource } from './static-source';
 
+export { joinHostPort, splitHostPort } from './host-port';
+
 export interface DiscoveryParts {
   readonly sourceKind: 'static' | 'consul';
   readonly source: NodeListSource;
@@ -22,14 +24,6 @@ export function discoveryParts(config: DiscoveryConfig, staticNodes: readonly st
   if (config.kind === 'static') return { sourceKind: 'static', source: new StaticSource(staticNodes), registry: null };
   const consul = new ConsulSource({ url: config.consulUrl, token: config.consulToken });
   return { sourceKind: 'consul', source: consul, registry: consul };
-}
-
-/** host:port → its parts (an IPv6 host in brackets); null when it is not one. */
-export function splitHostPort(address: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-  if (!m) return null;
-  const port = Number(m[3]);
-  return port > 0 && port <= 65535 ? { host: m[1] ?? m[2], port } : null;
 }
 
 /** A configured host as registered: an IPv6 address without its brackets (the registry adds them where needed). */
