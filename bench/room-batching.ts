@@ -45,6 +45,7 @@ async function run(mode: string, batch: { batchFlushMs: number; batchMaxMessages
     overrides: {
       node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: cloudGrpcPort }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${logic.ports.grpc}`] },
       protocol: { coalesce: !process.argv.includes('--no-coalesce') },
+      limits: { maxConnectionsPerIp: 0, newConnectionsPerSec: 0 },
     },
   }), { logger });
 

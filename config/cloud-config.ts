@@ -11,7 +11,14 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export interface CloudConfig {
   readonly node: { readonly bindHost: string; readonly advertiseHost: string; readonly clientHost: string };
   readonly tcp: { readonly port: number };
-  readonly ws: { readonly port: number; readonly path: string; readonly maxPayload: number };
+  readonly ws: {
+    readonly port: number;
+    readonly path: string;
+    readonly maxPayload: number;
+    readonly upgradeTimeoutMs: number;
+    /** Lower-cased; empty lets any origin in. */
+    readonly allowedOrigins: readonly string[];
+  };
   readonly wss: { readonly port: number };
   readonly tls: ClientTlsConfig;
   readonly grpc: {
@@ -45,6 +52,8 @@ export interface CloudConfig {
   readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
   readonly limits: {
     readonly maxConnections: number;
+    readonly maxConnectionsPerIp: number;
+    readonly newConnectionsPerSec: number;
     readonly acceptRetryMs: number;
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
@@ -62,7 +71,10 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   const config: CloudConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost'), clientHost: r.str('node.clientHost') },
     tcp: { port: r.num('tcp.port') },
-    ws: { port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload') },
+    ws: {
+      port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload'),
+      upgradeTimeoutMs: r.num('ws.upgradeTimeoutMs'), allowedOrigins: r.list('ws.allowedOrigins').map((o) => o.toLowerCase()),
+    },
     wss: { port: r.num('wss.port') },
     tls: readClientTls(r, tlsProblems),
     grpc: {
@@ -100,6 +112,8 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     },
     limits: {
       maxConnections: r.num('limits.maxConnections'),
+      maxConnectionsPerIp: r.num('limits.maxConnectionsPerIp'),
+      newConnectionsPerSec: r.num('limits.newConnectionsPerSec'),
       acceptRetryMs: r.num('limits.acceptRetryMs'),
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),

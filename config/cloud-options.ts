@@ -29,6 +29,16 @@ export const cloudOptions: readonly OptionSpec[] = [
     default: (r) => 16 + Number(r.get('protocol.maxBodySize')), defaultDoc: '16 + protocol.maxBodySize',
     doc: 'Largest WebSocket frame accepted from a client, in bytes; a larger one closes that connection.',
   },
+  {
+    path: 'ws.upgradeTimeoutMs', env: 'IM_CLOUD_WS_UPGRADE_TIMEOUT_MS', kind: { type: 'int', min: 100, max: 300000 }, default: 5000,
+    doc: 'Time a ws or wss socket has, from its connection (after the TLS handshake on wss), to send the whole upgrade request; a slower one gets 408 E_WS_UPGRADE_TIMEOUT and is closed (checked every quarter of it, at most each second).',
+  },
+  {
+    path: 'ws.allowedOrigins', env: 'IM_CLOUD_WS_ALLOWED_ORIGINS',
+    kind: { type: 'stringList', pattern: /^(null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+)$/, hint: 'an origin: scheme://host[:port], no path', allowEmpty: true },
+    default: [], defaultDoc: '(empty: any origin)',
+    doc: 'Origins (comma-separated, compared exactly, case aside) whose browsers may open a WebSocket; another Origin gets 403 E_WS_ORIGIN before the upgrade. A request without an Origin header (not a browser) is not checked. Empty lets any origin in, as goim does.',
+  },
   ...clientTlsOptions,
   { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud and goim.comet.Comet (0 picks a free port).' },
   {
@@ -96,8 +106,19 @@ export const cloudOptions: readonly OptionSpec[] = [
   { path: 'actors.buckets', env: 'IM_CLOUD_BUCKETS', kind: { type: 'int', min: 1, max: 4096 }, default: 32, doc: 'Bucket actors; connections are sharded over them by key hash.' },
   { path: 'actors.connectionShards', env: 'IM_CLOUD_CONNECTION_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 64, doc: 'Supervisor shards that parent connection actors.' },
   { path: 'actors.roomShards', env: 'IM_CLOUD_ROOM_SHARDS', kind: { type: 'int', min: 1, max: 4096 }, default: 16, doc: 'Room directory shards; each parents the room actors whose id hashes to it.' },
-  { path: 'limits.maxConnections', env: 'IM_CLOUD_MAX_CONNECTIONS', kind: { type: 'int', min: 0 }, default: 0, defaultDoc: '0 (open-file limit minus 256)', doc: 'Open client sockets at which accepting pauses; 0 derives it from the process open-file limit.' },
-  { path: 'limits.acceptRetryMs', env: 'IM_CLOUD_ACCEPT_RETRY_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'After running out of file descriptors, how often accepting is retried.' },
+  {
+    path: 'limits.maxConnections', env: 'IM_CLOUD_MAX_CONNECTIONS', kind: { type: 'int', min: 0 }, default: 0, defaultDoc: '0 (open-file limit minus 256)',
+    doc: 'Client sockets open at once on every listener together; one more is refused (ws, wss: 503 E_NODE_FULL before the upgrade; tcp, TLS tcp: op 6 E_NODE_FULL, then close) while the listeners stay open. 0 derives it from the process open-file limit.',
+  },
+  {
+    path: 'limits.maxConnectionsPerIp', env: 'IM_CLOUD_MAX_CONNECTIONS_PER_IP', kind: { type: 'int', min: 0 }, default: 1000,
+    doc: 'Client sockets open at once from one peer IP (the socket\'s, on every listener together); one more is refused (429 or op 6 E_IP_LIMIT). Clients behind one carrier-grade NAT or proxy share an IP: raise it for them. 0 = no limit.',
+  },
+  {
+    path: 'limits.newConnectionsPerSec', env: 'IM_CLOUD_NEW_CONNECTIONS_PER_SEC', kind: { type: 'int', min: 0 }, default: 5000,
+    doc: 'New client sockets this node takes per second (a token bucket holding one second\'s worth); past it they are refused (429 with Retry-After: 1, or op 6 E_CONNECT_RATE with a reconnect hint). 0 = no limit.',
+  },
+  { path: 'limits.acceptRetryMs', env: 'IM_CLOUD_ACCEPT_RETRY_MS', kind: { type: 'int', min: 10 }, default: 1000, doc: 'After running out of file descriptors (accepting pauses), how often accepting is retried.' },
   {
     path: 'limits.maxMailboxDepth', env: 'IM_CLOUD_MAX_MAILBOX_DEPTH', kind: { type: 'int', min: 1 }, default: 10000,
     doc: 'Messages a bucket, room directory or room actor may hold waiting; a push rpc that would enter a fuller one is refused with RESOURCE_EXHAUSTED (E_CLOUD_BUSY).',

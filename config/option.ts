@@ -10,7 +10,7 @@ export type OptionKind =
   | { type: 'enum'; values: readonly string[] }
   | { type: 'hostPort' }
   | { type: 'hostPortList'; allowEmpty?: boolean }
-  | { type: 'stringList'; pattern: RegExp; hint: string }
+  | { type: 'stringList'; pattern: RegExp; hint: string; allowEmpty?: boolean }
   | { type: 'number'; min: number; max: number }
   | { type: 'bool' };
 
@@ -65,7 +65,7 @@ export function coerceOption(spec: OptionSpec, raw: unknown, source: string): { 
       const items = list as string[];
       const bad = items.filter((item) => !kind.pattern.test(item));
       if (bad.length > 0) return { error: `${where}: not ${kind.hint}: ${bad.join(', ')}` };
-      if (items.length === 0) return { error: `${where}: at least one item is required` };
+      if (items.length === 0 && !kind.allowEmpty) return { error: `${where}: at least one item is required` };
       return { value: items };
     }
     case 'bool': {

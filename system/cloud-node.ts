@@ -20,6 +20,7 @@ import { PushDispatcher } from './cloud/push-dispatcher';
 import { joinHostPort, splitHostPort } from './discovery/discovery-setup';
 import { NodeDiscovery } from './discovery/node-discovery';
 import { AcceptGuard, derivedMaxConnections } from './edges/accept-guard';
+import { ClientAdmission } from './edges/client-admission';
 import { ClientEdges, ClientPorts } from './edges/client-edges';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
@@ -88,6 +89,7 @@ export class CloudNode {
   private readonly gateway: ActorRef<GatewayMsg>;
   private readonly pushes: PushDispatcher;
   private readonly guard: AcceptGuard;
+  private readonly admission: ClientAdmission;
   private readonly grpcEdge: GrpcEdge;
   private readonly clientEdges: ClientEdges;
   private readonly lookup = new ConnectionLookup();
@@ -146,7 +148,7 @@ export class CloudNode {
       nodes: this.logicPool.update(config.discovery.kind === 'static' ? config.logic.nodes : []),
       serverId: () => this.serverId,
       roomDirectories: this.rooms.shards,
-      stats: () => ({ connCount: this.guard.openConnections, ipCount: this.guard.distinctAddresses }),
+      stats: () => ({ connCount: this.admission.openConnections, ipCount: this.admission.distinctAddresses }),
       maxInFlight: config.logic.maxInFlight,
       maxQueued: config.logic.maxQueued,
       callTimeoutMs: config.logic.callTimeoutMs,
@@ -180,10 +182,17 @@ export class CloudNode {
       metrics: this.metrics, log: this.log, now: Date.now, random: Math.random,
     });
 
-    const maxConnections = config.limits.maxConnections > 0 ? config.limits.maxConnections : derivedMaxConnections();
-    this.guard = new AcceptGuard(maxConnections, config.limits.acceptRetryMs, this.log, this.metrics);
+    const limits = config.limits;
+    this.admission = new ClientAdmission({
+      maxConnections: limits.maxConnections > 0 ? limits.maxConnections : derivedMaxConnections(),
+      maxPerIp: limits.maxConnectionsPerIp,
+      newPerSec: limits.newConnectionsPerSec,
+    }, () => this.accepting, this.metrics, this.log);
+    this.guard = new AcceptGuard(limits.acceptRetryMs, this.log, this.metrics, () => this.admission.openConnections);
     const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;
-    this.clientEdges = new ClientEdges(config, { opener: this.opener(), guard: this.guard, coalescer, metrics: this.metrics, log: this.log });
+    this.clientEdges = new ClientEdges(config, {
+      opener: this.opener(), admission: this.admission, guard: this.guard, coalescer, metrics: this.metrics, log: this.log,
+    });
     this.grpcEdge = new GrpcEdge(
       { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
       this.pushTargets(), this.metrics, this.log,
@@ -194,7 +203,7 @@ export class CloudNode {
     });
     this.admin = new AdminServer(config.admin, {
       node: 'cloud', id: () => this.serverId, readiness: () => (this.readiness === 'ready' && !this.discovery.discoverable() ? 'starting' : this.readiness), runtime: this.runtime, connections,
-      openConnections: () => this.guard.openConnections,
+      openConnections: () => this.admission.openConnections,
       discovery: () => this.discovery.view(),
     }, this.metrics, this.log);
   }
@@ -229,7 +238,7 @@ export class CloudNode {
   }
 
   get openConnections(): number {
-    return this.guard.openConnections;
+    return this.admission.openConnections;
   }
 
   /**

@@ -40,7 +40,14 @@ export const ErrorCodes = {
 
   // accepting sockets
   ACCEPT_EMFILE: { code: 'E_ACCEPT_EMFILE', message: 'out of file descriptors; accepting paused' },
+  // No longer emitted: at limits.maxConnections new sockets are refused one by one (E_NODE_FULL), accepting goes on.
   ACCEPT_LIMIT: { code: 'E_ACCEPT_LIMIT', message: 'connection limit reached; accepting paused' },
+  // refused before a connection exists (ws: an HTTP status before the upgrade; tcp: op 6, then close)
+  NODE_FULL: { code: 'E_NODE_FULL', message: 'node is at its connection limit; connect again later or to another node' },
+  IP_LIMIT: { code: 'E_IP_LIMIT', message: 'too many connections from this address' },
+  CONNECT_RATE: { code: 'E_CONNECT_RATE', message: 'node takes no more new connections this second; retry shortly' },
+  WS_ORIGIN: { code: 'E_WS_ORIGIN', message: 'Origin is not allowed' },
+  WS_UPGRADE_TIMEOUT: { code: 'E_WS_UPGRADE_TIMEOUT', message: 'upgrade request headers did not arrive in time' },
 
   // gRPC requests
   GRPC_NO_KEYS: { code: 'E_GRPC_NO_KEYS', message: 'keys must not be empty' },

@@ -74,7 +74,11 @@ export const CATALOGUE = {
     type: 'counter', node: 'cloud', labels: ['transport', 'cause'],
     help: 'Clients on wss or TLS tcp dropped before their TLS handshake finished: timeout (within protocol.handshakeTimeoutMs) or error.',
   },
-  im_accept_paused_total: { type: 'counter', node: 'cloud', labels: ['cause'], help: 'Times accepting paused (descriptors exhausted, limits.maxConnections).' },
+  im_accept_paused_total: { type: 'counter', node: 'cloud', labels: ['cause'], help: 'Times accepting paused because file descriptors ran out (cause emfile).' },
+  im_connections_refused_total: {
+    type: 'counter', node: 'cloud', labels: ['reason'],
+    help: 'Client sockets refused before a connection existed: node_full, ip_limit, connect_rate, draining, origin, upgrade_timeout.',
+  },
   im_accept_errors_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Errors accepting sockets, by system error code.' },
   im_drain_notified_total: {
     type: 'counter', node: 'cloud', labels: [], help: 'Connections a draining node told to reconnect elsewhere (op 6 E_NODE_DRAINING with a reconnect hint).',

@@ -39,7 +39,11 @@ export async function startCloudUnderTest(): Promise<CloudUnderTest> {
   const logic = fork(path.join(BENCH_DIR, 'logic-double.js'));
   const { port } = await readyMessage<{ port: number }>(logic, 'logic double');
   const config = loadCloudConfig({
-    overrides: { node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0 }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${port}`] } },
+    overrides: {
+      node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0 }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${port}`] },
+      // Every client comes from one address, as fast as it can.
+      limits: { maxConnectionsPerIp: 0, newConnectionsPerSec: 0 },
+    },
   });
   const node = await CloudNode.start(config, { logger: createLogger('warn') });
   return {

@@ -79,6 +79,8 @@ async function main(): Promise<void> {
       node: { bindHost: HOST, advertiseHost: HOST },
       tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: arg.grpcPort }, admin: { port: 0 },
       logic: { nodes: [arg.logicGrpc] },
+      // Load clients share a few source addresses and connect as fast as they can: the connect rate is measured, not limited.
+      limits: { maxConnectionsPerIp: 0, newConnectionsPerSec: 0 },
       log: { level: 'error' },
     },
   });

@@ -54,14 +54,15 @@ interface Listener {
   listening: boolean;
 }
 
-export type PauseCause = 'emfile' | 'limit';
+export type PauseCause = 'emfile';
 
 /**
- * Keeps the node alive when sockets run out. Accepting pauses (listeners
+ * Keeps the node alive when descriptors run out. Accepting pauses (listeners
  * close, so clients are refused instead of accepted-and-dropped) when the
- * process runs out of file descriptors or the node reaches its connection
- * limit, and resumes when connections close or, after EMFILE, on a retry
- * timer. Each pause is logged once and counted.
+ * process runs out of file descriptors, and resumes on a retry timer once
+ * enough are free again. Each pause is logged once and counted. The node's
+ * own limits (limits.maxConnections and the rest) refuse sockets one by one
+ * with the listeners open: see ClientAdmission.
  *
  * Running out of descriptors has to be seen coming: on EMFILE libuv accepts
  * and closes the pending connections itself (its "EMFILE trick") and Node
@@ -75,26 +76,21 @@ export type PauseCause = 'emfile' | 'limit';
  */
 export class AcceptGuard {
   private readonly listeners: Listener[] = [];
-  private open = 0;
-  private readonly addresses = new Map<string, number>();
   private paused: { cause: PauseCause; openAtPause: number; since: number } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly fdReserve: number;
 
   constructor(
-    private readonly maxConnections: number,
     private readonly retryMs: number,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /** Client sockets open, for the log lines. */
+    private readonly openConnections: () => number,
     /** The open-file limit; undefined turns the descriptor check off. */
     private readonly fdLimit: number | undefined = openFileLimit(),
   ) {
     this.fdReserve = descriptorReserve(fdLimit);
-  }
-
-  get openConnections(): number {
-    return this.open;
   }
 
   get isPaused(): boolean {
@@ -105,7 +101,7 @@ export class AcceptGuard {
   async listen(name: string, server: Server, port: number, host: string): Promise<number> {
     const listener: Listener = { name, server, port, host, listening: false };
     server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(listener, err));
-    // After the edge's own 'connection' listener (registered at construction), which counted the socket.
+    // After the edge's own 'connection' listener (registered at construction), which admitted or refused the socket.
     server.on('connection', (socket: Socket) => this.checkDescriptors(socket));
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => reject(err);
@@ -122,32 +118,6 @@ export class AcceptGuard {
     return listener.port;
   }
 
-  /** Distinct client addresses among the open sockets. */
-  get distinctAddresses(): number {
-    return this.addresses.size;
-  }
-
-  /** Every accepted socket, once. */
-  opened(address: string | undefined): void {
-    this.open++;
-    const ip = address ?? '?';
-    this.addresses.set(ip, (this.addresses.get(ip) ?? 0) + 1);
-    this.metrics.setGauge('im_connections_open', undefined, this.open);
-    if (this.maxConnections > 0 && this.open >= this.maxConnections && !this.paused) this.pause('limit');
-  }
-
-  /** Every accepted socket's close, once, with the address it was opened with. */
-  closed(address: string | undefined): void {
-    this.open--;
-    const ip = address ?? '?';
-    const left = (this.addresses.get(ip) ?? 1) - 1;
-    if (left <= 0) this.addresses.delete(ip);
-    else this.addresses.set(ip, left);
-    this.metrics.setGauge('im_connections_open', undefined, this.open);
-    // A pause for descriptors is lifted by the retry timer, which counts them; a close alone says too little.
-    if (this.paused?.cause === 'limit' && this.canResume()) this.resume();
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -161,7 +131,6 @@ export class AcceptGuard {
   private canResume(): boolean {
     const paused = this.paused;
     if (!paused) return false;
-    if (paused.cause === 'limit') return this.open < Math.floor(this.maxConnections * 0.95) || this.open < this.maxConnections - 64;
     // After running out of descriptors, wait until well over the reserve is free (the listeners take some back).
     const free = this.freeDescriptors();
     return free === undefined || free >= 2 * this.fdReserve + this.listeners.length;
@@ -189,7 +158,7 @@ export class AcceptGuard {
       listener.listening = false;
       this.metrics.inc('im_accept_errors_total', { code: err.code ?? 'unknown' });
       this.log.warn('re-listen failed', { component: 'accept-guard', listener: listener.name, errno: err.code, error: err.message });
-      if (!this.paused) this.paused = { cause: 'emfile', openAtPause: this.open, since: Date.now() };
+      if (!this.paused) this.paused = { cause: 'emfile', openAtPause: this.openConnections(), since: Date.now() };
       this.scheduleRetry();
       return;
     }
@@ -203,8 +172,8 @@ export class AcceptGuard {
   }
 
   private pause(cause: PauseCause, detail: Record<string, unknown> = {}): void {
-    this.paused = { cause, openAtPause: this.open, since: Date.now() };
-    const error = new ImError(cause === 'emfile' ? 'ACCEPT_EMFILE' : 'ACCEPT_LIMIT');
+    this.paused = { cause, openAtPause: this.openConnections(), since: Date.now() };
+    const error = new ImError('ACCEPT_EMFILE');
     for (const l of this.listeners) {
       if (!l.listening) continue;
       l.listening = false;
@@ -213,9 +182,9 @@ export class AcceptGuard {
     // Logged once the listeners are closed: whoever reads the line finds new connections refused.
     this.metrics.inc('im_accept_paused_total', { cause });
     this.log.warn('accepting paused', {
-      component: 'accept-guard', code: error.code, cause, openConnections: this.open, maxConnections: this.maxConnections, ...detail,
+      component: 'accept-guard', code: error.code, cause, openConnections: this.openConnections(), ...detail,
     });
-    if (cause === 'emfile') this.scheduleRetry();
+    this.scheduleRetry();
   }
 
   private scheduleRetry(): void {
@@ -240,8 +209,8 @@ export class AcceptGuard {
       l.server.listen(l.port, l.host);
     }
     this.log.info('accepting resumed', {
-      component: 'accept-guard', cause: paused.cause, pausedMs: Date.now() - paused.since, openConnections: this.open,
-      ...(paused.cause === 'emfile' ? { freeDescriptors: this.freeDescriptors() } : {}),
+      component: 'accept-guard', cause: paused.cause, pausedMs: Date.now() - paused.since, openConnections: this.openConnections(),
+      freeDescriptors: this.freeDescriptors(),
     });
   }
 }

@@ -2,6 +2,7 @@ import type { CloudConfig } from '../../config/cloud-config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import type { ClientAdmission } from './client-admission';
 import { tlsHttpServer, tlsStreamServer } from './client-servers';
 import type { Coalescer } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
@@ -18,6 +19,8 @@ export interface ClientPorts {
 
 export interface ClientEdgeDeps {
   readonly opener: ConnectionOpener;
+  /** Shared by every listener: the limits are per node, across them. */
+  readonly admission: ClientAdmission;
   readonly guard: AcceptGuard;
   readonly coalescer: Coalescer | null;
   readonly metrics: Metrics;
@@ -36,17 +39,20 @@ export class ClientEdges {
   private readonly wss: WsEdge | null = null;
 
   constructor(private readonly config: CloudConfig, deps: ClientEdgeDeps) {
-    const { opener, guard, coalescer, metrics, log } = deps;
+    const { opener, admission, guard, coalescer, metrics, log } = deps;
     const protocol = config.protocol;
     const tcpOptions = { maxBodySize: protocol.maxBodySize, sendBufferLimit: protocol.sendBufferLimit, coalescer };
-    const wsOptions = { ...tcpOptions, path: config.ws.path, maxPayload: config.ws.maxPayload };
-    this.tcp = new TcpEdge(tcpOptions, opener, guard, metrics, log);
-    this.ws = new WsEdge(wsOptions, opener, guard, metrics, log);
+    const wsOptions = {
+      ...tcpOptions, path: config.ws.path, maxPayload: config.ws.maxPayload,
+      upgradeTimeoutMs: config.ws.upgradeTimeoutMs, allowedOrigins: config.ws.allowedOrigins,
+    };
+    this.tcp = new TcpEdge(tcpOptions, opener, admission, guard, metrics, log);
+    this.ws = new WsEdge(wsOptions, opener, admission, guard, metrics, log);
     const pem = config.tls.pem;
     if (pem) {
       const secure = { pem, handshakeTimeoutMs: protocol.handshakeTimeoutMs };
-      this.tlsTcp = new TcpEdge({ ...tcpOptions, server: tlsStreamServer(secure) }, opener, guard, metrics, log);
-      this.wss = new WsEdge({ ...wsOptions, server: tlsHttpServer(secure) }, opener, guard, metrics, log);
+      this.tlsTcp = new TcpEdge({ ...tcpOptions, server: tlsStreamServer(secure) }, opener, admission, guard, metrics, log);
+      this.wss = new WsEdge({ ...wsOptions, server: tlsHttpServer(secure) }, opener, admission, guard, metrics, log);
     }
   }
 

@@ -22,7 +22,23 @@ export interface StreamServer {
 
 export interface HttpServerKind {
   readonly transport: 'ws' | 'wss';
-  create(handler: http.RequestListener): http.Server | https.Server;
+  create(handler: http.RequestListener, options: http.ServerOptions): http.Server | https.Server;
+}
+
+/**
+ * The upgrade request must arrive whole within `timeoutMs`. Node checks its
+ * headersTimeout on a sweep of the sockets still reading a request (every
+ * 30 s by default, which would let a slowloris client hold its socket for
+ * that long): the sweep runs every quarter of the timeout here, at most
+ * each second. Upgraded sockets leave the swept list, so it costs nothing
+ * per established connection.
+ */
+export function upgradeTimeouts(timeoutMs: number): http.ServerOptions {
+  return {
+    headersTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(timeoutMs / 4))),
+  };
 }
 
 export interface TlsServerOptions {
@@ -45,11 +61,11 @@ export function tlsStreamServer(options: TlsServerOptions): StreamServer {
 
 export const plainHttpServer: HttpServerKind = {
   transport: 'ws',
-  create: (handler) => http.createServer(handler),
+  create: (handler, options) => http.createServer(options, handler),
 };
 
 export function tlsHttpServer(options: TlsServerOptions): HttpServerKind {
-  return { transport: 'wss', create: (handler) => https.createServer(secureOptions(options), handler) };
+  return { transport: 'wss', create: (handler, http) => https.createServer({ ...secureOptions(options), ...http }, handler) };
 }
 
 /**

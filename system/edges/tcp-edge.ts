@@ -6,10 +6,11 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
+import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
 import { plainStreamServer, StreamServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
   constructor(
@@ -58,19 +59,23 @@ export interface TcpEdgeOptions {
 /**
  * TCP clients: bytes in through the stream decoder, packets out to the
  * connection actor. The same edge serves plain tcp and TLS: a socket is
- * counted by the accept guard from its TCP connection, and handed to a
- * connection actor once it is ready for the protocol (for TLS, once the
- * handshake is done; the server's handshakeTimeout drops a client that
- * never finishes it).
+ * admitted or refused on its TCP connection (ClientAdmission), counted
+ * until it closes, and handed to a connection actor once it is ready for the
+ * protocol (for TLS, once the handshake is done; the server's
+ * handshakeTimeout drops a client that never finishes it). A refused one
+ * gets op 6 with the code once it is ready, and is closed.
  */
 export class TcpEdge {
   readonly server: net.Server;
   readonly transport: 'tcp' | 'tls';
   private readonly counters: WriteCounters;
+  /** Refusals decided on the TCP connection, carried out after the TLS handshake. */
+  private readonly pending = new PendingRefusals();
 
   constructor(
     private readonly options: TcpEdgeOptions,
     private readonly opener: ConnectionOpener,
+    private readonly admission: ClientAdmission,
     private readonly guard: AcceptGuard,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -79,13 +84,27 @@ export class TcpEdge {
     this.transport = made.transport;
     this.counters = writeCounters(metrics, this.transport);
     this.server = made.server;
-    // Counted first, before the accept guard's own 'connection' listener (added by listen) looks at the descriptor.
+    // Admitted first, before the accept guard's own 'connection' listener (added by listen) looks at the descriptor.
+    const plain = made.ready === 'connection';
     this.server.on('connection', (socket: net.Socket) => {
       const address = socket.remoteAddress;
-      this.guard.opened(address);
-      socket.once('close', () => this.guard.closed(address));
+      const refusal = this.admission.admit(address, this.transport);
+      if (!refusal) {
+        socket.once('close', () => this.admission.closed(address));
+        if (plain) this.accept(socket);
+      } else if (plain) {
+        this.refuse(socket, refusal);
+      } else {
+        this.pending.hold(socket, refusal);
+      }
     });
-    this.server.on(made.ready, (socket: net.Socket) => this.accept(socket));
+    if (!plain) {
+      this.server.on(made.ready, (socket: net.Socket) => {
+        const refusal = this.pending.of(socket);
+        if (refusal) this.refuse(socket, refusal);
+        else this.accept(socket);
+      });
+    }
     if (this.transport === 'tls') watchHandshakes(this.server, 'tls', metrics, log);
   }
 
@@ -93,9 +112,21 @@ export class TcpEdge {
     return this.guard.listen(this.transport, this.server, port, host);
   }
 
+  /** Op 6 with the refusal's code (and when to come back, if known), then close; the descriptor goes within the close linger. */
+  private refuse(socket: net.Socket, refusal: Refusal): void {
+    socket.on('error', () => undefined);
+    const hint = refusal.retryAfterMs === undefined ? undefined : { afterMs: refusal.retryAfterMs };
+    socket.end(disconnectPacket(refusal.error, hint));
+    // Whatever the client sends meanwhile is read and dropped, so its close is seen.
+    socket.resume();
+    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
   private accept(socket: net.Socket): void {
     if (!this.opener.accepting) {
-      socket.destroy();
+      // Admitted before the drain began, ready (TLS handshake done) after.
+      this.admission.refused('draining', this.transport, socket.remoteAddress);
+      this.refuse(socket, this.admission.refusal('draining'));
       return;
     }
     this.metrics.inc('im_connections_opened_total', { transport: this.transport });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type https from 'node:https';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ReconnectHint } from '../codec/disconnect-body';
@@ -11,10 +11,11 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
-import { HttpServerKind, plainHttpServer, watchHandshakes } from './client-servers';
+import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
+import { HttpServerKind, plainHttpServer, upgradeTimeouts, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
@@ -68,26 +69,51 @@ export interface WsEdgeOptions {
   readonly maxBodySize: number;
   readonly sendBufferLimit: number;
   readonly coalescer: Coalescer | null;
+  /** The whole upgrade request must arrive within it. */
+  readonly upgradeTimeoutMs: number;
+  /** Lower-cased origins a browser may connect from; empty lets any in. */
+  readonly allowedOrigins: readonly string[];
   /** Plain http (ws, the default) or https with the node's certificate (wss). */
   readonly server?: HttpServerKind;
 }
 
+/** An HTTP response that ends the exchange: a JSON reason, and when to try again if known. */
+function httpRefusal(status: number, error: ImError, retryAfterMs?: number): string {
+  const body = JSON.stringify(error.toReason());
+  const retry = retryAfterMs === undefined ? '' : `retry-after: ${Math.max(1, Math.ceil(retryAfterMs / 1000))}\r\n`;
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n${retry}` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** Sends the last bytes, then makes sure the descriptor goes even if the peer never closes its side. */
+function endAndLinger(socket: Duplex, bytes: string): void {
+  socket.end(bytes);
+  setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+}
+
 /**
- * WebSocket clients on one path (`/sub`). The path and the key are checked on
- * the raw upgrade request, before any WebSocket state exists; a rejected
- * upgrade costs one HTTP response and is counted. The same edge serves ws
- * and wss: only its server differs (sockets are counted by the accept guard
- * from their TCP connection, TLS handshake included).
+ * WebSocket clients on one path (`/sub`). A socket is admitted or refused on
+ * its TCP connection (ClientAdmission: draining, node full, per-IP, rate); a
+ * refused one gets its status (503, 429) in answer to its upgrade request,
+ * which, like every request here, must arrive within ws.upgradeTimeoutMs.
+ * The path, the key and the Origin are then checked on the raw upgrade
+ * request, before any WebSocket state exists; a rejected upgrade costs one
+ * HTTP response and is counted. The same edge serves ws and wss: only its
+ * server differs (sockets are admitted from their TCP connection, before
+ * the TLS handshake, and counted until it closes).
  */
 export class WsEdge {
   readonly server: http.Server | https.Server;
   readonly transport: 'ws' | 'wss';
   private readonly wss: WebSocketServer;
   private readonly counters: WriteCounters;
+  private readonly pending = new PendingRefusals();
+  private readonly origins: ReadonlySet<string> | null;
 
   constructor(
     private readonly options: WsEdgeOptions,
     private readonly opener: ConnectionOpener,
+    private readonly admission: ClientAdmission,
     private readonly guard: AcceptGuard,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -95,6 +121,7 @@ export class WsEdge {
     const kind = options.server ?? plainHttpServer;
     this.transport = kind.transport;
     this.counters = writeCounters(metrics, this.transport);
+    this.origins = options.allowedOrigins.length > 0 ? new Set(options.allowedOrigins) : null;
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -105,16 +132,15 @@ export class WsEdge {
       // Echo the client's protocol; a browser refuses any answer it did not offer.
       handleProtocols: (protocols) => protocols.values().next().value ?? false,
     });
-    this.server = kind.create((_req, res) => {
-      res.writeHead(426, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${options.path}` }));
-    });
+    this.server = kind.create((req, res) => this.plainRequest(req, res), upgradeTimeouts(options.upgradeTimeoutMs));
     this.server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress;
-      this.guard.opened(address);
-      socket.once('close', () => this.guard.closed(address));
+      const refusal = this.admission.admit(address, this.transport);
+      if (refusal) this.pending.hold(socket, refusal);
+      else socket.once('close', () => this.admission.closed(address));
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.clientError(err, socket));
     if (this.transport === 'wss') watchHandshakes(this.server, 'wss', metrics, log);
   }
 
@@ -125,14 +151,54 @@ export class WsEdge {
   private reject(socket: Duplex, status: number, error: ImError): void {
     this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
     this.log.warn('websocket upgrade rejected', { component: 'ws-edge', transport: this.transport, code: error.code, error: error.message });
-    const body = JSON.stringify(error.toReason());
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    endAndLinger(socket, httpRefusal(status, error));
+  }
+
+  /** Carries out a refusal (already counted by the admission). */
+  private refuse(socket: Duplex, refusal: Refusal): void {
+    endAndLinger(socket, httpRefusal(refusal.status, refusal.error, refusal.retryAfterMs));
+  }
+
+  /** Any request that is not an upgrade: the refusal its socket got, or 426. */
+  private plainRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const refusal = this.pending.of(req.socket);
+    const status = refusal?.status ?? 426;
+    const reason = refusal ? refusal.error.toReason() : { code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${this.options.path}` };
+    const retry = refusal?.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(refusal.retryAfterMs / 1000)) };
+    res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...retry });
+    res.end(JSON.stringify(reason));
+  }
+
+  /**
+   * A request that failed before any handler saw it. Node answers these
+   * itself unless the server listens for them; here a request that did not
+   * arrive within ws.upgradeTimeoutMs is counted and told so (a socket
+   * already refused gets its refusal instead), and a malformed one gets 400
+   * (431 for headers over Node's size limit).
+   */
+  private clientError(err: Error & { code?: string }, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      const held = socket instanceof Socket ? this.pending.of(socket) : undefined;
+      if (held) return this.refuse(socket, held);
+      const refusal = this.admission.refusal('upgrade_timeout');
+      this.admission.refused('upgrade_timeout', this.transport, socket instanceof Socket ? socket.remoteAddress : undefined);
+      return this.refuse(socket, refusal);
+    }
+    const error = new ImError('WS_BAD_UPGRADE', err.code);
+    this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
+    this.log.debug('bad http request', { component: 'ws-edge', transport: this.transport, errno: err.code, error: err.message });
+    endAndLinger(socket, httpRefusal(err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, error));
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The socket was already answered (its request came too late).
+    if (socket.writableEnded) return;
+    const held = this.pending.of(req.socket);
+    if (held) return this.refuse(socket, held);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
@@ -141,10 +207,20 @@ export class WsEdge {
     if (typeof key !== 'string' || !WS_KEY.test(key) || Buffer.from(key, 'base64').length !== 16) {
       return this.reject(socket, 400, new ImError('WS_BAD_KEY'));
     }
-    if (!this.opener.accepting) return this.reject(socket, 503, new ImError('NODE_DRAINING'));
+    const origin = req.headers.origin;
+    if (this.origins && origin !== undefined && !this.origins.has(origin.toLowerCase())) {
+      return this.refuseNow(socket, 'origin', req.socket.remoteAddress);
+    }
+    // Admitted before the drain began, upgrading after.
+    if (!this.opener.accepting) return this.refuseNow(socket, 'draining', req.socket.remoteAddress);
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     const cookie = req.headers.cookie ?? '';
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, cookie));
+  }
+
+  private refuseNow(socket: Duplex, reason: 'origin' | 'draining', address: string | undefined): void {
+    this.admission.refused(reason, this.transport, address);
+    this.refuse(socket, this.admission.refusal(reason));
   }
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
