@@ -16,6 +16,7 @@ import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import { Op } from '../system/codec/packet';
 import { closeClientChannel, loadWireProtos } from '../system/proto-loader';
 import { ChildNode, LogLine, sleep, StartedPorts } from './support/child-node';
+import { rawUpgrade } from './support/raw-upgrade';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
 
@@ -184,7 +185,7 @@ describe('cloud node: accepting under descriptor exhaustion (real CLI child proc
     expect(node.logsWith('cloud node stopped')).to.have.length(1);
   });
 
-  it('limits.maxConnections = 5: the 6th socket is refused, E_ACCEPT_LIMIT is logged, accepting resumes after closes', async () => {
+  it('limits.maxConnections = 5: the 6th socket is refused (op 6 / 503 E_NODE_FULL) with the listeners open, logged once at warn, never a pause', async () => {
     const ports = await startChild({ IM_CLOUD_MAX_CONNECTIONS: '5' });
     const node = running();
 
@@ -193,20 +194,26 @@ describe('cloud node: accepting under descriptor exhaustion (real CLI child proc
       if (typeof result === 'string') throw new Error(`connection ${i + 1} of 5 failed: ${result}`);
       sockets.push(result);
     }
-    const pause = await node.waitForLog(isPause('E_ACCEPT_LIMIT'), 5000, 'accepting paused (E_ACCEPT_LIMIT)');
-    expect(pause.openConnections).to.equal(5);
-    expect(pause.maxConnections).to.equal(5);
+    for (let i = 0; i < 3; i++) {
+      const refused = await TestClient.tcp(ports.tcp);
+      clients.push(refused);
+      await refused.waitForClose(5000);
+      expect(refused.disconnectReason()?.code, `refusal ${i + 1}`).to.equal('E_NODE_FULL');
+    }
+    const answer = await rawUpgrade(ports.ws);
+    expect(answer.status, 'the ws listener answers too').to.equal(503);
+    expect(JSON.parse(answer.body)).to.include({ code: 'E_NODE_FULL' });
 
-    expect(await connectRaw(ports.tcp)).to.equal('ECONNREFUSED');
-    expect(await connectRaw(ports.tcp)).to.equal('ECONNREFUSED');
-    expect(await connectRaw(ports.ws), 'the ws listener pauses too').to.equal('ECONNREFUSED');
+    const line = await node.waitForLog((l) => l.message === 'client sockets refused' && l.code === 'E_NODE_FULL', 5000, 'the refusal logged');
+    expect(line.level).to.equal('warn');
+    expect(line.maxConnections).to.equal(5);
+    expect(node.logsWith('client sockets refused'), 'four refusals, one line').to.have.length(1);
+    expect(node.logsWith('accepting paused')).to.have.length(0);
     expect(node.alive).to.equal(true);
 
     for (const s of sockets.splice(0, 2)) s.destroy();
-    await node.waitForLog((l) => l.message === 'accepting resumed', 5000, 'accepting resumed');
     const { client, failures } = await onlineWithin(ports.tcp, 5000);
-    expect(client, `no new client after the resume; attempts failed with: ${failures.join(', ')}`).to.not.equal(null);
+    expect(client, `no new client after the closes; attempts failed with: ${failures.join(', ')}`).to.not.equal(null);
     if (client) clients.push(client);
-    expect(node.logs.filter(isPause('E_ACCEPT_LIMIT'))).to.have.length(1);
   });
 });

@@ -47,11 +47,15 @@ export interface WsOptions {
   protocols?: string[];
   /** Connects with wss:// instead of ws://. */
   tls?: TlsOptions;
+  /** The source address (127.0.0.x on loopback): another client IP. */
+  localAddress?: string;
 }
 
 export interface TcpOptions {
   /** Speaks the protocol inside TLS. */
   tls?: TlsOptions;
+  /** The source address (127.0.0.x on loopback): another client IP. */
+  localAddress?: string;
 }
 
 export class TestClient {
@@ -67,7 +71,7 @@ export class TestClient {
 
   static ws(port: number, options: WsOptions = {}): Promise<TestClient> {
     const url = `${options.tls ? 'wss' : 'ws'}://${options.host ?? '127.0.0.1'}:${port}${options.path ?? '/sub'}`;
-    const ws = new WebSocket(url, options.protocols, { headers: options.headers, perMessageDeflate: false, ...options.tls });
+    const ws = new WebSocket(url, options.protocols, { headers: options.headers, perMessageDeflate: false, localAddress: options.localAddress, ...options.tls });
     const client = new TestClient('ws', ws, null);
     ws.on('message', (data: Buffer) => client.onWsFrame(data));
     ws.on('close', (code, reason) => client.onClose({ code, reason: reason.toString() }));
@@ -80,7 +84,8 @@ export class TestClient {
   }
 
   static tcp(port: number, options: TcpOptions = {}): Promise<TestClient> {
-    const socket = options.tls ? tls.connect({ port, host: '127.0.0.1', ...options.tls }) : net.connect(port, '127.0.0.1');
+    const at = { port, host: '127.0.0.1', localAddress: options.localAddress };
+    const socket = options.tls ? tls.connect({ ...at, ...options.tls }) : net.connect(at);
     const client = new TestClient('tcp', null, socket);
     const decoder = new StreamDecoder(64 * 1024 * 1024, {
       packet: (p) => client.push({ ...p, body: Buffer.from(p.body), batched: false }),
