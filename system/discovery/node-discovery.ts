@@ -54,6 +54,7 @@ export class NodeDiscovery {
       watchService: config.watchService,
       registry: parts.registry && address ? { api: parts.registry, self: selfRegistration(config, address, start.meta, start.grpcTls) } : null,
       onNodes: start.onNodes,
+      reassertMs: config.reassertMs,
       waitMs: config.waitMs,
       minIntervalMs: config.minIntervalMs,
       retryBaseMs: config.retryBaseMs,
