@@ -100,6 +100,8 @@ export interface DiscoveryDeps {
   /** This node in the registry; null for a static list (nothing to register with). */
   readonly registry: { readonly api: NodeRegistry; readonly self: SelfRegistration } | null;
   readonly onNodes: (nodes: readonly NodeInstance[]) => void;
+  /** How often a registered node asserts its registration again (see discovery-registration.ts). */
+  readonly reassertMs: number;
   readonly waitMs: number;
   readonly minIntervalMs: number;
   readonly retryBaseMs: number;

@@ -10,17 +10,15 @@
  *   back instead of staying behind as a ghost that starts out passing.
  *
  * While registered, a TTL check is reported every ttl/3, and the whole
- * registration is asserted again every REASSERT_MS and whenever the watch
- * index goes backwards (a registry restart): re-registering an id is
- * idempotent in Consul (a check that exists keeps its status), and it is
- * how a node comes back after the registry lost or reaped it, whatever its
- * check kind.
+ * registration is asserted again every `reassertMs` (discovery.reassertMs,
+ * 30 s by default) and at once whenever the watch index goes backwards (a
+ * registry restart): re-registering an id is idempotent in Consul (a check
+ * that exists keeps its status), and it is how a node comes back after the
+ * registry lost or reaped it, whatever its check kind. A failed re-assertion
+ * is counted, logged and tried again after another `reassertMs`.
  */
 import type { DiscoveryMsg, DiscoveryState } from './discovery-actor';
 import type { SelfRegistration } from './discovery-ports';
-
-/** How often a registered node asserts its registration again. */
-export const REASSERT_MS = 30_000;
 
 export interface Teller {
   tell(msg: DiscoveryMsg): void;
@@ -131,7 +129,7 @@ export function onRegistration(state: DiscoveryState, msg: DiscoveryMsg, self: T
       });
       // A TTL check starts critical where the registry ignores the initial status: report at once, then every ttl/3.
       if (checkPeriodMs(registry.self) !== null) scheduleCheck(state, self, 0);
-      scheduleReassert(state, self, REASSERT_MS);
+      scheduleReassert(state, self, deps.reassertMs);
       return;
     }
     case 'registerFailed': {
@@ -193,7 +191,7 @@ export function onRegistration(state: DiscoveryState, msg: DiscoveryMsg, self: T
           component: 'discovery', source: deps.sourceKind, serviceId: registry.self.serviceId, error: msg.error,
         });
       }
-      scheduleReassert(state, self, REASSERT_MS);
+      scheduleReassert(state, self, deps.reassertMs);
       return;
     case 'leave': {
       clearRegistrationTimers(state);

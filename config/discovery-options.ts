@@ -17,6 +17,8 @@ export interface DiscoveryConfig {
   readonly checkIntervalMs: number;
   readonly ttlMs: number;
   readonly deregisterAfterMs: number;
+  /** How often a registered node registers again. */
+  readonly reassertMs: number;
   readonly waitMs: number;
   readonly minIntervalMs: number;
   readonly retryBaseMs: number;
@@ -28,6 +30,9 @@ export const LOGIC_SERVICE = 'grpc-im-logic-node';
 
 /** Consul holds a blocking query at most 10 minutes. */
 const MAX_WAIT_MS = 10 * 60 * 1000;
+/** A node registers again at most every second and at least every 10 minutes. */
+const MIN_REASSERT_MS = 1000;
+const MAX_REASSERT_MS = 10 * 60 * 1000;
 const SERVICE_NAME = { type: 'string', pattern: /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, hint: 'letters, digits and dashes (a DNS label)' } as const;
 
 /** The discovery options of a node kind: `IM_CLOUD` or `IM_LOGIC` prefixes its variables. */
@@ -65,6 +70,10 @@ export function discoveryOptions(envPrefix: 'IM_CLOUD' | 'IM_LOGIC'): OptionSpec
       doc: 'Consul removes this node after its check has been critical this long (DeregisterCriticalServiceAfter; Consul applies at least one minute).',
     },
     {
+      path: 'discovery.reassertMs', env: `${envPrefix}_DISCOVERY_REASSERT_MS`, kind: { type: 'int', min: MIN_REASSERT_MS, max: MAX_REASSERT_MS }, default: 30_000,
+      doc: 'How often a registered node registers again (it also does at once when the watch index goes backwards): a node Consul lost or reaped comes back within this, whatever its check kind (an id registered again keeps its check\'s status).',
+    },
+    {
       path: 'discovery.waitMs', env: `${envPrefix}_DISCOVERY_WAIT_MS`, kind: { type: 'int', min: 1000, max: MAX_WAIT_MS }, default: 60_000,
       doc: 'Longest Consul holds one blocking query for a change (at most 10 minutes, Consul\'s limit).',
     },
@@ -91,6 +100,7 @@ export function readDiscoveryConfig(r: OptionReader): DiscoveryConfig {
     checkIntervalMs: r.num('discovery.checkIntervalMs'),
     ttlMs: r.num('discovery.ttlMs'),
     deregisterAfterMs: r.num('discovery.deregisterAfterMs'),
+    reassertMs: r.num('discovery.reassertMs'),
     waitMs: r.num('discovery.waitMs'),
     minIntervalMs: r.num('discovery.minIntervalMs'),
     retryBaseMs: r.num('discovery.retryBaseMs'),

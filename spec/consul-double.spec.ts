@@ -318,6 +318,21 @@ describe('Consul double', () => {
       expect((await put('/v1/agent/service/register', definition('cloud-1'))).status).to.equal(200);
     });
 
+    it('hold() carries requests to a path out only once released, even one whose client gave up meanwhile', async () => {
+      const release = consul.hold('/v1/agent/service/register');
+      const answered = put('/v1/agent/service/register', definition('cloud-1'));
+      const gaveUp = http.request({ host: '127.0.0.1', port: consul.port, path: '/v1/agent/service/register', method: 'PUT', agent: false });
+      gaveUp.on('error', () => undefined);
+      gaveUp.end(JSON.stringify(definition('cloud-2')));
+      await eventually(() => consul.requests().length === 2, 'both registers recorded');
+      gaveUp.destroy();
+      expect((await health()).status, 'other paths are not held').to.equal(200);
+      expect(consul.services(), 'nothing carried out yet').to.deep.equal([]);
+      await release();
+      expect((await answered).status).to.equal(200);
+      expect(consul.services().map((s) => s.id)).to.deep.equal(['cloud-1', 'cloud-2']);
+    });
+
     it('records every request: method, path, query, lower-case headers, body', async () => {
       await request(consul.port, 'GET', '/v1/health/service/im-cloud?dc=dc1&tag=cloud&near=_agent&filter=x', undefined, { 'X-Consul-Token': 'secret' });
       const [recorded] = consul.requests();

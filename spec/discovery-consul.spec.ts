@@ -5,63 +5,14 @@
  * (the double's GRPC checks call the nodes' grpc.health.v1), real clients.
  */
 import { expect } from 'chai';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { loadCloudConfig } from '../config/cloud-config';
-import { loadLogicConfig } from '../config/logic-config';
 import { nextIndex, retryDelayMs } from '../actors/discovery-actor';
-import { CloudNode } from '../system/cloud-node';
-import { LogicNode } from '../system/logic-node';
-import type { Logger } from '../system/logger';
-import { adminRequest } from './support/admin-client';
+import type { CloudNode } from '../system/cloud-node';
 import { settles } from './support/settles';
 import { ConsulDouble } from './support/consul-double';
+import { consulDiscovery, DiscoveryNodes, metric, ready } from './support/discovery-nodes';
 import { freePorts } from './support/free-ports';
 import { probeGrpcHealth } from './support/grpc-health-probe';
-import { Exposition } from './support/prometheus-text';
 import { TestClient } from './support/test-client';
-
-interface Line {
-  readonly level: string;
-  readonly message: string;
-  readonly [field: string]: unknown;
-}
-
-/** A winston logger whose JSON lines land in `lines` (and on stdout too with TEST_LOG set). */
-function capturingLogger(lines: Line[], node: string): Logger {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text.trim() !== '') lines.push(JSON.parse(text) as Line);
-      done();
-    },
-  });
-  const transports: winston.transport[] = [new winston.transports.Stream({ stream: sink })];
-  if (process.env.TEST_LOG) transports.push(new winston.transports.Console());
-  return winston.createLogger({ level: 'debug', defaultMeta: { node }, format: winston.format.json(), transports });
-}
-
-/** Short enough for tests: a TTL of 900 ms, a GRPC check every 200 ms, 1 s blocking waits, fast retries. */
-function discovery(consul: ConsulDouble, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    kind: 'consul', consulUrl: consul.url, ttlMs: 900, checkIntervalMs: 200, waitMs: 1000, minIntervalMs: 50,
-    retryBaseMs: 50, retryMaxMs: 200, ...extra,
-  };
-}
-
-interface Ready {
-  readonly status: string;
-  readonly discovery: { readonly nodes: string[] | null; readonly stale: boolean; readonly registration: string; readonly source: string };
-}
-
-async function ready(adminPort: number): Promise<{ status: number; json: Ready }> {
-  const reply = await adminRequest(adminPort, '/ready');
-  return { status: reply.status, json: JSON.parse(reply.text) as Ready };
-}
-
-async function metric(adminPort: number, name: string): Promise<number> {
-  const reply = await adminRequest(adminPort, '/metrics');
-  return Exposition.parse(reply.text).sum(name);
-}
 
 function pushMid(httpPort: number, mid: number, body: string): Promise<Response> {
   return fetch(`http://127.0.0.1:${httpPort}/im/push/mids?operation=1000&mids=${mid}`, { method: 'POST', body });
@@ -70,33 +21,8 @@ function pushMid(httpPort: number, mid: number, body: string): Promise<Response>
 describe('discovery through Consul (a double of its HTTP API)', function () {
   this.timeout(30_000);
   let consul: ConsulDouble;
-  let logic: LogicNode[];
-  let cloud: CloudNode[];
+  let nodes: DiscoveryNodes;
   let clients: TestClient[];
-  let lines: Line[];
-
-  async function startLogic(overrides: Record<string, unknown> = {}, cloudPorts = { tcp: 3101, ws: 3102 }): Promise<LogicNode> {
-    const node = await LogicNode.start(loadLogicConfig({
-      overrides: {
-        node: { bindHost: '127.0.0.1' }, grpc: { port: 0, shutdownGraceMs: 500 }, http: { port: 0 }, admin: { port: 0 },
-        push: { batchFlushMs: 0 }, nodes: { tcpPort: cloudPorts.tcp, wsPort: cloudPorts.ws },
-        discovery: discovery(consul, { check: 'ttl' }), ...overrides,
-      },
-    }), { logger: capturingLogger(lines, 'logic') });
-    logic.push(node);
-    return node;
-  }
-
-  async function startCloud(overrides: Record<string, unknown> = {}): Promise<CloudNode> {
-    const node = await CloudNode.start(loadCloudConfig({
-      overrides: {
-        node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 500 }, admin: { port: 0 },
-        protocol: { sweepIntervalMs: 50 }, logic: { callTimeoutMs: 1000 }, discovery: discovery(consul), ...overrides,
-      },
-    }), { logger: capturingLogger(lines, 'cloud') });
-    cloud.push(node);
-    return node;
-  }
 
   async function client(node: CloudNode, mid: number): Promise<TestClient> {
     const { client: c, auth } = await TestClient.online('ws', node.ports.ws, { mid, key: `disc-${mid}`, room_id: 'live://disc', platform: 'web', accepts: [1000] });
@@ -107,23 +33,20 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
 
   beforeEach(async () => {
     consul = await ConsulDouble.start();
-    logic = [];
-    cloud = [];
+    nodes = new DiscoveryNodes(consul);
     clients = [];
-    lines = [];
   });
 
   afterEach(async () => {
     for (const c of clients) c.destroy();
-    await Promise.all(cloud.map((n) => n.stop()));
-    await Promise.all(logic.map((n) => n.stop()));
+    await nodes.stop();
     await consul.close();
   });
 
   it('registers both kinds with their checks, and each side follows the other: a client authenticates and a push arrives', async () => {
     const [tcp, ws] = await freePorts(2);
-    const l = await startLogic({}, { tcp, ws });
-    const c = await startCloud({ tcp: { port: tcp }, ws: { port: ws }, node: { bindHost: '127.0.0.1', clientHost: '127.0.0.1' } });
+    const l = await nodes.startLogic({}, { tcp, ws });
+    const c = await nodes.startCloud({ tcp: { port: tcp }, ws: { port: ws }, node: { bindHost: '127.0.0.1', clientHost: '127.0.0.1' } });
 
     await settles(() => {
       const [logicEntry] = consul.services('grpc-im-logic-node');
@@ -150,13 +73,13 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     await alice.waitFor((p) => p.op === 1000 && p.body.toString() === 'found through consul');
 
     // Nodes lists the host the cloud node published (not the config's fallback).
-    const nodes = await (await fetch(`http://127.0.0.1:${l.ports.http}/im/nodes?platform=web`)).json() as { data: { nodes: string[]; ws_port: number } };
-    expect(nodes.data).to.deep.include({ nodes: ['127.0.0.1'], ws_port: ws });
+    const answer = await (await fetch(`http://127.0.0.1:${l.ports.http}/im/nodes?platform=web`)).json() as { data: { nodes: string[]; ws_port: number } };
+    expect(answer.data).to.deep.include({ nodes: ['127.0.0.1'], ws_port: ws });
   });
 
   it('watches with blocking queries by Consul\'s rules: index never below 1, capped wait, reset when it goes backwards, rate-limited', async () => {
-    const l = await startLogic();
-    const c = await startCloud({ discovery: discovery(consul, { minIntervalMs: 300 }) });
+    const l = await nodes.startLogic();
+    const c = await nodes.startCloud({ discovery: consulDiscovery(consul, { minIntervalMs: 300 }) });
     await settles(async () => {
       expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
     }, 5000);
@@ -200,8 +123,8 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
   });
 
   it('keeps the last list while Consul is down, says so (log, metric, /ready), and recovers', async () => {
-    const l = await startLogic();
-    const c = await startCloud();
+    const l = await nodes.startLogic();
+    const c = await nodes.startCloud();
     await settles(async () => {
       expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
       expect((await ready(l.adminPort)).json.discovery.nodes).to.deep.equal([c.serverId]);
@@ -215,7 +138,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
       expect(r.status).to.equal(200);
       expect(await metric(c.adminPort, 'im_discovery_stale')).to.equal(1);
     }, 5000);
-    const warn = lines.find((x) => x.node === 'cloud' && x.level === 'warn' && x.message === 'discovery cannot list nodes; keeping the last list');
+    const warn = nodes.lines.find((x) => x.node === 'cloud' && x.level === 'warn' && x.message === 'discovery cannot list nodes; keeping the last list');
     expect(warn, 'warn line').to.not.equal(undefined);
     expect(warn?.keptNodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
     // Auth and pushes go on through the kept list.
@@ -229,13 +152,13 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
       expect((await ready(c.adminPort)).json.discovery.stale).to.equal(false);
       expect(await metric(c.adminPort, 'im_discovery_stale')).to.equal(0);
     }, 5000);
-    expect(lines.some((x) => x.node === 'cloud' && x.message === 'discovery answers again')).to.equal(true);
+    expect(nodes.lines.some((x) => x.node === 'cloud' && x.message === 'discovery answers again')).to.equal(true);
   });
 
   it('a logic node that turns critical stops getting calls within one watch cycle; a new cloud node gets room pushes without a restart', async () => {
-    const l1 = await startLogic();
-    const l2 = await startLogic();
-    const c1 = await startCloud();
+    const l1 = await nodes.startLogic();
+    const l2 = await nodes.startLogic();
+    const c1 = await nodes.startCloud();
     const both = [`127.0.0.1:${l1.ports.grpc}`, `127.0.0.1:${l2.ports.grpc}`].sort();
     await settles(async () => { expect([...(await ready(c1.adminPort)).json.discovery.nodes ?? []].sort()).to.deep.equal(both); }, 5000);
 
@@ -247,10 +170,10 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     expect(await metric(l1.adminPort, 'im_logic_connects_total'), 'logic 1 got no Connect').to.equal(connectsBefore);
 
     // A second cloud node joins: logic's room pushes reach its members without any restart.
-    const c2 = await startCloud();
+    const c2 = await nodes.startCloud();
     await settles(async () => {
-      const nodes = (await ready(l2.adminPort)).json.discovery.nodes ?? [];
-      expect([...nodes].sort()).to.deep.equal([c1.serverId, c2.serverId].sort());
+      const listed = (await ready(l2.adminPort)).json.discovery.nodes ?? [];
+      expect([...listed].sort()).to.deep.equal([c1.serverId, c2.serverId].sort());
     }, 5000);
     const member = await client(c2, 520);
     const res = await fetch(`http://127.0.0.1:${l2.ports.http}/im/push/room?operation=1000&type=live&room=disc`, { method: 'POST', body: 'to the new node' });
@@ -260,7 +183,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
 
   it('registers again when Consul forgets the check, retries registration while Consul is down at start, and deregisters on stop', async () => {
     await consul.down();
-    const l = await startLogic();
+    const l = await nodes.startLogic();
     expect((await ready(l.adminPort)).status, 'not ready until registered').to.equal(503);
     await consul.up();
     await settles(async () => { expect((await ready(l.adminPort)).status).to.equal(200); }, 5000);
@@ -270,21 +193,19 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     const [entry] = consul.services('grpc-im-logic-node');
     await fetch(`${consul.url}/v1/agent/service/deregister/${entry.id}`, { method: 'PUT' });
     await settles(() => { expect(consul.services('grpc-im-logic-node').map((s) => s.id)).to.deep.equal([entry.id]); }, 5000);
-    expect(lines.some((x) => x.message === 'discovery no longer knows this node\'s check; registering again')).to.equal(true);
+    expect(nodes.lines.some((x) => x.message === 'discovery no longer knows this node\'s check; registering again')).to.equal(true);
 
-    const c = await startCloud();
+    const c = await nodes.startCloud();
     await settles(() => { expect(consul.services('grpc-im-cloud-node')).to.have.length(1); }, 5000);
     await c.stop();
-    cloud = [];
     expect(consul.services('grpc-im-cloud-node'), 'cloud deregistered on stop').to.deep.equal([]);
     await l.stop();
-    logic = [];
     expect(consul.services('grpc-im-logic-node'), 'logic deregistered on stop').to.deep.equal([]);
   });
 
   it('a stopping node turns unready and NOT_SERVING, deregisters while it still accepts, and only then refuses clients', async () => {
-    await startLogic();
-    const c = await startCloud();
+    await nodes.startLogic();
+    const c = await nodes.startCloud();
     await settles(async () => { expect((await ready(c.adminPort)).status).to.equal(200); }, 5000);
     expect((await probeGrpcHealth(`127.0.0.1:${c.ports.grpc}`, 2000, false).done).healthy).to.equal(true);
     const wsPort = c.ports.ws;
@@ -303,15 +224,14 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     expect(late.closed, 'still accepting while it deregisters').to.equal(false);
 
     await stopping;
-    cloud = [];
     expect(consul.services('grpc-im-cloud-node')).to.deep.equal([]);
     const refused = await TestClient.ws(wsPort).then(() => 'connected', (err: Error) => err.message);
     expect(refused).to.match(/ECONNREFUSED/);
   });
 
   it('a registry that lists nobody does not empty the table, and a registry restart gets the registration again (grpc check)', async () => {
-    const l = await startLogic({ discovery: discovery(consul) });
-    const c = await startCloud();
+    const l = await nodes.startLogic({ discovery: consulDiscovery(consul) });
+    const c = await nodes.startCloud();
     await settles(async () => {
       expect((await ready(c.adminPort)).json.discovery.nodes).to.deep.equal([`127.0.0.1:${l.ports.grpc}`]);
       expect((await ready(l.adminPort)).json.discovery.nodes).to.deep.equal([c.serverId]);
@@ -324,7 +244,7 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
       const r = await ready(c.adminPort);
       expect(r.json.discovery).to.deep.include({ stale: true, nodes: [`127.0.0.1:${l.ports.grpc}`] });
     }, 3000);
-    expect(lines.some((x) => x.node === 'cloud' && x.message === 'discovery lists no passing node; keeping the last list')).to.equal(true);
+    expect(nodes.lines.some((x) => x.node === 'cloud' && x.message === 'discovery lists no passing node; keeping the last list')).to.equal(true);
     await client(c, 530);
 
     // The registry loses the cloud node (grpc check: no TTL report would notice), then restarts: the index goes

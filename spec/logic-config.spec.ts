@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
 import { logicOptions } from '../config/logic-options';
 import { ImError } from '../system/errors';
@@ -50,6 +51,15 @@ describe('logic config', () => {
     expect(creds.message).to.include('must not carry credentials');
     const self = configError(() => loadLogicConfig({ env: { IM_LOGIC_DISCOVERY_WATCH: 'grpc-im-logic-node' } }));
     expect(self.message).to.include('a node would watch itself');
+  });
+
+  it('bounds how often a registered node registers again (discovery.reassertMs), on both kinds', () => {
+    expect(loadLogicConfig().discovery.reassertMs).to.equal(30_000);
+    expect(loadCloudConfig().discovery.reassertMs).to.equal(30_000);
+    expect(loadLogicConfig({ env: { IM_LOGIC_DISCOVERY_REASSERT_MS: '1000' } }).discovery.reassertMs).to.equal(1000);
+    expect(loadCloudConfig({ env: { IM_CLOUD_DISCOVERY_REASSERT_MS: '600000' } }).discovery.reassertMs).to.equal(600_000);
+    expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_DISCOVERY_REASSERT_MS: '999' } })).message).to.include('discovery.reassertMs');
+    expect(configError(() => loadCloudConfig({ env: { IM_CLOUD_DISCOVERY_REASSERT_MS: '600001' } })).message).to.include('discovery.reassertMs');
   });
 
   it('needs receive.url for the http sink, and distinct ports', () => {

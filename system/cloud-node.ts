@@ -296,7 +296,8 @@ export class CloudNode {
     if (this.ports.wss > 0) meta.wss = joinHostPort(clientHost, this.ports.wss);
     if (this.ports.tls > 0) meta.tls = joinHostPort(clientHost, this.ports.tls);
     this.discovery.start(this.root, {
-      staticNodes: config.logic.nodes, address: splitHostPort(this.serverId), meta, grpcTls: config.grpc.tls.pem !== null,
+      staticNodes: config.logic.nodes, address: splitHostPort(this.serverId), addressOption: config.grpc.serverId !== '' ? 'grpc.serverId' : 'node.advertiseHost',
+      meta, grpcTls: config.grpc.tls.pem !== null,
       onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),
     });
   }

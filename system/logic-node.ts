@@ -181,8 +181,8 @@ export class LogicNode {
     const host = serviceHost(config.node.advertiseHost);
 
     this.discovery.start(this.root, {
-      staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, meta: { http: joinHostPort(host, this.ports.http) },
-      grpcTls: config.grpc.tls.pem !== null,
+      staticNodes: config.cloud.nodes, address: { host, port: this.ports.grpc }, addressOption: 'node.advertiseHost',
+      meta: { http: joinHostPort(host, this.ports.http) }, grpcTls: config.grpc.tls.pem !== null,
       // Nodes lists a cloud node only once the router took it, so logic accepts the Connects of the clients it sends there.
       onNodes: (nodes) => this.router.tell({ type: 'setNodes', nodes: nodes.map((n) => n.address), applied: () => this.clientHosts.set(nodes) }),
     });

@@ -40,6 +40,9 @@
  * - DeregisterCriticalServiceAfter is checked every 100 ms, without Consul's
  *   one-minute minimum and 30 s reaper period, so specs can use "1s".
  * - down()/up() keep every registration, and checks keep running while down.
+ * - hold() keeps requests to a path from being carried out until released;
+ *   a held request is carried out then even if its client gave up meanwhile
+ *   (the agent had it: only its answer was late, as after a client timeout).
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -66,6 +69,14 @@ interface Waiter {
   wake(): void;
 }
 
+interface Hold {
+  readonly pathPrefix: string;
+  readonly released: Promise<void>;
+  release(): void;
+  /** The held requests, each settled once carried out (or dropped by close). */
+  readonly requests: Promise<void>[];
+}
+
 const NODE = { ID: '0c2f8a3e-6c1d-4f0a-9d35-2b7e4f1a6c90', Node: 'consul-double', Address: '127.0.0.1', Datacenter: 'dc1' };
 const SERF_HEALTH = { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '' };
 const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -76,6 +87,7 @@ export class ConsulDouble {
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Set<Waiter>();
+  private readonly holds = new Set<Hold>();
   private readonly state = new ConsulAgentState((service) => this.wake(service));
   private readonly recorded: RecordedRequest[] = [];
   private boundPort = 0;
@@ -107,6 +119,8 @@ export class ConsulDouble {
   /** Cuts blocked queries and open sockets, stops every check timer and probe. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const hold of this.holds) hold.release();
+    this.holds.clear();
     this.state.stop();
     await this.down();
   }
@@ -145,6 +159,22 @@ export class ConsulDouble {
   /** Delays every answer by `ms` (0 restores). */
   slow(ms: number): void {
     this.delayMs = ms;
+  }
+
+  /**
+   * Holds each request whose path starts with `pathPrefix` (recorded at once, carried out later) until the
+   * returned function releases them; it resolves once every held request was carried out and answered.
+   */
+  hold(pathPrefix: string): () => Promise<void> {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const hold: Hold = { pathPrefix, released, release, requests: [] };
+    this.holds.add(hold);
+    return async () => {
+      this.holds.delete(hold);
+      hold.release();
+      await Promise.all(hold.requests);
+    };
   }
 
   /** Answers every request with this status and a text body (null restores). */
@@ -198,10 +228,19 @@ export class ConsulDouble {
     const body = Buffer.concat(chunks).toString('utf8');
     const method = req.method ?? 'GET';
     this.recorded.push({ method, path, query: Object.fromEntries(url.searchParams), headers, body, at });
+    const hold = [...this.holds].find((h) => path.startsWith(h.pathPrefix));
+    if (!hold) return this.answer(method, path, url.searchParams, body, res);
+    const carriedOut = hold.released.then(() => (this.closed ? undefined : this.answer(method, path, url.searchParams, body, res)));
+    hold.requests.push(carriedOut);
+    await carriedOut;
+  }
+
+  /** Carries a request out and answers it, after the delay and unless failing every request. */
+  private async answer(method: string, path: string, params: URLSearchParams, body: string, res: http.ServerResponse): Promise<void> {
     if (this.delayMs > 0 && !(await pause(this.delayMs, res))) return;
     if (this.failStatus !== null) return sendText(res, this.failStatus, `consul double: failing every request with ${this.failStatus}`);
     try {
-      this.route(method, path, url.searchParams, body, res);
+      this.route(method, path, params, body, res);
     } catch (err) {
       if (err instanceof ConsulHttpError) sendText(res, err.status, err.message);
       else sendText(res, 500, err instanceof Error ? err.message : String(err));

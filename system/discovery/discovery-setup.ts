@@ -7,7 +7,7 @@ import type { DiscoveryConfig } from '../../config/discovery-options';
 import { ConsulSource } from './consul-source';
 import { StaticSource } from './static-source';
 
-export { joinHostPort, splitHostPort } from './host-port';
+export { isLoopbackHost, joinHostPort, splitHostPort } from './host-port';
 
 export interface DiscoveryParts {
   readonly sourceKind: 'static' | 'consul';

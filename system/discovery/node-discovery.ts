@@ -1,7 +1,8 @@
 /**
  * A node's hold on its discovery actor, the same for both node kinds: it
  * spawns the actor once the node's ports are bound (its registration names
- * them), answers whether the other side can know the node yet (readiness),
+ * them; a loopback address gets a warn line, as other hosts cannot reach
+ * it), answers whether the other side can know the node yet (readiness),
  * shows the actor's view (/ready, /info), and takes the node out of the
  * registry as a stop's first step after readiness.
  */
@@ -13,7 +14,7 @@ import type { ActorRuntime } from '../actor-runtime';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { discoveryParts, selfRegistration } from './discovery-setup';
+import { discoveryParts, isLoopbackHost, joinHostPort, selfRegistration } from './discovery-setup';
 
 /** Longest a stop waits for the registry to take the deregistration (the request itself gives up after 5 s). */
 const LEAVE_TIMEOUT_MS = 6000;
@@ -23,6 +24,8 @@ export interface DiscoveryStart {
   readonly staticNodes: readonly string[];
   /** This node's gRPC address as the other side dials it; null when it is not host:port (refused with a registry). */
   readonly address: { readonly host: string; readonly port: number } | null;
+  /** The option `address` comes from, named by the warning about a loopback address. */
+  readonly addressOption: string;
   /** What the node publishes with its registration. */
   readonly meta: Readonly<Record<string, string>>;
   readonly grpcTls: boolean;
@@ -48,12 +51,19 @@ export class NodeDiscovery {
     const parts = discoveryParts(config, start.staticNodes);
     const address = start.address;
     if (parts.registry && !address) throw new ImError('CONFIG_INVALID', 'discovery registers this node\'s gRPC address, which must be host:port');
+    // Not refused: a cluster on one host (tests, a laptop) is served well by loopback.
+    if (parts.registry && address && isLoopbackHost(address.host)) {
+      this.log.warn('discovery registers a loopback address: nodes on other hosts cannot reach this node', {
+        component: this.component, address: joinHostPort(address.host, address.port), option: start.addressOption,
+      });
+    }
     this.ref = this.runtime.spawnChild(parent, discoveryActor, 'discovery', {
       sourceKind: parts.sourceKind,
       source: parts.source,
       watchService: config.watchService,
       registry: parts.registry && address ? { api: parts.registry, self: selfRegistration(config, address, start.meta, start.grpcTls) } : null,
       onNodes: start.onNodes,
+      reassertMs: config.reassertMs,
       waitMs: config.waitMs,
       minIntervalMs: config.minIntervalMs,
       retryBaseMs: config.retryBaseMs,
