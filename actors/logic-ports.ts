@@ -40,6 +40,14 @@ export interface SessionStore {
    */
   add(mapping: SessionMapping): Promise<void>;
   /**
+   * Connect with auth.bindKeyToMid: add, unless the key has a live session recorded as another
+   * mid's (mids compared in canonical form, every non-positive mid being the same "no user"); then
+   * nothing is written and it resolves false. A live session whose mid is not recorded (Redis:
+   * key_ without a conn_ mid, as goim's logic writes) counts as another's. The check and the
+   * write are one atomic step: of two racing for a key with different mids, one wins.
+   */
+  addUnlessHeld(mapping: SessionMapping): Promise<boolean>;
+  /**
    * Disconnect: removes key → server and the mid's hash field, each only while it names this
    * server; resolves whether key → server was removed. A mapping with a connId is *stale* when
    * the key is mapped to a session recorded as another connection's: then nothing of that

@@ -2,6 +2,7 @@ import { MAX_KEY_BYTES_PER_PUSH } from '../actors/key-shares';
 import { ImError } from '../system/errors';
 import type { LogLevel } from './cloud-config';
 import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
+import { AuthConfig, readAuthConfig } from './auth-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { logicOptions } from './logic-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
@@ -22,7 +23,7 @@ export interface LogicConfig {
   };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
   readonly online: { readonly maxAgeMs: number };
-  readonly auth: { readonly jwtSecret: string };
+  readonly auth: AuthConfig;
   readonly clients: { readonly heartbeatSeconds: number; readonly heartbeatMax: number };
   readonly nodes: {
     readonly domain: string;
@@ -48,6 +49,7 @@ export interface LogicConfig {
 export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
   const tlsProblems: string[] = [];
+  const authProblems: string[] = [];
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
     grpc: {
@@ -62,7 +64,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
     online: { maxAgeMs: r.num('online.maxAgeMs') },
-    auth: { jwtSecret: r.str('auth.jwtSecret') },
+    auth: readAuthConfig(r, authProblems),
     clients: { heartbeatSeconds: r.num('clients.heartbeatSeconds'), heartbeatMax: r.num('clients.heartbeatMax') },
     nodes: {
       domain: r.str('nodes.domain'),
@@ -80,7 +82,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [...tlsProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
+  const problems: string[] = [...tlsProblems, ...authProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   const ports = [['grpc.port', config.grpc.port], ['http.port', config.http.port], ['admin.port', config.admin.port]] as const;
   for (let i = 0; i < ports.length; i++) {

@@ -1,4 +1,5 @@
 import { adminOptions } from './admin-options';
+import { authOptions } from './auth-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec } from './option';
 import { grpcTlsOptions } from './tls-options';
@@ -38,7 +39,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'session.redisUrl', env: 'IM_LOGIC_REDIS_URL', kind: { type: 'string', pattern: /^rediss?:\/\/\S+$/, hint: 'a redis:// URL' }, default: 'redis://127.0.0.1:6379', doc: 'Redis server of the redis session store.' },
   { path: 'session.ttlSeconds', env: 'IM_LOGIC_SESSION_TTL_S', kind: { type: 'int', min: 1 }, default: 1800, doc: 'TTL of a session (key_, mid_) and of a node\'s online counts (ol_); renewed by Heartbeat and RenewOnline.' },
   { path: 'online.maxAgeMs', env: 'IM_LOGIC_ONLINE_MAX_AGE_MS', kind: { type: 'int', min: 1000 }, default: 60_000, doc: 'A cloud node whose last RenewOnline is older than this is left out of the cluster totals.' },
-  { path: 'auth.jwtSecret', env: 'IM_LOGIC_JWT_SECRET', kind: { type: 'string' }, default: '', defaultDoc: '(empty: classic JSON tokens)', doc: 'When set, tokens must be JWTs signed with this secret (HS256/384/512) whose claims carry mid, key, room_id, platform, accepts.' },
+  ...authOptions,
   { path: 'clients.heartbeatSeconds', env: 'IM_LOGIC_HEARTBEAT_S', kind: { type: 'int', min: 1 }, default: 30, doc: 'Interval clients should send op 2 at (Nodes); with heartbeatMax it makes the timeout sent in Connect.' },
   { path: 'clients.heartbeatMax', env: 'IM_LOGIC_HEARTBEAT_MAX', kind: { type: 'int', min: 1 }, default: 3, doc: 'Heartbeats a client may miss before the cloud node closes it.' },
   { path: 'nodes.domain', env: 'IM_LOGIC_NODES_DOMAIN', kind: { type: 'string' }, default: '', doc: 'Domain returned by Nodes and /im/nodes.' },

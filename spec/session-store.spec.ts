@@ -51,6 +51,22 @@ function describeStoreContract(name: string, makeStore: () => Promise<StoreFixtu
       await store.close();
     });
 
+    it('addUnlessHeld: a live key of another mid is refused and left as it was; the same mid, a free key and an expired one are taken', async () => {
+      await store.add(mapping('123', 'k1', 'node-a:3109', 'c1'));
+      expect(await store.addUnlessHeld(mapping('456', 'k1', 'node-b:3109', 'c2'))).to.equal(false);
+      expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-a:3109']]));
+      expect(await store.keysByMids(['456'])).to.deep.equal(new Map());
+      expect(await store.addUnlessHeld(mapping('0', 'k1', 'node-b:3109', 'c2'))).to.equal(false);
+      expect(await store.addUnlessHeld(mapping('123', 'k1', 'node-b:3109', 'c3'))).to.equal(true);
+      expect(await store.serversByKeys(['k1'])).to.deep.equal(new Map([['k1', 'node-b:3109']]));
+      expect(await store.addUnlessHeld(mapping('0', 'guest', 'node-a:3109'))).to.equal(true);
+      expect(await store.addUnlessHeld(mapping('-1', 'guest', 'node-a:3109'))).to.equal(true);
+      expect(await store.addUnlessHeld(mapping('7', 'guest', 'node-a:3109'))).to.equal(false);
+      await f.elapse((TTL_S + 1) * 1000);
+      expect(await store.addUnlessHeld(mapping('456', 'k1', 'node-b:3109', 'c4'))).to.equal(true);
+      expect(await store.keysByMids(['456'])).to.deep.equal(new Map([['k1', 'node-b:3109']]));
+    });
+
     it('add makes the key findable by key and by mid', async () => {
       await store.add(mapping('123', 'k1', 'node-a:3109'));
       expect(await store.serversByKeys(['k1', 'unknown'])).to.deep.equal(new Map([['k1', 'node-a:3109']]));
@@ -314,6 +330,26 @@ describe('session store: redis', () => {
       expect(await ttlOf(`${prefix}conn_k1`)).to.be.within(TTL_S - 2, TTL_S);
       await store.remove(mapping('123', 'k1', 'node-a:3109', 'boot.1'));
       expect(await raw.exists(`${prefix}key_k1`, `${prefix}conn_k1`)).to.equal(0);
+    });
+
+    it('addUnlessHeld: a live session goim wrote (no conn_) counts as held; what it writes records the mid in conn_', async () => {
+      await scratch.raw.set(`${prefix}key_k1`, 'node-a', 'EX', TTL_S);
+      expect(await store.addUnlessHeld(mapping('5', 'k1', 'node-b'))).to.equal(false);
+      expect(await scratch.raw.get(`${prefix}key_k1`)).to.equal('node-a');
+      expect(await store.addUnlessHeld(mapping('5', 'k2', 'node-b'))).to.equal(true);
+      expect(await scratch.raw.hgetall(`${prefix}conn_k2`)).to.deep.equal({ id: '', mid: '5' });
+      expect(await ttlOf(`${prefix}conn_k2`)).to.be.within(TTL_S - 2, TTL_S);
+    });
+
+    it('addUnlessHeld: of many Connects racing for each key from two connections with different mids, one wins each key', async () => {
+      const other = new RedisSessionStore({ url: TEST_REDIS_URL, ttlSeconds: TTL_S, keyPrefix: prefix });
+      try {
+        const keys = Array.from({ length: 200 }, (_, i) => `race-${i}`);
+        const wins = await Promise.all(keys.flatMap((key) => [store.addUnlessHeld(mapping('1', key, 'node-a')), other.addUnlessHeld(mapping('2', key, 'node-b'))]));
+        for (let i = 0; i < keys.length; i++) expect([wins[2 * i], wins[2 * i + 1]].filter(Boolean), keys[i]).to.have.length(1);
+      } finally {
+        await other.close();
+      }
     });
 
     it('a session goim wrote (no conn_) is removed by its server whatever connection id comes', async () => {

@@ -392,7 +392,7 @@ describe('system end to end: HTTP → logic → gRPC → cloud → sockets', fun
           { name: 'expired', token: await sign(claims(4002, expiredKey), Math.floor(Date.now() / 1000) - 60), key: expiredKey, mids: [4002], logicCode: 'E_TOKEN_EXPIRED' },
           {
             name: 'unsigned (alg none)', token: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims(4003, unsignedKey))}.`,
-            key: unsignedKey, mids: [4003], logicCode: 'E_TOKEN_SIGNATURE',
+            key: unsignedKey, mids: [4003], logicCode: 'E_TOKEN_ALGORITHM',
           },
         ];
         for (const c of cases) {

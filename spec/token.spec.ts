@@ -27,8 +27,10 @@ function b64url(text: string): string {
   return Buffer.from(text).toString('base64url');
 }
 
-function sign(claims: Record<string, unknown>, alg = 'HS256'): SignJWT {
-  return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt();
+/** With an exp an hour ahead unless `exp` says otherwise (null: none). */
+function sign(claims: Record<string, unknown>, alg = 'HS256', exp: number | string | null = '1h'): SignJWT {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt();
+  return exp === null ? jwt : jwt.setExpirationTime(exp);
 }
 
 async function signed(claims: Record<string, unknown>, alg = 'HS256', secret = SECRET): Promise<string> {
@@ -140,14 +142,22 @@ describe('token verifier: JWT mode', () => {
     await expectRejected(verifier, await sign(CLAIMS).setNotBefore(now + 3600).sign(key), 'TOKEN_EXPIRED');
   });
 
-  it('rejects an unsigned token (alg none) with TOKEN_SIGNATURE', async () => {
+  it('rejects an unsigned token (alg none) with TOKEN_ALGORITHM', async () => {
     const unsigned = `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify(CLAIMS))}.`;
-    await expectRejected(verifier, unsigned, 'TOKEN_SIGNATURE');
+    await expectRejected(verifier, unsigned, 'TOKEN_ALGORITHM');
   });
 
-  it('rejects an RS256 header with TOKEN_SIGNATURE', async () => {
+  it('rejects an RS256 header with TOKEN_ALGORITHM', async () => {
     const rs = `${b64url('{"alg":"RS256","typ":"JWT"}')}.${b64url(JSON.stringify(CLAIMS))}.${b64url('not-a-real-signature')}`;
-    await expectRejected(verifier, rs, 'TOKEN_SIGNATURE');
+    await expectRejected(verifier, rs, 'TOKEN_ALGORITHM');
+  });
+
+  it('rejects a token without exp with TOKEN_NO_EXP, unless jwtAllowNoExp', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const noExp = await sign(CLAIMS, 'HS256', null).sign(key);
+    await expectRejected(verifier, noExp, 'TOKEN_NO_EXP');
+    const lenient = createTokenVerifier({ jwtSecret: SECRET, jwtAllowNoExp: true });
+    expect((await lenient.verify(Buffer.from(noExp))).mid).to.equal('123');
   });
 
   it('rejects a plain JSON token and malformed compact tokens with TOKEN_SIGNATURE', async () => {

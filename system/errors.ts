@@ -67,8 +67,12 @@ export const ErrorCodes = {
 
   // logic node: tokens and sessions
   TOKEN_INVALID: { code: 'E_TOKEN_INVALID', message: 'token is malformed or lacks a required field' },
-  TOKEN_SIGNATURE: { code: 'E_TOKEN_SIGNATURE', message: 'token is not a JWT signed with the configured secret' },
+  TOKEN_SIGNATURE: { code: 'E_TOKEN_SIGNATURE', message: 'token is not a JWT signed with the configured secret or key' },
   TOKEN_EXPIRED: { code: 'E_TOKEN_EXPIRED', message: 'token has expired or is not yet valid' },
+  TOKEN_NO_EXP: { code: 'E_TOKEN_NO_EXP', message: 'token has no exp claim (auth.jwtAllowNoExp is off)' },
+  TOKEN_ALGORITHM: { code: 'E_TOKEN_ALGORITHM', message: 'token is signed with an algorithm this node does not accept' },
+  JWKS_UNAVAILABLE: { code: 'E_JWKS_UNAVAILABLE', message: 'the key set at auth.jwksUrl could not be fetched; retry later' },
+  KEY_HELD: { code: 'E_KEY_HELD', message: 'the key is held by another mid (auth.bindKeyToMid)' },
   SESSION_STORE: { code: 'E_SESSION_STORE', message: 'session store failed' },
   CLOUD_UNAVAILABLE: { code: 'E_CLOUD_UNAVAILABLE', message: 'cloud node did not take the push' },
   CLOUD_QUEUE_FULL: { code: 'E_CLOUD_QUEUE_FULL', message: 'pushes held for the cloud node (in flight or waiting) are at their limit' },

@@ -11,7 +11,7 @@ import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
 import { createReceiveSink } from './auth/receive-sinks';
-import { createTokenVerifier } from './auth/token';
+import { createTokenVerifier, TokenVerifier } from './auth/token';
 import { joinHostPort, serviceHost } from './discovery/discovery-setup';
 import { NodeDiscovery } from './discovery/node-discovery';
 import { HttpPushEdge } from './edges/http-push-edge';
@@ -66,6 +66,7 @@ export class LogicNode {
   failure: Error | null = null;
 
   private readonly store: SessionStore;
+  private readonly verifier: TokenVerifier;
   private readonly sink: ReceiveSink;
   private readonly grpcEdge: LogicGrpcEdge;
   private readonly httpEdge: HttpPushEdge;
@@ -129,8 +130,9 @@ export class LogicNode {
       },
     });
 
+    this.verifier = createTokenVerifier({ ...config.auth, metrics: this.metrics, log: this.log });
     this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.clientHosts, this.store,
-      createTokenVerifier({ jwtSecret: config.auth.jwtSecret }), this.sink, this.metrics);
+      this.verifier, this.sink, this.metrics);
     const grpcLimits = { roomTypes: config.push.roomTypes, maxMessageBytes: config.push.maxBatchBytes, maxReceiveBytes: config.grpc.maxReceiveBytes };
     this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
       this.log.info('Close rpc received; stopping', { component: 'logic-node' });
@@ -166,8 +168,13 @@ export class LogicNode {
     node.readiness = 'ready';
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
-      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, jwt: config.auth.jwtSecret !== '', receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
+      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, tokens: node.verifier.mode, bindKeyToMid: config.auth.bindKeyToMid, receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
     });
+    if (node.verifier.mode === 'classic') {
+      node.log.warn('classic JSON tokens: any client can claim any mid and any key; set auth.jwtSecret, auth.jwtPublicKeyFile or auth.jwksUrl to check them', {
+        component: 'logic-node', tokens: 'classic', bindKeyToMid: config.auth.bindKeyToMid,
+      });
+    }
     return node;
   }
 

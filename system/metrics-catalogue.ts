@@ -139,6 +139,11 @@ export const CATALOGUE = {
   im_logic_unknown_node_total: {
     type: 'counter', node: 'logic', labels: ['source'], help: 'Calls naming a server that is not a known cloud node, refused (or push targets skipped: session).',
   },
+  // client tokens (auth.*)
+  im_logic_auth_failures_total: {
+    type: 'counter', node: 'logic', labels: ['code'], help: 'Connects not admitted, by code: the token or key refused (E_TOKEN_*, E_KEY_HELD) or the key set unavailable (E_JWKS_UNAVAILABLE).',
+  },
+  im_logic_jwks_fetch_failures_total: { type: 'counter', node: 'logic', labels: ['cause'], help: 'Failed fetches of auth.jwksUrl: timeout, fetch (unreachable, not 200, not JSON), invalid (not a key set).' },
   im_logic_cluster_connections: { type: 'gauge', node: 'logic', labels: [], help: 'Connections on the cloud nodes that reported within online.maxAgeMs (last sum).' },
   im_logic_cluster_ips: { type: 'gauge', node: 'logic', labels: [], help: 'Distinct client IPs summed over those cloud nodes (last sum).' },
   im_logic_cluster_rooms: { type: 'gauge', node: 'logic', labels: [], help: 'Rooms with members on those cloud nodes (last sum).' },

@@ -42,6 +42,8 @@ export interface LogicSpec {
   readonly overrides?: Overrides;
   /** Replaces the gRPC client this logic node opens to each cloud node (LogicNodeOptions.cloudClient). */
   readonly cloudClient?: (address: string) => CloudNodeClient;
+  /** This logic node's logger (default: silent, or TEST_LOG's level). */
+  readonly logger?: Logger;
 }
 
 export interface CloudSpec {
@@ -277,7 +279,7 @@ export class SystemHarness {
       });
       const store = this.createStore(config);
       this.stores.push(store);
-      this.logic.push(await LogicNode.start(config, { logger: testLogger(`logic-${i}`), store, cloudClient: spec.cloudClient }));
+      this.logic.push(await LogicNode.start(config, { logger: spec.logger ?? testLogger(`logic-${i}`), store, cloudClient: spec.cloudClient }));
     }
 
     for (const [i, spec] of cloudSpecs.entries()) {

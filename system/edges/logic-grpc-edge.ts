@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { LogicHandlers } from '../../proto/generated/im/logic/Logic';
 import { asImError, ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
-import type { LogicServices } from '../logic/logic-services';
+import { AUTH_FAILURES, LogicServices } from '../logic/logic-services';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
 import { GrpcHealth } from './grpc-health';
@@ -15,6 +15,11 @@ const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
   TOKEN_INVALID: grpc.status.UNAUTHENTICATED,
   TOKEN_SIGNATURE: grpc.status.UNAUTHENTICATED,
   TOKEN_EXPIRED: grpc.status.UNAUTHENTICATED,
+  TOKEN_NO_EXP: grpc.status.UNAUTHENTICATED,
+  TOKEN_ALGORITHM: grpc.status.UNAUTHENTICATED,
+  KEY_HELD: grpc.status.PERMISSION_DENIED,
+  // Not the token's fault: the cloud node tries another logic node, then tells the client to come back.
+  JWKS_UNAVAILABLE: grpc.status.UNAVAILABLE,
   // Another logic node may reach its store: let the cloud node fail over.
   SESSION_STORE: grpc.status.UNAVAILABLE,
   GRPC_NO_KEYS: grpc.status.INVALID_ARGUMENT,
@@ -168,7 +173,9 @@ export class LogicGrpcEdge {
           const code = STATUS_OF[error.name] ?? grpc.status.INTERNAL;
           observe(error.code, started);
           this.metrics.inc('im_logic_grpc_errors_total', { rpc, code: error.code });
-          const level = CALLER_STATUSES.has(code) ? 'warn' : 'error';
+          // A Connect's token and key failures are counted by code (im_logic_auth_failures_total); a key set that is down is
+          // logged where it is fetched, rate-limited. One line per refused client would flood the log.
+          const level = AUTH_FAILURES.has(error.name) ? 'debug' : CALLER_STATUSES.has(code) ? 'warn' : 'error';
           this.log[level]('logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });
           callback({ code, details: `${error.code}: ${error.message}` });
         },

@@ -11,7 +11,7 @@ import type { LogicConfig } from '../../config/logic-config';
 import type { ActorRef, Reply } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import type { TokenVerifier } from '../auth/token';
-import { ImError } from '../errors';
+import { ErrorName, ImError } from '../errors';
 import type { NodesInfo, PushService } from '../edges/http-push-edge';
 import type { Metrics } from '../metrics';
 
@@ -20,6 +20,11 @@ const ASK_TIMEOUT_MS = 10_000;
 
 /** Which call named a server that is not a known cloud node (the `source` of im_logic_unknown_node_total). */
 export type ServerCheck = 'connect' | 'heartbeat' | 'renew_online';
+
+/** A Connect's failures for its token or key, and for the key set it needs: counted by code in im_logic_auth_failures_total. */
+export const AUTH_FAILURES: ReadonlySet<ErrorName> = new Set<ErrorName>([
+  'TOKEN_INVALID', 'TOKEN_SIGNATURE', 'TOKEN_ALGORITHM', 'TOKEN_EXPIRED', 'TOKEN_NO_EXP', 'KEY_HELD', 'JWKS_UNAVAILABLE',
+]);
 
 /** goim's client reconnect backoff (seconds), returned by Nodes. */
 const CLIENT_BACKOFF = { max_delay: 300, base_delay: 3, factor: 1.8, jitter: 1.3 } as const;
@@ -59,15 +64,30 @@ export class LogicServices implements PushService {
 
   /** `connId`: the cloud node's id for this connection ('' from goim's comet), kept with the session. */
   async connect(server: string, token: Buffer, connId = ''): Promise<ConnectAnswer> {
-    const claims = await this.verifier.verify(token);
+    const claims = await this.verifier.verify(token).catch((err: unknown) => {
+      throw this.counted(err);
+    });
     const key = claims.key !== '' ? claims.key : randomUUID();
-    await this.store.add({ mid: claims.mid, key, server, connId });
+    const mapping = { mid: claims.mid, key, server, connId };
+    // A key logic generated is new: only a key the client chose can be another user's.
+    if (this.config.auth.bindKeyToMid && claims.key !== '') {
+      // The message reaches the client in its op-6 reason: it names the client's own key, never the holder.
+      if (!(await this.store.addUnlessHeld(mapping))) throw this.counted(new ImError('KEY_HELD', `key ${JSON.stringify(key)}`));
+    } else {
+      await this.store.add(mapping);
+    }
     this.metrics.inc('im_logic_connects_total');
     const { heartbeatSeconds, heartbeatMax } = this.config.clients;
     return {
       mid: claims.mid, key, roomId: claims.roomId, accepts: claims.accepts,
       heartbeatNanos: (BigInt(heartbeatSeconds * heartbeatMax) * 1_000_000_000n).toString(),
     };
+  }
+
+  /** Counts a Connect's token or key failure by its code (im_logic_auth_failures_total); returns it to be thrown. */
+  private counted(err: unknown): unknown {
+    if (err instanceof ImError && AUTH_FAILURES.has(err.name)) this.metrics.inc('im_logic_auth_failures_total', { code: err.code });
+    return err;
   }
 
   /**

@@ -15,7 +15,8 @@
  * which connection the session in key_<key> is: written with key_ (same
  * TTL, renewed with it) by Connect and by Heartbeat's re-add when the cloud
  * node sent a connection id, deleted with key_, absent when it sent none
- * (goim's comet). A Disconnect or Heartbeat carrying another connection's id
+ * (goim's comet), except that a Connect under auth.bindKeyToMid always
+ * writes it (its "mid" is who holds the key). A Disconnect or Heartbeat carrying another connection's id
  * leaves that session's key_ and mid_ entries alone (SessionStore.remove),
  * so a client that reconnects with the same key keeps its new session
  * whatever order logic sees the calls in. goim's readers never look at it.

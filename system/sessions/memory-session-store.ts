@@ -47,6 +47,14 @@ export class MemorySessionStore implements SessionStore {
     this.addNow(mapping);
   }
 
+  async addUnlessHeld(mapping: SessionMapping): Promise<boolean> {
+    this.assertOpen();
+    const session = this.keys.get(mapping.key);
+    if (session && session.mid !== (positiveMid(mapping.mid) ?? '')) return false;
+    this.addNow(mapping);
+    return true;
+  }
+
   /**
    * Only the server a key now maps to may remove it: a late Disconnect from its old server leaves
    * the new session alone; and with a connection id, only the connection the session is.

@@ -84,6 +84,24 @@ if ARGV[3] ~= '' then
 end
 return 1`;
 
+/**
+ * Connect with auth.bindKeyToMid: refuses (0) when key_ lives and conn_ does not name this mid
+ * (absent or '' for "no user"; a key_ without conn_, as goim writes, counts as another's), else
+ * writes what Connect's MULTI writes, conn_ always (id '' when the cloud node sent none), and
+ * answers 1. One script, so two Connects racing for a key cannot both pass the check.
+ */
+const ADD_UNLESS_HELD = `
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[3], 'mid') ~= ARGV[4] then return 0 end
+if KEYS[2] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], 'id', ARGV[3], 'mid', ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+return 1`;
+
 /** Drops a server from ol_servers only if its ol_ hash is really gone (a writer may have just re-put it). */
 const PRUNE_SERVER = "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0";
 
@@ -117,6 +135,13 @@ export class RedisSessionStore implements SessionStore {
   add(mapping: SessionMapping): Promise<void> {
     return this.run('add', async () => {
       await exec(this.addCommands(this.redis.multi(), mapping));
+    });
+  }
+
+  addUnlessHeld(mapping: SessionMapping): Promise<boolean> {
+    return this.run('addUnlessHeld', async () => {
+      const added = await this.redis.eval(ADD_UNLESS_HELD, 3, ...this.scriptArgs(mapping), this.ttl);
+      return added === 1;
     });
   }
 
