@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ReconnectHint } from '../codec/disconnect-body';
 import { decodeFrame } from '../codec/frame-decoder';
+import { ownedPacket } from '../codec/owned-packet';
 import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
@@ -14,7 +15,7 @@ import type { AcceptGuard } from './accept-guard';
 import { HttpServerKind, plainHttpServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { ClientLimits, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
@@ -30,9 +31,9 @@ const BINARY = { binary: true } as const;
 class WsClient extends SocketClient {
   constructor(
     readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string,
-    sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters,
+    limits: ClientLimits, coalescer: Coalescer | null, counters: WriteCounters,
   ) {
-    super(id, socket, remoteAddress, cookie, sendLimit, coalescer, counters);
+    super(id, socket, remoteAddress, cookie, limits, coalescer, counters);
   }
 
   protected get open(): boolean {
@@ -60,13 +61,21 @@ class WsClient extends SocketClient {
   protected kill(): void {
     this.ws.terminate();
   }
+
+  protected pauseReading(): void {
+    this.ws.pause();
+  }
+
+  protected resumeReading(): void {
+    this.ws.resume();
+  }
 }
 
 export interface WsEdgeOptions {
   readonly path: string;
   readonly maxPayload: number;
   readonly maxBodySize: number;
-  readonly sendBufferLimit: number;
+  readonly limits: ClientLimits;
   readonly coalescer: Coalescer | null;
   /** Plain http (ws, the default) or https with the node's certificate (wss). */
   readonly server?: HttpServerKind;
@@ -149,14 +158,18 @@ export class WsEdge {
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: this.transport });
-    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer, this.counters);
+    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.limits, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;
     ws.on('message', (data: Buffer) => {
       const decoded = decodeFrame(data, maxBodySize);
-      if (decoded instanceof ImError) ref.tell({ type: 'protocolError', error: decoded });
-      else ref.tell({ type: 'packet', packet: decoded });
+      if (decoded instanceof ImError) {
+        ref.tell({ type: 'protocolError', error: decoded });
+        return;
+      }
+      client.received();
+      ref.tell({ type: 'packet', packet: ownedPacket(decoded) });
     });
     let frameError: ImError | undefined;
     ws.on('error', (err: Error & { code?: string }) => {
