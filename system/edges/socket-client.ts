@@ -171,6 +171,8 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
 
   private write(bytes: Buffer, packets: number): void {
     this.socket.write(bytes);
+    // The kernel took none or part of it: the backlog starts now, not at the next send.
+    if (this.backloggedSince === 0 && this.socket.writableLength > 0) this.backloggedSince = Date.now();
     this.counted(packets, bytes.length);
   }
 
