@@ -24,16 +24,18 @@
  */
 import type { ActorContext, ActorKind, ActorRef } from '../system/actor-kind';
 import { Op, Packet } from '../system/codec/packet';
-import type { ReconnectHint } from '../system/codec/disconnect-body';
 import { errorAckBody } from '../system/codec/error-ack';
-import { authReplyBody, parseOps } from '../system/codec/reply-bodies';
-import { Outbound } from '../system/codec/outbound';
+import { authReplyBody } from '../system/codec/reply-bodies';
 import { ImError } from '../system/errors';
-import type { GaugeHandle, Metrics } from '../system/metrics';
+import type { Metrics } from '../system/metrics';
+import { acceptsProblem, ConnectionLimits, fullBucket, roomIdProblem, UpstreamBucket } from './connection-limits';
+import { close, enter, overLimit, release, reply } from './connection-lifecycle';
+import { handleOnlinePacket, logicBeatDelay } from './connection-online';
+import type { Phase, PhaseGauges } from './connection-phases';
 import type { BucketMsg, ReplacedNotice } from './bucket-actor';
 import type { ConnectionShardMsg, ShardNotice } from './connection-shard-actor';
 import type { GatewayMsg } from './logic-gateway-actor';
-import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome, Transport } from './ports';
+import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome } from './ports';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ShardRouter } from './shard-router';
 
@@ -54,27 +56,9 @@ export type ConnectionMsg =
 
 // ── state ───────────────────────────────────────────────────────────────────
 
-export type Phase = 'awaitingAuth' | 'authenticating' | 'online' | 'closing' | 'closed';
-/** The phases a running connection actor can be in ('closed' ones stop). */
-export type LivePhase = Exclude<Phase, 'closed'>;
-
-/** The node's count of connection actors in each live phase, per transport (im_connections). */
-export type PhaseGauges = Readonly<Record<Transport, Readonly<Record<LivePhase, GaugeHandle>>>>;
-
-export function phaseGauges(metrics: Metrics): PhaseGauges {
-  const of = (transport: Transport): Record<LivePhase, GaugeHandle> => ({
-    awaitingAuth: metrics.gaugeOf('im_connections', { transport, phase: 'awaitingAuth' }),
-    authenticating: metrics.gaugeOf('im_connections', { transport, phase: 'authenticating' }),
-    online: metrics.gaugeOf('im_connections', { transport, phase: 'online' }),
-    closing: metrics.gaugeOf('im_connections', { transport, phase: 'closing' }),
-  });
-  return { ws: of('ws'), tcp: of('tcp'), wss: of('wss'), tls: of('tls') };
-}
-
-/** How an op 7 ended (im_auth_results_total); every connection that sent one counts once, when it leaves 'authenticating'. */
-type AuthOutcome = 'ok' | 'refused' | 'unavailable' | 'timeout' | 'abandoned';
-
-interface Session {
+export { phaseGauges } from './connection-phases';
+export type { LivePhase, Phase, PhaseGauges } from './connection-phases';
+export interface Session {
   readonly mid: string;
   readonly key: string;
   roomId: string;
@@ -93,6 +77,10 @@ export interface ConnectionState {
   early: Packet[] | null;
   lastBeatAt: number;
   nextLogicBeatAt: number;
+  /** Upstream messages this connection may still send now (limits.upstreamPerSec). */
+  readonly upstream: UpstreamBucket;
+  /** Upstream messages at logic's Receive, not yet answered: each holds its packet unsettled. */
+  atLogic: number;
   readonly openedAt: number;
   readonly deps: ConnectionDeps;
 }
@@ -110,6 +98,7 @@ export interface ConnectionServices {
   readonly defaultHeartbeatMs: number;
   readonly logicHeartbeatMinMs: number;
   readonly logicHeartbeatMaxMs: number;
+  readonly limits: ConnectionLimits;
   readonly metrics: Metrics;
   /** Kept exact by `enter`, the one place a connection changes phase. */
   readonly phases: PhaseGauges;
@@ -126,87 +115,23 @@ export interface ConnectionDeps {
   readonly services: ConnectionServices;
 }
 
-/** The actor's context, handed down to each helper (its methods are called on it, never detached). */
-type Ctx = ActorContext<ConnectionMsg>;
+/** The actor's context, handed down to each helper (its methods are called on it, never detached). *//** The actor's context, handed down to each helper (its methods are called on it, never detached). */
+export type Ctx = ActorContext<ConnectionMsg>;
 
 /** Packets a client may send while its auth is in flight before that counts as abuse. */
 export const MAX_EARLY_PACKETS = 16;
 
 // ── behaviour ───────────────────────────────────────────────────────────────
-
-function reply(deps: ConnectionDeps, ver: number, op: number, seq: number, body: Buffer | string): void {
-  deps.handle.send(Outbound.reply(ver, op, seq, body));
-}
-
 /**
- * Moves the connection to `phase`: the only place `state.phase` changes
- * after init, so the node's count of connections by phase stays exact.
+ * Handles a packet the edge read, then settles it with the edge, unless the
+ * early queue or logic's Receive holds it now (it is settled when they are
+ * done with it): what the edge counts to pause reading (limits.readPauseDepth).
  */
-function enter<P extends Phase>(state: ConnectionState, phase: P): asserts state is ConnectionState & { phase: P } {
-  const from: Phase = state.phase;
-  const to: Phase = phase;
-  if (from === to) return;
-  const gauges = state.deps.services.phases[state.deps.handle.transport];
-  if (from !== 'closed') gauges[from].inc(-1);
-  if (to !== 'closed') gauges[to].inc();
-  state.phase = phase;
-}
-
-/** The auth outcome of a connection closed while logic was deciding on its op 7, by why it closed. */
-function authOutcomeOf(reason: CloseReason): AuthOutcome {
-  switch (reason) {
-    case 'auth_refused':
-      return 'refused';
-    case 'logic_unavailable':
-      return 'unavailable';
-    case 'logic_timeout':
-      return 'timeout';
-    default:
-      return 'abandoned';
-  }
-}
-
-function logicBeatDelay(s: ConnectionServices): number {
-  return s.logicHeartbeatMinMs + Math.floor(s.random() * (s.logicHeartbeatMaxMs - s.logicHeartbeatMinMs + 1));
-}
-
-/**
- * Undoes everything the connection holds. Safe to call in any phase and more
- * than once; returns the phase the actor should be in afterwards.
- */
-function release(state: ConnectionState, deps: ConnectionDeps, reason: CloseReason, error?: ImError, reconnect?: ReconnectHint): Phase {
-  if (state.phase === 'closed' || state.phase === 'closing') return state.phase;
-  const s = deps.services;
-  const { handle } = deps;
-  s.metrics.inc('im_connections_closed_total', { reason });
-  if (state.phase === 'authenticating') s.metrics.inc('im_auth_results_total', { outcome: authOutcomeOf(reason) });
-  if (error) {
-    s.metrics.inc('im_connection_errors_total', { code: error.code });
-    const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' || reason === 'kicked' ? 'warn' : 'info';
-    s.log[level]('connection closed', {
-      component: 'connection', conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
-      reason, code: error.code, error: error.message, key: state.session?.key,
-    });
-  } else {
-    s.log.debug('connection closed', { component: 'connection', conn: handle.id, reason, key: state.session?.key });
-  }
-  const session = state.session;
-  if (session && state.phase === 'online') {
-    // The bucket tells logic (Disconnect) unless another login of the same user has taken the key meanwhile.
-    s.buckets.forKey(session.key).tell({ type: 'del', key: session.key, connId: handle.id, mid: session.mid, logicConnId: state.logicConnId });
-    if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId: handle.id });
-    s.index.forgotten(handle, session.mid);
-  }
-  handle.close(reason === 'client_closed' || reason === 'socket_error' || reason === 'slow_consumer' ? undefined : error, reconnect);
-  deps.shard.tell({ type: 'forget', id: handle.id });
-  state.early = null;
-  // Logic may still register this connection; the answer must be undone when it arrives.
-  return state.phase === 'authenticating' ? 'closing' : 'closed';
-}
-
-function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, reason: CloseReason, error?: ImError, reconnect?: ReconnectHint): ConnectionState {
-  enter(state, release(state, deps, reason, error, reconnect));
-  if (state.phase === 'closed') ctx.stopSelf();
+function handleSocketPacket(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, p: Packet): ConnectionState {
+  const early = state.early?.length ?? 0;
+  const atLogic = state.atLogic;
+  handlePacket(state, deps, ctx, p);
+  if ((state.early?.length ?? 0) <= early && state.atLogic === atLogic) deps.handle.settled();
   return state;
 }
 
@@ -238,6 +163,15 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
     return state;
   }
   const r = outcome.value;
+  const over = roomIdProblem(r.roomId, s.limits) ?? acceptsProblem(new Set(r.accepts).size, s.limits);
+  if (over) {
+    // Logic made a session this connection will not use: undo it, as for a client that left meanwhile.
+    s.gateway.tell({ type: 'disconnect', mid: r.mid, key: r.key, connId: state.logicConnId });
+    overLimit(state, deps, ctx, over);
+    enter(state, 'closed');
+    ctx.stopSelf();
+    return state;
+  }
   const now = s.now();
   const session: Session = {
     mid: r.mid, key: r.key, roomId: r.roomId, accepts: new Set(r.accepts),
@@ -257,11 +191,12 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
   deps.shard.tell({ type: 'watch', id: deps.handle.id, at: now + session.heartbeatMs });
   s.metrics.inc('im_auth_ok_total');
   const auth = state.early?.shift();
+  if (auth) deps.handle.settled();
   reply(deps, auth?.ver ?? 1, Op.AuthReply, auth?.seq ?? 0, authReplyBody(session));
   const early = state.early ?? [];
   state.early = null;
   for (const packet of early) {
-    handlePacket(state, deps, ctx, packet);
+    handleSocketPacket(state, deps, ctx, packet);
     if (state.phase !== 'online') break;
   }
   return state;
@@ -301,67 +236,6 @@ function handlePacket(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, p:
       return state;
   }
 }
-
-function handleOnlinePacket(state: ConnectionState, session: Session, deps: ConnectionDeps, ctx: Ctx, p: Packet): ConnectionState {
-  const s = deps.services;
-  const connId = deps.handle.id;
-  switch (p.op) {
-    case Op.Heartbeat: {
-      const now = s.now();
-      state.lastBeatAt = now;
-      if (session.roomId !== '') {
-        s.rooms.forKey(session.roomId).tell({ type: 'heartbeat', roomId: session.roomId, handle: deps.handle, ver: p.ver, seq: p.seq });
-      } else {
-        reply(deps, p.ver, Op.HeartbeatReply, p.seq, Buffer.alloc(4));
-      }
-      if (now >= state.nextLogicBeatAt) {
-        state.nextLogicBeatAt = now + logicBeatDelay(s);
-        s.gateway.tell({ type: 'heartbeat', mid: session.mid, key: session.key, connId: state.logicConnId });
-      }
-      return state;
-    }
-    case Op.ChangeRoom: {
-      const roomId = p.body.toString('utf8');
-      if (roomId !== session.roomId) {
-        if (session.roomId !== '') s.rooms.forKey(session.roomId).tell({ type: 'leave', roomId: session.roomId, connId });
-        if (roomId !== '') s.rooms.forKey(roomId).tell({ type: 'join', roomId, handle: deps.handle });
-        session.roomId = roomId;
-      }
-      reply(deps, p.ver, Op.ChangeRoomReply, p.seq, p.body);
-      return state;
-    }
-    case Op.Sub:
-    case Op.Unsub: {
-      const ops = parseOps(p.body);
-      if (ops && ops.length > 0) {
-        const accepts = new Set(session.accepts);
-        for (const op of ops) {
-          if (p.op === Op.Sub) accepts.add(op);
-          else accepts.delete(op);
-        }
-        session.accepts = accepts;
-        s.buckets.forKey(session.key).tell({ type: 'accepts', key: session.key, connId, accepts });
-      }
-      reply(deps, p.ver, p.op === Op.Sub ? Op.SubReply : Op.UnsubReply, p.seq, p.body);
-      return state;
-    }
-    default: {
-      // goim forwards op 4 and any business op (>= 1000) to logic and acknowledges with op 5 (an error ack when logic failed).
-      if (p.op !== Op.SendMsg && p.op < 1000) {
-        return close(state, deps, ctx, 'protocol_error', new ImError('UNKNOWN_OP', `op ${p.op}`));
-      }
-      s.gateway.tell({
-        type: 'receive', mid: session.mid, proto: { ver: p.ver, op: p.op, seq: p.seq, body: p.body },
-        reply: (outcome) => {
-          if (!outcome.ok) s.metrics.inc('im_receive_failures_total', { code: outcome.error.code });
-          ctx.self.tell({ type: 'received', ver: p.ver, seq: p.seq, body: p.body, error: outcome.ok ? null : outcome.error });
-        },
-      });
-      return state;
-    }
-  }
-}
-
 function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, now: number): ConnectionState {
   const s = deps.services;
   const id = deps.handle.id;
@@ -395,7 +269,8 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, 
 function initialState(deps: ConnectionDeps): ConnectionState {
   return {
     phase: 'awaitingAuth', session: null, logicConnId: `${deps.services.bootId}.${deps.handle.id}`, authDeadline: Infinity,
-    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, openedAt: deps.services.now(), deps,
+    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, upstream: fullBucket(deps.services.limits, deps.services.now()), atLogic: 0,
+    openedAt: deps.services.now(), deps,
   };
 }
 
@@ -412,7 +287,7 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
     const deps = state.deps;
     switch (msg.type) {
       case 'packet':
-        return handlePacket(state, deps, ctx, msg.packet);
+        return handleSocketPacket(state, deps, ctx, msg.packet);
       case 'protocolError':
         deps.services.metrics.inc('im_protocol_errors_total', { code: msg.error.code, transport: deps.handle.transport });
         return close(state, deps, ctx, 'protocol_error', msg.error);
@@ -421,6 +296,8 @@ export const connectionActor: ActorKind<ConnectionState, ConnectionMsg, Connecti
       case 'authResult':
         return handleAuthResult(state, deps, ctx, msg.outcome);
       case 'received':
+        state.atLogic--;
+        deps.handle.settled();
         // The echo only when logic took the message; otherwise op 5 says why, so a client never takes a loss for a delivery.
         if (state.phase === 'online') reply(deps, msg.ver, Op.SendMsgReply, msg.seq, msg.error ? errorAckBody(msg.error) : msg.body);
         return state;

@@ -24,7 +24,9 @@ export type CloseReason =
   | 'socket_error'
   | 'actor_crashed'
   | 'kicked'
-  | 'draining';
+  | 'draining'
+  /** The client (or logic's Connect answer) went over a per-connection limit (limits.maxAccepts, limits.maxRoomIdBytes). */
+  | 'limit_exceeded';
 
 /** A connection's socket counters, read when it is inspected (never per message). */
 export interface Traffic {
@@ -43,10 +45,17 @@ export interface ClientHandle {
   readonly cookie: string;
   /**
    * Queues pre-framed bytes (the transport's view of the Outbound). Returns
-   * false when the socket is gone or the client stopped reading (the handle
-   * then closes itself and the edge reports `slow_consumer`).
+   * false when the socket is gone, when a room or broadcast push meets a
+   * client over its soft limit (dropped, counted), or when the client is over
+   * its hard limit (the handle then closes itself with op 6 and the edge
+   * reports `slow_consumer`).
    */
   send(out: Outbound): boolean;
+  /**
+   * The connection is done with one packet its edge handed it (handled, or
+   * answered by logic's Receive): how the edge knows when to read again.
+   */
+  settled(): void;
   /**
    * Sends op 6 with the error's JSON reason (when given and still writable), with `reconnect` when the
    * client is told when to come back, then ends the socket. Idempotent.

@@ -4,7 +4,7 @@
  * messages; prints a markdown table and writes BENCHMARKS.md.
  *
  *   npm run bench                  quick (2,000 / 4,000 clients; under 3 minutes)
- *   npm run bench -- --full        10,000 / 19,000 clients
+ *   npm run bench -- --full        10,000 / 19,000 clients, and the slow-consumer scenario (bench/slow-consumer.ts)
  *   options: --transport tcp (ours' clients over goim tcp), --only ours,floor, --profile (CPU-profile the servers)
  *   env: BENCH_NODE_ARGS="--trace-gc" adds node flags to every child process (their output goes to the children's logs)
  */
@@ -19,6 +19,7 @@ import { goalLines, goalsMarkdown } from './suite/goals';
 import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
 import { TargetResult, measureTarget } from './suite/scenarios';
 import { TARGETS, TargetName } from './suite/targets';
+import { measureSlowConsumer, slowConsumerLine } from './slow-consumer';
 
 function commandLine(): string {
   const args = process.argv.slice(2).join(' ');
@@ -44,9 +45,11 @@ async function main(): Promise<void> {
     results.push(await measureTarget(name as TargetName, plan, log));
   }
   closeHttp();
+  // One stalled client among 5,000 readers, with and without it (also runnable alone: node dist/bench/slow-consumer.js).
+  const slow = plan.mode === 'full' ? slowConsumerLine(await measureSlowConsumer(5000, 20, 15, 1024, log)) : null;
   const seconds = (Date.now() - started) / 1000;
   const rows = buildRows(plan, results);
-  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(plan, goalLines(plan, results))}\n`);
+  process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(plan, goalLines(plan, results))}\n${slow ? `\n${slow}\n` : ''}`);
   const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
   const logs = summarizeLogs();
   fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs));

@@ -49,6 +49,7 @@ export interface CloudConfig {
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
   };
+  readonly slowConsumer: { readonly softBytes: number; readonly hardBytes: number; readonly ms: number; readonly hardMs: number };
   readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
   readonly limits: {
     readonly maxConnections: number;
@@ -57,6 +58,10 @@ export interface CloudConfig {
     readonly acceptRetryMs: number;
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
+    readonly upstreamPerSec: number;
+    readonly maxAccepts: number;
+    readonly maxRoomIdBytes: number;
+    readonly readPauseDepth: number;
   };
   readonly discovery: DiscoveryConfig;
   readonly workers: WorkersConfig;
@@ -105,6 +110,12 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),
     },
+    slowConsumer: {
+      softBytes: r.num('slowConsumer.softBytes'),
+      hardBytes: r.num('slowConsumer.hardBytes'),
+      ms: r.num('slowConsumer.ms'),
+      hardMs: r.num('slowConsumer.hardMs'),
+    },
     actors: {
       buckets: r.num('actors.buckets'),
       connectionShards: r.num('actors.connectionShards'),
@@ -117,6 +128,10 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       acceptRetryMs: r.num('limits.acceptRetryMs'),
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
+      upstreamPerSec: r.num('limits.upstreamPerSec'),
+      maxAccepts: r.num('limits.maxAccepts'),
+      maxRoomIdBytes: r.num('limits.maxRoomIdBytes'),
+      readPauseDepth: r.num('limits.readPauseDepth'),
     },
     discovery: readDiscoveryConfig(r),
     workers: readWorkersConfig(r),
@@ -134,6 +149,9 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   if (config.discovery.kind === 'consul' && config.grpc.serverId !== '' && !/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(config.grpc.serverId)) {
     problems.push(`grpc.serverId (${config.grpc.serverId}) must be host:port with consul discovery: it is the address registered for logic to dial`);
   }
+  const slow = config.slowConsumer;
+  if (slow.softBytes >= slow.hardBytes) problems.push(`slowConsumer.softBytes (${slow.softBytes}) must be below slowConsumer.hardBytes (${slow.hardBytes})`);
+  if (slow.hardMs < slow.ms) problems.push(`slowConsumer.hardMs (${slow.hardMs}) must be at least slowConsumer.ms (${slow.ms})`);
   if (config.ws.maxPayload < 16 + config.protocol.maxBodySize) {
     problems.push(`ws.maxPayload (${config.ws.maxPayload}) must be at least 16 + protocol.maxBodySize (${16 + config.protocol.maxBodySize})`);
   }

@@ -71,7 +71,29 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'protocol.coalesce', env: 'IM_CLOUD_COALESCE', kind: { type: 'bool' }, default: true,
     doc: 'Packets a connection is handed within one task leave as one write; on ws its pushes share one op-9 frame and each reply stays a frame of its own. false writes each packet at once.',
   },
-  { path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024, doc: 'Bytes queued for one client before it is closed as a slow consumer.' },
+  {
+    path: 'protocol.sendBufferLimit', env: 'IM_CLOUD_SEND_BUFFER_LIMIT', kind: { type: 'int', min: 1024 }, default: 4 * 1024 * 1024,
+    doc: 'The default of slowConsumer.hardBytes (kept for configurations that set it).',
+  },
+  {
+    path: 'slowConsumer.hardBytes', env: 'IM_CLOUD_SLOW_CONSUMER_HARD_BYTES', kind: { type: 'int', min: 1024 },
+    default: (r) => Number(r.get('protocol.sendBufferLimit')), defaultDoc: 'protocol.sendBufferLimit',
+    doc: 'Bytes queued for one client (not yet taken by its socket) past which it is closed with op 6 E_SLOW_CONSUMER.',
+  },
+  {
+    path: 'slowConsumer.softBytes', env: 'IM_CLOUD_SLOW_CONSUMER_SOFT_BYTES', kind: { type: 'int', min: 0 },
+    default: (r) => Math.min(256 * 1024, Math.floor(Number(r.get('slowConsumer.hardBytes')) / 2)), defaultDoc: '262144, at most half of slowConsumer.hardBytes',
+    doc: 'Bytes queued for one client past which room and broadcast pushes to it are dropped (counted in im_slow_consumer_drops_total); key and mid pushes and replies still queue, up to slowConsumer.hardBytes. Below slowConsumer.hardBytes.',
+  },
+  {
+    path: 'slowConsumer.ms', env: 'IM_CLOUD_SLOW_CONSUMER_MS', kind: { type: 'int', min: 1 }, default: 5000,
+    doc: 'A client whose queued bytes have not drained for this long counts as over the soft limit, however few they are.',
+  },
+  {
+    path: 'slowConsumer.hardMs', env: 'IM_CLOUD_SLOW_CONSUMER_HARD_MS', kind: { type: 'int', min: 1 },
+    default: (r) => 4 * Number(r.get('slowConsumer.ms')), defaultDoc: '4 × slowConsumer.ms',
+    doc: 'A client whose queued bytes have not drained for this long is closed as over the hard limit (checked when something is sent to it). At least slowConsumer.ms.',
+  },
   { path: 'logic.nodes', env: 'IM_CLOUD_LOGIC_NODES', kind: { type: 'hostPortList' }, default: ['127.0.0.1:3119'], doc: 'Logic nodes (comma-separated host:port), tried round-robin, when discovery.kind is static.' },
   {
     path: 'logic.callTimeoutMs', env: 'IM_CLOUD_LOGIC_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 3000,
@@ -126,6 +148,22 @@ export const cloudOptions: readonly OptionSpec[] = [
   {
     path: 'limits.maxPacedBroadcasts', env: 'IM_CLOUD_MAX_PACED_BROADCASTS', kind: { type: 'int', min: 1 }, default: 16,
     doc: 'Speed-limited Broadcasts in progress at once; one more is refused with RESOURCE_EXHAUSTED (E_BROADCAST_LIMIT).',
+  },
+  {
+    path: 'limits.upstreamPerSec', env: 'IM_CLOUD_UPSTREAM_PER_SEC', kind: { type: 'int', min: 1 }, default: 50,
+    doc: 'Upstream messages (op 4 and business ops, what goes to logic\'s Receive) one connection may send per second, with bursts of 2 s worth; one more gets an op 5 E_UPSTREAM_RATE and is not sent to logic. The connection stays open.',
+  },
+  {
+    path: 'limits.maxAccepts', env: 'IM_CLOUD_MAX_ACCEPTS', kind: { type: 'int', min: 1 }, default: 256,
+    doc: 'Operations one connection may accept (logic\'s Connect reply, plus op 14); more close it with op 6 E_TOO_MANY_ACCEPTS.',
+  },
+  {
+    path: 'limits.maxRoomIdBytes', env: 'IM_CLOUD_MAX_ROOM_ID_BYTES', kind: { type: 'int', min: 1 }, default: 256,
+    doc: 'Longest room id, in UTF-8 bytes, from logic\'s Connect reply or op 12; a longer one closes the connection with op 6 E_ROOM_ID_TOO_LONG.',
+  },
+  {
+    path: 'limits.readPauseDepth', env: 'IM_CLOUD_READ_PAUSE_DEPTH', kind: { type: 'int', min: 1 }, default: 64,
+    doc: 'Packets of one connection read and not yet done with (in its mailbox, or at logic\'s Receive) past which reading its socket pauses; it resumes at half of this.',
   },
   ...discoveryOptions('IM_CLOUD'),
   ...workerOptions,

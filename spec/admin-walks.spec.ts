@@ -12,7 +12,7 @@ import { ConnectionLookup, ipOf } from '../system/cloud/connection-index';
 
 function handle(id: number, remoteAddress: string): ClientHandle {
   return {
-    id, transport: 'tcp', remoteAddress, cookie: '', closed: false, send: () => true, close: () => undefined,
+    id, transport: 'tcp', remoteAddress, cookie: '', closed: false, send: () => true, close: () => undefined, settled: () => undefined,
     traffic: () => ({ bytesIn: 0, bytesOut: 0, queuedBytes: 0 }),
   };
 }

@@ -14,7 +14,7 @@ import { Metrics } from '../system/metrics';
 const BIZ = 1000;
 
 function handle(id: number, send: () => boolean): ClientHandle {
-  return { id, transport: 'tcp', remoteAddress: '127.0.0.1:1', cookie: '', closed: false, send, close: () => undefined,
+  return { id, transport: 'tcp', remoteAddress: '127.0.0.1:1', cookie: '', closed: false, send, close: () => undefined, settled: () => undefined,
     traffic: () => ({ bytesIn: 0, bytesOut: 0, queuedBytes: 0 }) };
 }
 

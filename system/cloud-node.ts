@@ -325,6 +325,7 @@ export class CloudNode {
       defaultHeartbeatMs: config.protocol.heartbeatTimeoutMs,
       logicHeartbeatMinMs: config.logic.heartbeatMinMs,
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
+      limits: { upstreamPerSec: config.limits.upstreamPerSec, maxAccepts: config.limits.maxAccepts, maxRoomIdBytes: config.limits.maxRoomIdBytes },
       metrics: this.metrics,
       phases: phaseGauges(this.metrics),
       log: this.log,

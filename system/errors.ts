@@ -32,6 +32,10 @@ export const ErrorCodes = {
   NODE_DRAINING: { code: 'E_NODE_DRAINING', message: 'node is shutting down' },
   SOCKET_ERROR: { code: 'E_SOCKET_ERROR', message: 'socket error' },
   KICKED: { code: 'E_KICKED', message: 'an operator closed this connection' },
+  // per-connection limits (README, "Per-connection limits")
+  UPSTREAM_RATE: { code: 'E_UPSTREAM_RATE', message: 'upstream messages over limits.upstreamPerSec; this one was not sent to logic' },
+  TOO_MANY_ACCEPTS: { code: 'E_TOO_MANY_ACCEPTS', message: 'accepted operations over limits.maxAccepts' },
+  ROOM_ID_TOO_LONG: { code: 'E_ROOM_ID_TOO_LONG', message: 'room id longer than limits.maxRoomIdBytes' },
 
   // websocket upgrade (seed: /sub handshake)
   WS_BAD_PATH: { code: 'E_WS_BAD_PATH', message: 'websocket path not served' },

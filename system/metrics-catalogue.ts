@@ -95,7 +95,15 @@ export const CATALOGUE = {
   im_client_coalesced_writes_total: { type: 'counter', node: 'cloud', labels: ['transport'], help: 'Socket writes that carried more than one packet.' },
   im_client_drops_total: {
     type: 'counter', node: 'cloud', labels: ['transport', 'reason'],
-    help: 'Packets not written to a client: closed (the socket was closing or gone), slow_consumer (over protocol.sendBufferLimit; the connection is closed).',
+    help: 'Packets not written to a client: closed (the socket was closing or gone), slow_consumer (over the slow-consumer hard limit; the connection is closed).',
+  },
+  im_slow_consumer_drops_total: {
+    type: 'counter', node: 'cloud', labels: ['transport'],
+    help: 'Room and broadcast pushes not written to a client over its slow-consumer soft limit (slowConsumer.softBytes, or not drained for slowConsumer.ms).',
+  },
+  im_connection_limits_total: {
+    type: 'counter', node: 'cloud', labels: ['limit'],
+    help: 'Per-connection limits that bit: upstream_rate (an op 5 E_UPSTREAM_RATE), accepts and room_id (op 6 and close), read_pause (reading a socket paused).',
   },
   im_op9_batch_pushes: {
     type: 'histogram', node: 'cloud', labels: [], buckets: BATCH_PUSHES,

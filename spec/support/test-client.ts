@@ -214,6 +214,11 @@ export class TestClient {
     this.rawSocket().pause();
   }
 
+  /** Reads again after goSilent: the kernel's buffers, and then the server's queue, drain to this client. */
+  resumeReading(): void {
+    this.rawSocket().resume();
+  }
+
   destroy(): void {
     if (this.ws) this.ws.terminate();
     else this.socket?.destroy();

@@ -11,6 +11,10 @@ import { encodeBinaryFrame } from './ws-frame';
  * is built: pushes may, replies to a client's own packets may not (goim's
  * browser client reads op 8 and op 3 only as top-level frames, wire.md §8).
  * The op does not decide it: a push with op 3 is still a push.
+ *
+ * Whether a slow client may lose it is fixed here too: a room or broadcast
+ * push (`fanOut`) is dropped for a client over its slow-consumer soft limit;
+ * a key push and a reply are queued up to the hard limit.
  */
 export class Outbound {
   private constructor(
@@ -22,6 +26,8 @@ export class Outbound {
     readonly op: number,
     /** A push (true) may share an op-9 frame with other pushes; a reply (false) always leaves as a frame of its own. */
     readonly mergeable: boolean,
+    /** A room or broadcast push: dropped, not queued, for a client over its soft limit. */
+    readonly fanOut: boolean = false,
   ) {}
 
   private framed: Buffer | null = null;
@@ -37,12 +43,14 @@ export class Outbound {
    * An op-9 body is already framed packets: TCP clients get it as is (they
    * never see op 9), WebSocket clients get it wrapped in one op-9 frame. The
    * op-9 body is not validated here; whoever accepts the push checks it first.
+   * `fanOut`: a room or broadcast push (see the class).
    */
-  static fromProto(proto: { ver: number; op: number; seq: number; body: Buffer }): Outbound {
+  static fromProto(proto: { ver: number; op: number; seq: number; body: Buffer }, fanOut = false): Outbound {
     if (proto.op === Op.Raw) {
-      return new Outbound(proto.body, encodeRawFrame(proto.body), proto.op, true);
+      return new Outbound(proto.body, encodeRawFrame(proto.body), proto.op, true, fanOut);
     }
-    return Outbound.packet(proto.ver, proto.op, proto.seq, proto.body);
+    const framed = encodePacket(proto.ver, proto.op, proto.seq, proto.body);
+    return new Outbound(framed, framed, proto.op, true, fanOut);
   }
 
   /** A push as one packet; TCP and WebSocket share the same Buffer. */

@@ -6,6 +6,7 @@ import type { ClientAdmission } from './client-admission';
 import { tlsHttpServer, tlsStreamServer } from './client-servers';
 import type { Coalescer } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
+import type { ClientLimits } from './socket-client';
 import { TcpEdge } from './tcp-edge';
 import { WsEdge } from './ws-edge';
 
@@ -41,7 +42,11 @@ export class ClientEdges {
   constructor(private readonly config: CloudConfig, deps: ClientEdgeDeps) {
     const { opener, admission, guard, coalescer, metrics, log } = deps;
     const protocol = config.protocol;
-    const tcpOptions = { maxBodySize: protocol.maxBodySize, sendBufferLimit: protocol.sendBufferLimit, coalescer };
+    const slow = config.slowConsumer;
+    const limits: ClientLimits = {
+      softBytes: slow.softBytes, hardBytes: slow.hardBytes, slowMs: slow.ms, hardMs: slow.hardMs, readPauseDepth: config.limits.readPauseDepth,
+    };
+    const tcpOptions = { maxBodySize: protocol.maxBodySize, limits, coalescer };
     const wsOptions = {
       ...tcpOptions, path: config.ws.path, maxPayload: config.ws.maxPayload,
       upgradeTimeoutMs: config.ws.upgradeTimeoutMs, allowedOrigins: config.ws.allowedOrigins,

@@ -70,17 +70,17 @@ export class GrpcEdge {
     const push = {
       PushMsg: this.unary('PushMsg', (req: PushMsgReq__Output) => {
         if (req.keys.length === 0 || req.keys.every((k) => k === '')) throw new ImError('GRPC_NO_KEYS');
-        this.targets.pushKeys(req.keys, req.protoOp, this.frame(req.proto));
+        this.targets.pushKeys(req.keys, req.protoOp, this.frame(req.proto, false));
         return {};
       }),
       Broadcast: this.unary('Broadcast', (req: BroadcastReq__Output) => {
         if (req.speed < 0) throw new ImError('GRPC_BAD_SPEED', String(req.speed));
-        this.targets.broadcast(req.protoOp, this.frame(req.proto), req.speed);
+        this.targets.broadcast(req.protoOp, this.frame(req.proto, true), req.speed);
         return {};
       }),
       BroadcastRoom: this.unary('BroadcastRoom', (req: BroadcastRoomReq__Output) => {
         if (req.roomID === '') throw new ImError('GRPC_BAD_ROOM');
-        this.targets.broadcastRoom(req.roomID, this.frame(req.proto));
+        this.targets.broadcastRoom(req.roomID, this.frame(req.proto, true));
         return {};
       }),
       Rooms: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ rooms: Record<string, boolean> }>) => {
@@ -114,7 +114,8 @@ export class GrpcEdge {
     return shutdownGrpcServer(this.server, graceMs);
   }
 
-  private frame(proto: Proto__Output | null): Outbound {
+  /** `fanOut`: a room or broadcast push, which a slow client loses first. */
+  private frame(proto: Proto__Output | null, fanOut: boolean): Outbound {
     if (!proto) throw new ImError('GRPC_NO_PROTO');
     if (proto.body.length > this.options.maxPushBytes) {
       throw new ImError('GRPC_BODY_TOO_LARGE', `${proto.body.length} > ${this.options.maxPushBytes}`);
@@ -123,7 +124,7 @@ export class GrpcEdge {
       const bad = validateBatchBody(proto.body);
       if (bad) throw bad;
     }
-    return Outbound.fromProto(proto);
+    return Outbound.fromProto(proto, fanOut);
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Res): grpc.handleUnaryCall<Req, Res> {

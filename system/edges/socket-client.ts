@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionMsg } from '../../actors/connection-actor';
-import type { ClientHandle, CloseReason, Traffic, Transport } from '../../actors/ports';
+import type { ClientHandle, Traffic, Transport } from '../../actors/ports';
 import type { ActorRef } from '../actor-kind';
 import { disconnectBody, ReconnectHint } from '../codec/disconnect-body';
 import { Op, encodePacket } from '../codec/packet';
@@ -30,8 +30,12 @@ export interface WriteCounters {
   readonly coalesced: CounterHandle;
   /** Packets refused or left unwritten because the socket was closing or gone. */
   readonly droppedClosed: CounterHandle;
-  /** Packets refused because the client stopped reading (the connection is then closed). */
+  /** Packets refused because the client went over the hard limit (the connection is then closed). */
   readonly droppedSlow: CounterHandle;
+  /** Room and broadcast pushes refused because the client is over the soft limit. */
+  readonly slowDrops: CounterHandle;
+  /** Times reading a socket paused (limits.readPauseDepth). */
+  readonly readPaused: CounterHandle;
 }
 
 export function writeCounters(metrics: Metrics, transport: Transport): WriteCounters {
@@ -42,20 +46,35 @@ export function writeCounters(metrics: Metrics, transport: Transport): WriteCoun
     coalesced: metrics.counterOf('im_client_coalesced_writes_total', { transport }),
     droppedClosed: metrics.counterOf('im_client_drops_total', { transport, reason: 'closed' }),
     droppedSlow: metrics.counterOf('im_client_drops_total', { transport, reason: 'slow_consumer' }),
+    slowDrops: metrics.counterOf('im_slow_consumer_drops_total', { transport }),
+    readPaused: metrics.counterOf('im_connection_limits_total', { limit: 'read_pause' }),
   };
 }
 
-/**
- * What a tcp and a ws client share: the send path (slow-consumer check, then
- * a write now or at the end of the task through the coalescer), the order of
- * a close (held packets first), and the abort that tells the actor. A
- * transport supplies its bytes and how it ends.
- */
+/** One client's budgets (slowConsumer.*, limits.readPauseDepth), the same for every client of a node. */
+export interface ClientLimits {
+  /** Queued bytes past which room and broadcast pushes are dropped. */
+  readonly softBytes: number;
+  /** Queued bytes past which the client is closed with op 6 E_SLOW_CONSUMER. */
+  readonly hardBytes: number;
+  /** Not drained for this long: over the soft limit. */
+  readonly slowMs: number;
+  /** Not drained for this long: over the hard limit. */
+  readonly hardMs: number;
+  /** Packets handed to the connection and not yet done with, past which reading pauses. */
+  readonly readPauseDepth: number;
+}
+
 export abstract class SocketClient implements ClientHandle, CoalescingTarget {
   abstract readonly transport: Transport;
   closed = false;
   ref: ActorRef<ConnectionMsg> | null = null;
   pending: PacketSequence | null = null;
+  /** When the queue was first seen non-empty without draining since (0: it was last seen empty). */
+  private backloggedSince = 0;
+  /** Packets handed to the connection actor and not yet settled by it. */
+  private inbound = 0;
+  private readPaused = false;
 
   constructor(
     readonly id: number,
@@ -63,10 +82,14 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
     protected readonly socket: Duplex,
     readonly remoteAddress: string,
     readonly cookie: string,
-    private readonly sendLimit: number,
+    private readonly limits: ClientLimits,
     private readonly coalescer: Coalescer | null,
     private readonly counters: WriteCounters,
-  ) {}
+  ) {
+    socket.on('drain', () => {
+      this.backloggedSince = 0;
+    });
+  }
 
   /** Whether the transport still takes data frames (a ws that began closing does not). */
   protected abstract get open(): boolean;
@@ -76,20 +99,53 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
   protected abstract end(error?: ImError, reconnect?: ReconnectHint): void;
   /** Ends the connection at once. */
   protected abstract kill(): void;
+  /** Stops and restarts reading the client's socket (the kernel's buffers then hold what it sends). */
+  protected abstract pauseReading(): void;
+  protected abstract resumeReading(): void;
 
   send(out: Outbound): boolean {
     if (this.closed || !this.open) {
       this.counters.droppedClosed.inc();
       return false;
     }
-    if (this.socket.writableLength > this.sendLimit) {
-      this.counters.droppedSlow.inc();
-      this.abort('slow_consumer', new ImError('SLOW_CONSUMER', `${this.socket.writableLength} bytes queued`));
-      return false;
+    const queued = this.socket.writableLength;
+    if (queued === 0) {
+      this.backloggedSince = 0;
+    } else {
+      const now = Date.now();
+      if (this.backloggedSince === 0) this.backloggedSince = now;
+      const stalledMs = now - this.backloggedSince;
+      const limits = this.limits;
+      if (queued > limits.hardBytes || stalledMs >= limits.hardMs) {
+        this.counters.droppedSlow.inc();
+        this.closeSlow(`${queued} bytes queued, not drained for ${stalledMs} ms`);
+        return false;
+      }
+      if (out.fanOut && (queued > limits.softBytes || stalledMs >= limits.slowMs)) {
+        this.counters.slowDrops.inc();
+        return false;
+      }
     }
     if (this.coalescer) this.coalescer.append(this, out);
     else this.write(this.bytesOf(out), 1);
     return true;
+  }
+
+  /** The edge hands the connection actor one more packet; past the bound, reading pauses. */
+  received(): void {
+    this.inbound++;
+    if (this.readPaused || this.closed || this.inbound <= this.limits.readPauseDepth) return;
+    this.readPaused = true;
+    this.counters.readPaused.inc();
+    this.pauseReading();
+  }
+
+  settled(): void {
+    this.inbound--;
+    // Resumed at half the bound, not just under it: a connection at the bound would pause and resume at every packet.
+    if (!this.readPaused || this.inbound > this.limits.readPauseDepth >> 1) return;
+    this.readPaused = false;
+    if (!this.closed) this.resumeReading();
   }
 
   traffic(): Traffic {
@@ -115,6 +171,8 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
 
   private write(bytes: Buffer, packets: number): void {
     this.socket.write(bytes);
+    // The kernel took none or part of it: the backlog starts now, not at the next send.
+    if (this.backloggedSince === 0 && this.socket.writableLength > 0) this.backloggedSince = Date.now();
     this.counted(packets, bytes.length);
   }
 
@@ -126,11 +184,10 @@ export abstract class SocketClient implements ClientHandle, CoalescingTarget {
     setTimeout(() => this.kill(), CLOSE_LINGER_MS).unref();
   }
 
-  /** The edge ends the socket itself (the actor is told, and releases the session). */
-  abort(reason: CloseReason, error: ImError): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.kill();
-    this.ref?.tell({ type: 'socketClosed', reason, error });
+  /** Op 6 E_SLOW_CONSUMER after what is queued, then the close; the actor is told, and releases the session. */
+  private closeSlow(detail: string): void {
+    const error = new ImError('SLOW_CONSUMER', detail);
+    this.close(error);
+    this.ref?.tell({ type: 'socketClosed', reason: 'slow_consumer', error });
   }
 }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { ReconnectHint } from '../codec/disconnect-body';
 import type { Outbound } from '../codec/outbound';
+import { ownedPacket } from '../codec/owned-packet';
 import { StreamDecoder } from '../codec/stream-decoder';
 import { ImError } from '../errors';
 import type { Logger } from '../logger';
@@ -10,14 +11,14 @@ import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
 import { plainStreamServer, StreamServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { ClientLimits, CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
   constructor(
-    readonly transport: 'tcp' | 'tls', id: number, private readonly tcp: net.Socket, sendLimit: number, coalescer: Coalescer | null,
+    readonly transport: 'tcp' | 'tls', id: number, private readonly tcp: net.Socket, limits: ClientLimits, coalescer: Coalescer | null,
     counters: WriteCounters,
   ) {
-    super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', sendLimit, coalescer, counters);
+    super(id, tcp, `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? 0}`, '', limits, coalescer, counters);
   }
 
   protected get open(): boolean {
@@ -45,11 +46,19 @@ class TcpClient extends SocketClient {
   protected kill(): void {
     this.tcp.destroy();
   }
+
+  protected pauseReading(): void {
+    this.tcp.pause();
+  }
+
+  protected resumeReading(): void {
+    this.tcp.resume();
+  }
 }
 
 export interface TcpEdgeOptions {
   readonly maxBodySize: number;
-  readonly sendBufferLimit: number;
+  readonly limits: ClientLimits;
   /** Merges the packets a connection gets within one task into one write; null writes each at once. */
   readonly coalescer: Coalescer | null;
   /** Plain tcp (the default) or the same protocol inside TLS. */
@@ -130,11 +139,14 @@ export class TcpEdge {
       return;
     }
     this.metrics.inc('im_connections_opened_total', { transport: this.transport });
-    const client = new TcpClient(this.transport, this.opener.nextId(), socket, this.options.sendBufferLimit, this.options.coalescer, this.counters);
+    const client = new TcpClient(this.transport, this.opener.nextId(), socket, this.options.limits, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const decoder = new StreamDecoder(this.options.maxBodySize, {
-      packet: (packet) => ref.tell({ type: 'packet', packet }),
+      packet: (packet) => {
+        client.received();
+        ref.tell({ type: 'packet', packet: ownedPacket(packet) });
+      },
       error: (error) => {
         socket.pause();
         ref.tell({ type: 'protocolError', error });

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ReconnectHint } from '../codec/disconnect-body';
 import { decodeFrame } from '../codec/frame-decoder';
+import { ownedPacket } from '../codec/owned-packet';
 import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
@@ -15,7 +16,7 @@ import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
 import { HttpServerKind, plainHttpServer, upgradeTimeouts, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { ClientLimits, CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
@@ -31,9 +32,9 @@ const BINARY = { binary: true } as const;
 class WsClient extends SocketClient {
   constructor(
     readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string,
-    sendLimit: number, coalescer: Coalescer | null, counters: WriteCounters,
+    limits: ClientLimits, coalescer: Coalescer | null, counters: WriteCounters,
   ) {
-    super(id, socket, remoteAddress, cookie, sendLimit, coalescer, counters);
+    super(id, socket, remoteAddress, cookie, limits, coalescer, counters);
   }
 
   protected get open(): boolean {
@@ -61,13 +62,21 @@ class WsClient extends SocketClient {
   protected kill(): void {
     this.ws.terminate();
   }
+
+  protected pauseReading(): void {
+    this.ws.pause();
+  }
+
+  protected resumeReading(): void {
+    this.ws.resume();
+  }
 }
 
 export interface WsEdgeOptions {
   readonly path: string;
   readonly maxPayload: number;
   readonly maxBodySize: number;
-  readonly sendBufferLimit: number;
+  readonly limits: ClientLimits;
   readonly coalescer: Coalescer | null;
   /** The whole upgrade request must arrive within it. */
   readonly upgradeTimeoutMs: number;
@@ -225,14 +234,18 @@ export class WsEdge {
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: this.transport });
-    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.sendBufferLimit, this.options.coalescer, this.counters);
+    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.limits, this.options.coalescer, this.counters);
     const ref = this.opener.open(client);
     client.ref = ref;
     const maxBodySize = this.options.maxBodySize;
     ws.on('message', (data: Buffer) => {
       const decoded = decodeFrame(data, maxBodySize);
-      if (decoded instanceof ImError) ref.tell({ type: 'protocolError', error: decoded });
-      else ref.tell({ type: 'packet', packet: decoded });
+      if (decoded instanceof ImError) {
+        ref.tell({ type: 'protocolError', error: decoded });
+        return;
+      }
+      client.received();
+      ref.tell({ type: 'packet', packet: ownedPacket(decoded) });
     });
     let frameError: ImError | undefined;
     ws.on('error', (err: Error & { code?: string }) => {
