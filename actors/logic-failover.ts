@@ -6,6 +6,7 @@
  */
 import { ErrorName, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
+import { LogThrottle } from '../system/log-throttle';
 import { Log, LogicCallError, LogicNodeClient, Outcome } from './ports';
 
 /** One attempt on one node, given the time left of the call's deadline. */
@@ -48,6 +49,8 @@ interface NodeRecord {
  */
 export class LogicNodeHealth {
   private readonly nodes = new Map<string, NodeRecord>();
+  /** A node that fails every call is one warn line per node, rpc and status every 10 s, not one per call. */
+  readonly warnings = new LogThrottle(10_000);
 
   succeeded(address: string, at: number): void {
     const record = this.recordOf(address);
@@ -136,14 +139,40 @@ export async function withFailover(
       if (failure.retryable) health.failed(node.address, failure.status, deps.now());
       else health.succeeded(node.address, deps.now());
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
-      deps.log.warn('logic call failed', { component: 'logic-gateway', rpc, node: node.address, status: failure.status, error: failure.message });
+      logFailure(deps.log, health, rpc, node.address, failure);
       if (!failure.retryable) {
-        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', `${failure.status}: ${failure.message}`) };
+        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', clientDetail(failure)) };
       }
       const unknown = failure.status === 'DEADLINE_EXCEEDED' ? UNKNOWN_AFTER_TIMEOUT[rpc] : undefined;
-      if (unknown) return { ok: false, error: new ImError(unknown, `${failure.status}: ${failure.message}`) };
-      lastError = `${node.address}: ${failure.status}`;
+      if (unknown) return { ok: false, error: new ImError(unknown, clientDetail(failure)) };
+      lastError = `${clientDetail(failure)} (${i + 1} of ${nodes.length} logic nodes tried)`;
     }
   }
   return { ok: false, error: new ImError('LOGIC_UNAVAILABLE', lastError) };
+}
+
+/**
+ * What the client may learn of a failure: the gRPC status and logic's stable
+ * error code. The error's message also reaches the client (op 6 and op 5
+ * reasons), so it never carries node addresses or library text; the
+ * operator's log line has those.
+ */
+export function clientDetail(failure: LogicCallError): string {
+  const code = /\bE_[A-Z0-9_]+\b/.exec(failure.message)?.[0];
+  return code ? `${failure.status} ${code}` : failure.status;
+}
+
+/**
+ * A refusal is logic's answer about one client's request (a bad token, an
+ * unknown session): debug, since clients can send them by the thousand. A
+ * node that cannot answer is the operator's matter: warn, throttled.
+ */
+function logFailure(log: Log, health: LogicNodeHealth, rpc: string, address: string, failure: LogicCallError): void {
+  const meta = { component: 'logic-gateway', rpc, node: address, status: failure.status, error: failure.message };
+  if (!failure.retryable) {
+    log.debug('logic refused a call', meta);
+    return;
+  }
+  const left = health.warnings.admit(`${address} ${rpc} ${failure.status}`);
+  if (left !== null) log.warn('logic call failed', { ...meta, notLogged: left });
 }
