@@ -8,12 +8,13 @@
  * the inspector, with only the good clients connected and every closed
  * socket's linger timer run out. Objects: the bytes of the objects the node
  * holds (a heap snapshot less V8's own code and metadata). Measured growth
- * over 300 to 2,400 bad connections: about 25 KiB, whatever the count; a
- * leak of 400 bytes per connection (a socket and its actor are several KiB)
- * passes the margin at 300 connections. heapUsed also counts compiled code,
- * which grows with each path the JIT optimizes during the run (+0.2 to +1.4
- * MiB measured, all of it code by snapshot diff): it only has to stay within
- * a margin that tells a node gone wild from that noise.
+ * over 300 to 3,000 bad connections: 15 to 26 KiB, whatever the count; a
+ * leak of 400 bytes per connection (a retained tcp client and its socket
+ * measured about 2.8 KiB) passes the margin at 300 connections. heapUsed
+ * also counts compiled code, which grows with each path the JIT optimizes
+ * during the run (+0.2 to +2 MiB measured, all of it code by snapshot diff):
+ * it only has to stay within a margin that tells a node gone wild from that
+ * noise.
  */
 import { CLOSE_LINGER_MS } from '../../../system/edges/socket-client';
 import { sleep } from '../child-node';

@@ -15,7 +15,7 @@ const LISTENING = /Debugger listening on (ws:\/\/\S+)/;
 /** stderr lines the inspector writes itself; anything else on a node's stderr is a fault. */
 export function inspectorNoise(line: string): boolean {
   return LISTENING.test(line) || line.startsWith('For help, see: https://nodejs.org/en/docs/inspector') || line === 'Debugger attached.'
-    || line === 'Debugger ending on ws://' || line.startsWith('Waiting for the debugger to disconnect');
+    || line.startsWith('Waiting for the debugger to disconnect');
 }
 
 interface Reply {
