@@ -38,6 +38,7 @@ import type { GatewayMsg } from './logic-gateway-actor';
 import type { ClientHandle, CloseReason, ConnectionIndex, ConnectResult, Log, Outcome } from './ports';
 import type { RoomDirectoryMsg } from './room-directory-actor';
 import type { ShardRouter } from './shard-router';
+import type { LogThrottle } from '../system/log-throttle';
 
 // ── messages ────────────────────────────────────────────────────────────────
 
@@ -103,6 +104,12 @@ export interface ConnectionServices {
   /** Kept exact by `enter`, the one place a connection changes phase. */
   readonly phases: PhaseGauges;
   readonly log: Log;
+  /**
+   * Closes with an error are logged once per reason and code per window (the
+   * rest at debug): a flood of bad clients, or a drain telling every client
+   * to go, must not become the log. im_connections_closed_total counts each.
+   */
+  readonly closeLogs: LogThrottle;
   /** Where inspection finds connections by user and by address. */
   readonly index: ConnectionIndex;
   readonly now: () => number;
@@ -115,7 +122,7 @@ export interface ConnectionDeps {
   readonly services: ConnectionServices;
 }
 
-/** The actor's context, handed down to each helper (its methods are called on it, never detached). *//** The actor's context, handed down to each helper (its methods are called on it, never detached). */
+/** The actor's context, handed down to each helper (its methods are called on it, never detached). */
 export type Ctx = ActorContext<ConnectionMsg>;
 
 /** Packets a client may send while its auth is in flight before that counts as abuse. */

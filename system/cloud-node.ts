@@ -29,6 +29,7 @@ import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
+import { LogThrottle } from './log-throttle';
 import { exportRuntimeMetrics } from './runtime-metrics';
 
 export interface CloudNodeOptions {
@@ -329,6 +330,7 @@ export class CloudNode {
       metrics: this.metrics,
       phases: phaseGauges(this.metrics),
       log: this.log,
+      closeLogs: new LogThrottle(10_000),
       index: this.lookup,
       now: Date.now,
       random: Math.random,

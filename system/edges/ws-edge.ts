@@ -9,6 +9,7 @@ import { ownedPacket } from '../codec/owned-packet';
 import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
+import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
@@ -118,6 +119,8 @@ export class WsEdge {
   private readonly counters: WriteCounters;
   private readonly pending = new PendingRefusals();
   private readonly origins: ReadonlySet<string> | null;
+  /** Bad upgrades come in floods: one warn line per code every 10 s, the count in im_ws_upgrade_rejected_total. */
+  private readonly rejectLogs = new LogThrottle(10_000);
 
   constructor(
     private readonly options: WsEdgeOptions,
@@ -159,7 +162,10 @@ export class WsEdge {
 
   private reject(socket: Duplex, status: number, error: ImError): void {
     this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
-    this.log.warn('websocket upgrade rejected', { component: 'ws-edge', transport: this.transport, code: error.code, error: error.message });
+    const meta = { component: 'ws-edge', transport: this.transport, code: error.code, error: error.message };
+    const left = this.rejectLogs.admit(error.code);
+    if (left === null) this.log.debug('websocket upgrade rejected', meta);
+    else this.log.warn('websocket upgrade rejected', left > 0 ? { ...meta, notLogged: left } : meta);
     endAndLinger(socket, httpRefusal(status, error));
   }
 

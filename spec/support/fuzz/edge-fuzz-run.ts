@@ -21,7 +21,7 @@ import { sleep } from '../child-node';
 import type { Exposition } from '../prometheus-text';
 import { GOIM_TOKEN, TestClient } from '../test-client';
 import {
-  FuzzNodes, GoodClients, connectionsHeld, errorLogs, expectedByCode, goodClientsOnline, goodClientsServed, planMismatches,
+  FuzzNodes, GoodClients, connectionsHeld, errorLogs, perClientLogFlood, expectedByCode, goodClientsOnline, goodClientsServed, planMismatches,
   protocolErrorDeltas, pushWhile, runPlans, samplePlans, settle, startFuzzNodes, stderrFaults, stopFuzzNodes,
 } from './edge-fuzz';
 import { edgePlanArb } from './edge-plans';
@@ -117,6 +117,7 @@ export async function runEdgeFuzz(options: EdgeFuzzOptions): Promise<EdgeFuzzRep
     if (!n.cloud.alive || !n.logic.alive) problems.push(`a node died: cloud ${JSON.stringify(n.cloud.exit)}, logic ${JSON.stringify(n.logic.exit)}`);
     problems.push(...stderrFaults(n.cloud).map((l) => `cloud stderr: ${l}`), ...stderrFaults(n.logic).map((l) => `logic stderr: ${l}`));
     problems.push(...errorLogs(n).map((l) => `error log: ${l}`));
+    problems.push(...perClientLogFlood(n, plans.length));
 
     if (objectsAfter - objectsBefore > OBJECT_MARGIN_BYTES) {
       problems.push(`object bytes grew by ${objectsAfter - objectsBefore} over ${plans.length} bad connections (margin ${OBJECT_MARGIN_BYTES})`);

@@ -218,6 +218,18 @@ export function errorLogs(nodes: FuzzNodes): string[] {
   return [...nodes.cloud.logs, ...nodes.logic.logs].filter((l) => l.level === 'error').map((l) => JSON.stringify(l));
 }
 
+/**
+ * Log lines above debug about single connections or upgrades: a flood of bad
+ * clients may show as one line per code and window, never one per client.
+ */
+export function perClientLogFlood(nodes: FuzzNodes, badConnections: number): string[] {
+  const perClient = new Set(['connection closed', 'websocket upgrade rejected']);
+  const lines = nodes.cloud.logs.filter((l) => l.level !== 'debug' && typeof l.message === 'string' && perClient.has(l.message));
+  // Nine codes, and a run may span a few 10 s windows: far below one line per bad connection.
+  const bound = Math.max(40, Math.floor(badConnections / 10));
+  return lines.length > bound ? [`${lines.length} per-client log lines above debug for ${badConnections} bad connections (bound ${bound})`] : [];
+}
+
 /** Expected protocol-error closes by `code|transport`, from the plans. */
 export function expectedByCode(plans: readonly EdgePlan[]): Map<string, number> {
   const out = new Map<string, number>();
