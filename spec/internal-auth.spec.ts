@@ -11,10 +11,12 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { CometClient } from '../proto/generated/goim/comet/Comet';
 import { Op } from '../system/codec/packet';
+import { CloudNode } from '../system/cloud-node';
 import { LogicNode } from '../system/logic-node';
 import { PeerAuth } from '../system/peer-auth';
 import { closeClientChannel, loadWireProtos } from '../system/proto-loader';
@@ -323,6 +325,17 @@ describe('internal surfaces: the shared security.token', function () {
       } finally {
         await logic.stop();
       }
+    });
+
+    it('cloud: a loopback grpc.bindHost under a server id other machines dial is warned about at start', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const config = loadCloudConfig({
+        overrides: { node: { bindHost: '127.0.0.1', advertiseHost: '10.255.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 200 }, admin: { port: 0 } },
+      });
+      const node = await CloudNode.start(config, { logger: capturingLogger(lines) });
+      await node.stop();
+      const warned = lines.filter((l) => l.level === 'warn' && String(l.message).startsWith('grpc.bindHost 127.0.0.1 is loopback but logic nodes reach this node at 10.255.0.1:'));
+      expect(warned).to.have.length(1);
     });
 
     it('logic with security.insecure warns once at start and serves the push API without a token', async () => {
