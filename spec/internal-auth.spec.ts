@@ -216,6 +216,9 @@ describe('internal surfaces: the shared security.token', function () {
       for (const r of refused) {
         expect({ status: r.status, error: r.json.error, auth: r.headers.get('www-authenticate') }).to.deep.equal({ status: 401, error: 'E_UNAUTHENTICATED', auth: 'Bearer' });
       }
+      // The refused POST's body was never read: its connection closes rather than carry another request.
+      expect(refused[3].headers.get('connection')).to.equal('close');
+      expect(refused[0].headers.get('connection')).to.not.equal('close');
       expect(node.metrics.total('im_internal_auth_failures_total')).to.equal(refused.length);
       expect((await httpCall(port, '/im/online/total', { token: TOKEN })).status).to.equal(200);
       for (const path of ['/im/nodes?platform=web', '/goim/nodes?platform=web']) {

@@ -8,6 +8,7 @@ import type { ClientHandle } from '../actors/ports';
 import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
 import { ShardRouter } from '../actors/shard-router';
 import { CloudConfig, cloudInternalBinds, serverIdOf } from '../config/cloud-config';
+import { isLoopbackHost } from '../config/hosts';
 import { securityWarning } from '../config/security-options';
 import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
@@ -227,6 +228,11 @@ export class CloudNode {
     node.readiness = 'ready';
     const open = securityWarning(config.security, cloudInternalBinds(config), config.grpc.allowClose);
     if (open !== null) node.log.warn(open, { component: 'cloud-node', code: 'E_UNAUTHENTICATED' });
+    const routedTo = splitHostPort(node.serverId)?.host;
+    if (routedTo !== undefined && isLoopbackHost(config.grpc.bindHost) && !isLoopbackHost(routedTo)) {
+      // Logic dials the server id: a loopback-only listener answers it only through a proxy on this machine.
+      node.log.warn(`grpc.bindHost ${config.grpc.bindHost} is loopback but logic nodes reach this node at ${node.serverId}: set grpc.bindHost (and security.token) unless a local proxy forwards to it`, { component: 'cloud-node' });
+    }
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
       wss: node.ports.wss, tls: node.ports.tls, grpc: node.ports.grpc, grpcTls: config.grpc.tls.pem !== null, grpcToken: config.security.token !== '',

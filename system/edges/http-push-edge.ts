@@ -190,7 +190,9 @@ export class HttpPushEdge {
       const auth = this.options.auth;
       const open = route !== undefined && OPEN_ROUTES.has(label);
       if (auth && !open && !auth.admits(req.headers.authorization, 'http', label, req.socket.remoteAddress ?? '')) {
-        const code = this.fail(res, label, new ImError('UNAUTHENTICATED'), { 'www-authenticate': 'Bearer' });
+        // A body is left unread (never buffered for a caller without the token): the connection cannot carry another request.
+        const unread = expectsContinue || req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+        const code = this.fail(res, label, new ImError('UNAUTHENTICATED'), { 'www-authenticate': 'Bearer', ...(unread ? { connection: 'close' } : {}) });
         this.observePush(push, code, started);
         return;
       }
