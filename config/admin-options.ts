@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isLoopbackHost } from './hosts';
 import type { OptionReader } from './load';
 import type { OptionSpec } from './option';
 
@@ -32,14 +32,6 @@ export function adminOptions(envPrefix: 'IM_CLOUD' | 'IM_LOGIC', port: number): 
 
 export function readAdminConfig(r: OptionReader): AdminConfig {
   return { host: r.str('admin.host'), port: r.num('admin.port'), token: r.str('admin.token'), allowDestructive: r.bool('admin.allowDestructive') };
-}
-
-/** Whether only this machine can reach a listener bound to `host`. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare === '::1';
 }
 
 /** What is wrong with an admin config (an empty list when nothing is). */

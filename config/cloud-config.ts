@@ -3,6 +3,7 @@ import { AdminConfig, adminProblems, readAdminConfig } from './admin-options';
 import { cloudOptions } from './cloud-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
+import { InternalBind, readSecurityConfig, securityProblems, SecurityConfig } from './security-options';
 import { readWorkersConfig, workerProblems, WorkersConfig } from './worker-options';
 import { ClientTlsConfig, GrpcTlsConfig, readClientTls, readGrpcTls } from './tls-options';
 
@@ -22,12 +23,15 @@ export interface CloudConfig {
   readonly wss: { readonly port: number };
   readonly tls: ClientTlsConfig;
   readonly grpc: {
+    readonly bindHost: string;
     readonly port: number;
     readonly serverId: string;
     readonly maxPushBytes: number;
     readonly shutdownGraceMs: number;
     readonly tls: GrpcTlsConfig;
+    readonly allowClose: boolean;
   };
+  readonly security: SecurityConfig;
   readonly shutdown: { readonly deadlineMs: number; readonly drainRatePerSec: number };
   readonly protocol: {
     readonly maxBodySize: number;
@@ -73,6 +77,7 @@ export interface CloudConfig {
 export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   const r = new OptionReader(resolveOptions(cloudOptions, sources));
   const tlsProblems: string[] = [];
+  const security = readSecurityConfig(r);
   const config: CloudConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost'), clientHost: r.str('node.clientHost') },
     tcp: { port: r.num('tcp.port') },
@@ -83,12 +88,15 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     wss: { port: r.num('wss.port') },
     tls: readClientTls(r, tlsProblems),
     grpc: {
+      bindHost: r.str('grpc.bindHost'),
       port: r.num('grpc.port'),
       serverId: r.str('grpc.serverId'),
       maxPushBytes: r.num('grpc.maxPushBytes'),
       shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
       tls: readGrpcTls(r, tlsProblems),
+      allowClose: r.bool('grpc.allowClose'),
     },
+    security,
     shutdown: { deadlineMs: r.num('shutdown.deadlineMs'), drainRatePerSec: r.num('shutdown.drainRatePerSec') },
     protocol: {
       maxBodySize: r.num('protocol.maxBodySize'),
@@ -138,7 +146,10 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [...tlsProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
+  const problems: string[] = [
+    ...tlsProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery),
+    ...securityProblems(config.security, cloudInternalBinds(config), 'IM_CLOUD'),
+  ];
   if (config.logic.heartbeatMinMs > config.logic.heartbeatMaxMs) {
     problems.push(`logic.heartbeatMinMs (${config.logic.heartbeatMinMs}) must not exceed logic.heartbeatMaxMs (${config.logic.heartbeatMaxMs})`);
   }
@@ -170,6 +181,11 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
   }));
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;
+}
+
+/** A cloud node's internal surfaces: gRPC only (its client listeners are public by design). */
+export function cloudInternalBinds(config: CloudConfig): InternalBind[] {
+  return [{ option: 'grpc.bindHost', host: config.grpc.bindHost }];
 }
 
 /** The id logic routes this node's pushes to: the configured one, or advertiseHost:grpcPort once the port is known. */

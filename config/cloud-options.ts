@@ -1,6 +1,7 @@
 import { adminOptions } from './admin-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec, OptionValue } from './option';
+import { securityOptions } from './security-options';
 import { workerOptions } from './worker-options';
 import { clientTlsOptions, grpcTlsOptions } from './tls-options';
 
@@ -11,7 +12,7 @@ function listLength(value: OptionValue | undefined): number {
 
 /** Every option of a cloud node. The README's option table is generated from this list. */
 export const cloudOptions: readonly OptionSpec[] = [
-  { path: 'node.bindHost', env: 'IM_CLOUD_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the client (tcp, ws, wss, TLS tcp) and gRPC listeners bind to.' },
+  { path: 'node.bindHost', env: 'IM_CLOUD_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the client listeners (tcp, ws, wss, TLS tcp) bind to.' },
   {
     path: 'node.advertiseHost', env: 'IM_CLOUD_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
     default: '127.0.0.1', doc: 'Host other nodes reach this node at; with the gRPC port it forms the server id sent to logic.',
@@ -40,6 +41,10 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Origins (comma-separated, compared exactly, case aside) whose browsers may open a WebSocket; another Origin gets 403 E_WS_ORIGIN before the upgrade. A request without an Origin header (not a browser) is not checked. Empty lets any origin in, as goim does.',
   },
   ...clientTlsOptions,
+  {
+    path: 'grpc.bindHost', env: 'IM_CLOUD_GRPC_BIND_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' }, default: '127.0.0.1',
+    doc: 'Address the gRPC listener (an internal surface: logic\'s pushes) binds to. Anywhere but loopback it requires security.token or security.insecure.',
+  },
   { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud and goim.comet.Comet (0 picks a free port).' },
   {
     path: 'grpc.serverId', env: 'IM_CLOUD_SERVER_ID', kind: { type: 'string' },
@@ -167,6 +172,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   ...discoveryOptions('IM_CLOUD'),
   ...workerOptions,
+  ...securityOptions('IM_CLOUD', 'gRPC: im.cloud.Cloud, goim.comet.Comet', 'Close and CClose rpcs'),
   ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

@@ -6,11 +6,15 @@ import { AuthConfig, readAuthConfig } from './auth-options';
 import { DiscoveryConfig, discoveryProblems, readDiscoveryConfig } from './discovery-options';
 import { logicOptions } from './logic-options';
 import { LoadSources, OptionReader, resolveOptions } from './load';
+import { InternalBind, readSecurityConfig, securityProblems, SecurityConfig } from './security-options';
 import { GrpcTlsConfig, readGrpcTls } from './tls-options';
 
 export interface LogicConfig {
   readonly node: { readonly bindHost: string; readonly advertiseHost: string };
-  readonly grpc: { readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number; readonly tls: GrpcTlsConfig };
+  readonly grpc: {
+    readonly port: number; readonly maxReceiveBytes: number; readonly shutdownGraceMs: number; readonly tls: GrpcTlsConfig; readonly allowClose: boolean;
+  };
+  readonly security: SecurityConfig;
   readonly shutdown: { readonly deadlineMs: number };
   readonly http: { readonly port: number; readonly maxBodyBytes: number };
   readonly cloud: {
@@ -50,12 +54,14 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   const r = new OptionReader(resolveOptions(logicOptions, sources));
   const tlsProblems: string[] = [];
   const authProblems: string[] = [];
+  const security = readSecurityConfig(r);
   const config: LogicConfig = {
     node: { bindHost: r.str('node.bindHost'), advertiseHost: r.str('node.advertiseHost') },
     grpc: {
       port: r.num('grpc.port'), maxReceiveBytes: r.num('grpc.maxReceiveBytes'), shutdownGraceMs: r.num('grpc.shutdownGraceMs'),
-      tls: readGrpcTls(r, tlsProblems),
+      tls: readGrpcTls(r, tlsProblems), allowClose: r.bool('grpc.allowClose'),
     },
+    security,
     shutdown: { deadlineMs: r.num('shutdown.deadlineMs') },
     http: { port: r.num('http.port'), maxBodyBytes: r.num('http.maxBodyBytes') },
     cloud: {
@@ -82,7 +88,10 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     admin: readAdminConfig(r),
     log: { level: r.str('log.level') as LogLevel },
   };
-  const problems: string[] = [...tlsProblems, ...authProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery)];
+  const problems: string[] = [
+    ...tlsProblems, ...authProblems, ...adminProblems(config.admin), ...discoveryProblems(config.discovery),
+    ...securityProblems(config.security, logicInternalBinds(config), 'IM_LOGIC'),
+  ];
   if (config.receive.sink === 'http' && config.receive.url === '') problems.push('receive.url is required when receive.sink is http');
   const ports = [['grpc.port', config.grpc.port], ['http.port', config.http.port], ['admin.port', config.admin.port]] as const;
   for (let i = 0; i < ports.length; i++) {
@@ -101,4 +110,9 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
   if (config.grpc.maxReceiveBytes <= maxBatchBytes) problems.push(`grpc.maxReceiveBytes ${config.grpc.maxReceiveBytes} must exceed push.maxBatchBytes ${maxBatchBytes}, so a too-large message is read and refused`);
   if (problems.length > 0) throw new ImError('CONFIG_INVALID', problems.join('; '));
   return config;
+}
+
+/** A logic node's internal surfaces: gRPC and the HTTP push API, both on node.bindHost. */
+export function logicInternalBinds(config: LogicConfig): InternalBind[] {
+  return [{ option: 'node.bindHost', host: config.node.bindHost }];
 }

@@ -2,11 +2,12 @@ import { adminOptions } from './admin-options';
 import { authOptions } from './auth-options';
 import { discoveryOptions } from './discovery-options';
 import { OptionSpec } from './option';
+import { securityOptions } from './security-options';
 import { grpcTlsOptions } from './tls-options';
 
 /** Every option of a logic node. The README's option table is generated from this list. */
 export const logicOptions: readonly OptionSpec[] = [
-  { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '0.0.0.0', doc: 'Address the gRPC and HTTP listeners bind to.' },
+  { path: 'node.bindHost', env: 'IM_LOGIC_BIND_HOST', kind: { type: 'string' }, default: '127.0.0.1', doc: 'Address the gRPC and HTTP push listeners (internal surfaces) bind to. Anywhere but loopback it requires security.token or security.insecure.' },
   {
     path: 'node.advertiseHost', env: 'IM_LOGIC_ADVERTISE_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
     default: '127.0.0.1', doc: 'Host cloud nodes reach this node at: with the gRPC port, the address it registers with discovery.',
@@ -55,6 +56,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'push.answerTimeoutMs', env: 'IM_LOGIC_PUSH_ANSWER_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 10_000, doc: 'Longest a key or mid push waits for the cloud nodes holding its targets to take or fail it; past it the caller gets 503 E_CLOUD_UNAVAILABLE without per-node data (what is still queued may yet arrive). Above cloud.callTimeoutMs, so a push that is sent at once is answered by its node or its deadline first.' },
   { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
   ...discoveryOptions('IM_LOGIC'),
+  ...securityOptions('IM_LOGIC', 'gRPC: im.logic.Logic; the HTTP push API but its node list, /im/nodes and /goim/nodes', 'Close rpc'),
   ...adminOptions('IM_LOGIC', 3191),
   { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

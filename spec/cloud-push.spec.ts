@@ -484,7 +484,7 @@ describe('cloud node: pushes through the real gRPC edge to ws and tcp clients', 
     });
 
     it('CClose is an alias of Close', async () => {
-      const h = await boot();
+      const h = await boot({ grpc: { allowClose: true } });
       const peer = await join(h, 'tcp');
       await unary((cb) => h.cloud.CClose({}, cb));
       await h.node.stopped;
@@ -534,7 +534,7 @@ describe('cloud node: pushes through the real gRPC edge to ws and tcp clients', 
 
   describe('Close rpc', () => {
     it('drains: op 6 E_NODE_DRAINING to every client, Disconnect for each, then the node stops', async () => {
-      const h = await boot();
+      const h = await boot({ grpc: { allowClose: true } });
       const logic = h.logic[0];
       const peers = await Promise.all([join(h, 'ws', { room: 'live://drain' }), join(h, 'tcp', { room: 'live://drain' }), join(h, 'tcp')]);
       await unary((cb) => h.cloud.Close({}, cb));

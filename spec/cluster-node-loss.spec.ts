@@ -84,7 +84,7 @@ describe('cluster: node loss survived (real processes, Consul double)', function
       args: ['cloud'],
       env: {
         ...discoveryEnv('IM_CLOUD', consul),
-        IM_CLOUD_BIND_HOST: host, IM_CLOUD_ADVERTISE_HOST: host, IM_CLOUD_TCP_PORT: String(ports.tcp), IM_CLOUD_WS_PORT: String(ports.ws),
+        IM_CLOUD_BIND_HOST: host, IM_CLOUD_GRPC_BIND_HOST: host, IM_CLOUD_ADVERTISE_HOST: host, IM_CLOUD_TCP_PORT: String(ports.tcp), IM_CLOUD_WS_PORT: String(ports.ws),
         IM_CLOUD_GRPC_PORT: '0', IM_CLOUD_ADMIN_PORT: '0', IM_CLOUD_GRPC_SHUTDOWN_GRACE_MS: '500', IM_CLOUD_LOGIC_TIMEOUT_MS: '500',
         // Sessions of live clients stay (Heartbeat well within the 2 s session TTL); room counts are reported often.
         IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS: '300', IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS: '600',

@@ -94,6 +94,23 @@ describe('docker/: the image and the compose cluster (checked without a Docker e
     }
   });
 
+  it('the internal surfaces bind every address and every node holds the same security.token', () => {
+    const services = compose();
+    const tokens = new Set<string>();
+    for (const name of ['cloud1', 'cloud2']) {
+      const config = loadCloudConfig({ env: services[name].environment ?? {} });
+      expect(config.grpc.bindHost, name).to.equal('0.0.0.0');
+      tokens.add(config.security.token);
+    }
+    for (const name of ['logic1', 'logic2']) {
+      const config = loadLogicConfig({ env: services[name].environment ?? {} });
+      expect(config.node.bindHost, name).to.equal('0.0.0.0');
+      tokens.add(config.security.token);
+    }
+    expect([...tokens]).to.have.length(1);
+    expect([...tokens][0]).to.match(/^\$\{IM_CLUSTER_TOKEN:-\S{16,}\}$/);
+  });
+
   it('published ports are the ports each node is configured to listen on, and Nodes answers with the cloud nodes\' client ports', () => {
     const services = compose();
     for (const name of ['cloud1', 'cloud2']) {

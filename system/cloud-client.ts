@@ -7,6 +7,7 @@ import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
 import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
 import type { Metrics } from './metrics';
+import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
@@ -18,12 +19,15 @@ type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCa
 export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
 
-  /** `credentials`: plain text by default, TLS when the node has a gRPC certificate. */
+  /**
+   * `credentials`: plain text by default, TLS when the node has a gRPC certificate.
+   * `auth`: sends this node's security.token on every call and reports a cloud node refusing it.
+   */
   constructor(
     readonly address: string, private readonly timeoutMs: number, private readonly metrics: Metrics | null = null,
-    credentials = grpc.credentials.createInsecure(),
+    credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
   ) {
-    this.client = new (loadWireProtos().im.cloud.Cloud)(address, credentials, NODE_CHANNEL_OPTIONS);
+    this.client = new (loadWireProtos().im.cloud.Cloud)(address, credentials, { ...NODE_CHANNEL_OPTIONS, interceptors: auth?.interceptors ?? [] });
   }
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {
@@ -48,8 +52,12 @@ export class GrpcCloudClient implements CloudNodeClient {
       method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err) => {
         const status = err ? grpc.status[err.code] ?? String(err.code) : 'ok';
         this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome: status }, (performance.now() - started) / 1000);
-        if (err) reject(new Error(`${rpc} on ${this.address}: ${status}: ${err.details || err.message}`));
-        else resolve();
+        if (err) {
+          this.auth?.refused(err, rpc, this.address);
+          reject(new Error(`${rpc} on ${this.address}: ${status}: ${err.details || err.message}`));
+        } else {
+          resolve();
+        }
       });
     });
   }

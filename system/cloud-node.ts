@@ -7,7 +7,9 @@ import { logicGatewayActor, GatewayMsg } from '../actors/logic-gateway-actor';
 import type { ClientHandle } from '../actors/ports';
 import { roomDirectoryActor, RoomDirectoryMsg } from '../actors/room-directory-actor';
 import { ShardRouter } from '../actors/shard-router';
-import { CloudConfig, serverIdOf } from '../config/cloud-config';
+import { CloudConfig, cloudInternalBinds, serverIdOf } from '../config/cloud-config';
+import { isLoopbackHost } from '../config/hosts';
+import { securityWarning } from '../config/security-options';
 import type { RoomMsg } from '../actors/room-actor';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
@@ -25,11 +27,13 @@ import { ClientEdges, ClientPorts } from './edges/client-edges';
 import { Coalescer } from './edges/coalescer';
 import type { ConnectionOpener } from './edges/connection-opener';
 import { GrpcEdge, PushTargets } from './edges/grpc-edge';
+import { InternalAuth } from './edges/internal-auth';
 import { channelCredentials, serverCredentials } from './grpc-credentials';
 import { createLogger, Logger } from './logger';
 import { GrpcLogicClient } from './logic-client';
 import { Metrics } from './metrics';
 import { LogThrottle } from './log-throttle';
+import { PeerAuth } from './peer-auth';
 import { exportRuntimeMetrics } from './runtime-metrics';
 
 export interface CloudNodeOptions {
@@ -128,8 +132,9 @@ export class CloudNode {
     this.discovery = new NodeDiscovery(config.discovery, this.runtime, this.metrics, this.log, 'cloud-node');
 
     const credentials = channelCredentials(config.grpc.tls);
+    const peerAuth = new PeerAuth(config.security.token, this.metrics, this.log);
     this.logicPool = new LogicClientPool(
-      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials), () => Math.max(logicAnswerBoundMs(config, this.logicPool.size), config.logic.renewOnlineIntervalMs),
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials, peerAuth), () => Math.max(logicAnswerBoundMs(config, this.logicPool.size), config.logic.renewOnlineIntervalMs),
     );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');
@@ -195,7 +200,10 @@ export class CloudNode {
       opener: this.opener(), admission: this.admission, guard: this.guard, coalescer, metrics: this.metrics, log: this.log,
     });
     this.grpcEdge = new GrpcEdge(
-      { maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs },
+      {
+        maxPushBytes: config.grpc.maxPushBytes, shutdownGraceMs: config.grpc.shutdownGraceMs,
+        auth: new InternalAuth(config.security.token, this.metrics, this.log), allowClose: config.grpc.allowClose,
+      },
       this.pushTargets(), this.metrics, this.log,
     );
     const connections = new CloudInspection({
@@ -215,11 +223,10 @@ export class CloudNode {
     try {
       // First, so an operator can watch the node start (/ready answers 503 until it serves).
       node.adminPort = await node.admin.listen();
-      const host = config.node.bindHost;
-      const grpcPort = await node.grpcEdge.listen(config.grpc.port, host, serverCredentials(config.grpc.tls));
+      const grpcPort = await node.grpcEdge.listen(config.grpc.port, config.grpc.bindHost, serverCredentials(config.grpc.tls));
       node.serverId = serverIdOf(config, grpcPort);
       node.accepting = true;
-      node.ports = { ...await node.clientEdges.listen(host), grpc: grpcPort };
+      node.ports = { ...await node.clientEdges.listen(config.node.bindHost), grpc: grpcPort };
       // Serving before registering: a registry's first gRPC check must find the node SERVING.
       node.grpcEdge.health.set(true);
       node.startDiscovery();
@@ -229,9 +236,16 @@ export class CloudNode {
     }
     node.startTimers();
     node.readiness = 'ready';
+    const open = securityWarning(config.security, cloudInternalBinds(config), config.grpc.allowClose);
+    if (open !== null) node.log.warn(open, { component: 'cloud-node', code: 'E_UNAUTHENTICATED' });
+    const routedTo = splitHostPort(node.serverId)?.host;
+    if (routedTo !== undefined && isLoopbackHost(config.grpc.bindHost) && !isLoopbackHost(routedTo)) {
+      // Logic dials the server id: a loopback-only listener answers it only through a proxy on this machine.
+      node.log.warn(`grpc.bindHost ${config.grpc.bindHost} is loopback but logic nodes reach this node at ${node.serverId}: set grpc.bindHost (and security.token) unless a local proxy forwards to it`, { component: 'cloud-node' });
+    }
     node.log.info('cloud node started', {
       component: 'cloud-node', serverId: node.serverId, tcp: node.ports.tcp, ws: node.ports.ws, wsPath: config.ws.path,
-      wss: node.ports.wss, tls: node.ports.tls, grpc: node.ports.grpc, grpcTls: config.grpc.tls.pem !== null,
+      wss: node.ports.wss, tls: node.ports.tls, grpc: node.ports.grpc, grpcTls: config.grpc.tls.pem !== null, grpcToken: config.security.token !== '',
       admin: node.adminPort, discovery: config.discovery.kind,
       logic: config.discovery.kind === 'static' ? config.logic.nodes : config.discovery.watchService, buckets: config.actors.buckets,
     });

@@ -65,6 +65,10 @@ export const ErrorCodes = {
   GRPC_BAD_SERVER: { code: 'E_GRPC_BAD_SERVER', message: 'server (the cloud node id) is required' },
   GRPC_MESSAGE_TOO_LARGE: { code: 'E_GRPC_MESSAGE_TOO_LARGE', message: 'push message exceeds push.maxBatchBytes' },
 
+  // internal surfaces (cloud gRPC, logic gRPC and HTTP push API)
+  UNAUTHENTICATED: { code: 'E_UNAUTHENTICATED', message: 'a valid security.token is required (authorization: Bearer <token>)' },
+  CLOSE_NOT_ALLOWED: { code: 'E_CLOSE_NOT_ALLOWED', message: 'Close is disabled on this node (grpc.allowClose)' },
+
   // cloud node: push back-pressure
   CLOUD_BUSY: { code: 'E_CLOUD_BUSY', message: 'a mailbox the push would enter is over its depth limit; retry later' },
   BROADCAST_LIMIT: { code: 'E_BROADCAST_LIMIT', message: 'too many speed-limited broadcasts in progress; retry later' },

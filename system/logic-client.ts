@@ -11,6 +11,7 @@ import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
 import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
 import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
 import type { Metrics } from './metrics';
+import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
@@ -36,14 +37,15 @@ export class GrpcLogicClient implements LogicNodeClient {
   /**
    * `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms).
    * `credentials`: plain text by default, TLS when the node has a gRPC certificate.
+   * `auth`: sends this node's security.token on every call and reports a logic node refusing it.
    */
   constructor(
     readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null,
-    credentials = grpc.credentials.createInsecure(),
+    credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
   ) {
     const { im } = loadWireProtos();
     this.client = new im.logic.Logic(address, credentials, {
-      ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes,
+      ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes, interceptors: auth?.interceptors ?? [],
     });
   }
 
@@ -95,7 +97,9 @@ export class GrpcLogicClient implements LogicNodeClient {
         if (err) {
           const status = grpc.status[err.code] ?? String(err.code);
           this.observe(rpc, status, started);
-          reject(new LogicCallError(`${rpc} on ${this.address}: ${err.details || err.message}`, RETRYABLE.has(err.code), status, this.address));
+          // A node refusing this node's token is not one to use, but another may take it (a token being rotated).
+          const retryable = RETRYABLE.has(err.code) || this.auth?.refused(err, rpc, this.address) === true;
+          reject(new LogicCallError(`${rpc} on ${this.address}: ${err.details || err.message}`, retryable, status, this.address));
         } else if (res === undefined) {
           this.observe(rpc, 'INTERNAL', started);
           reject(new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address));

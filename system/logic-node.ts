@@ -6,7 +6,9 @@ import type { CloudNodeClient, ReceiveSink, SessionStore } from '../actors/logic
 import { onlineActor } from '../actors/online-actor';
 import { pushRouterActor, PushRouterMsg } from '../actors/push-router-actor';
 import { roomBatcherActor, RoomBatcherMsg } from '../actors/room-batcher-actor';
-import type { LogicConfig } from '../config/logic-config';
+import { isLoopbackHost } from '../config/hosts';
+import { LogicConfig, logicInternalBinds } from '../config/logic-config';
+import { securityWarning } from '../config/security-options';
 import type { ActorRef } from './actor-kind';
 import { ActorRuntime } from './actor-runtime';
 import { AdminServer, Readiness } from './admin/admin-server';
@@ -15,6 +17,7 @@ import { createTokenVerifier, TokenVerifier } from './auth/token';
 import { joinHostPort, serviceHost } from './discovery/discovery-setup';
 import { NodeDiscovery } from './discovery/node-discovery';
 import { HttpPushEdge } from './edges/http-push-edge';
+import { InternalAuth } from './edges/internal-auth';
 import { LogicGrpcEdge } from './edges/logic-grpc-edge';
 import { GrpcCloudClient } from './cloud-client';
 import { channelCredentials, serverCredentials } from './grpc-credentials';
@@ -23,6 +26,7 @@ import { CloudClientHosts } from './logic/cloud-client-hosts';
 import { FLUSH_WAIT_MS, logicStopBudget } from './logic/logic-stop-budget';
 import { LogicServices } from './logic/logic-services';
 import { Metrics } from './metrics';
+import { PeerAuth } from './peer-auth';
 import { exportRuntimeMetrics } from './runtime-metrics';
 import { createSessionStore } from './sessions';
 import { within } from './shutdown-budget';
@@ -41,9 +45,9 @@ export interface LogicNodeOptions {
 let nodeSerial = 0;
 
 
-/** The host part of this node's id: its bind address, or the machine's name when it binds every address. */
+/** The host part of this node's id: its bind address, or the machine's name when it binds every address or loopback (the default, the same on every machine). */
 function nodeHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' ? hostname() : bindHost;
+  return bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' || isLoopbackHost(bindHost) ? hostname() : bindHost;
 }
 
 /**
@@ -103,7 +107,8 @@ export class LogicNode {
     this.store = options.store ?? createSessionStore(config.session);
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
     const credentials = channelCredentials(config.grpc.tls);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials));
+    const peerAuth = new PeerAuth(config.security.token, this.metrics, this.log);
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials, peerAuth));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     // With Consul there is no cloud node until discovery's first answer.
@@ -134,12 +139,15 @@ export class LogicNode {
     this.services = new LogicServices(config, this.runtime, { router, batcher: this.batcher, online }, known, this.clientHosts, this.store,
       this.verifier, this.sink, this.metrics);
     const grpcLimits = { roomTypes: config.push.roomTypes, maxMessageBytes: config.push.maxBatchBytes, maxReceiveBytes: config.grpc.maxReceiveBytes };
-    this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, () => {
+    // One check for both surfaces: its refusals share one rate-limited warn line.
+    const auth = new InternalAuth(config.security.token, this.metrics, this.log);
+    const access = { auth, allowClose: config.grpc.allowClose };
+    this.grpcEdge = new LogicGrpcEdge(this.services, grpcLimits, config.grpc.shutdownGraceMs, this.metrics, this.log, access, () => {
       this.log.info('Close rpc received; stopping', { component: 'logic-node' });
       void this.stop();
     });
     this.httpEdge = new HttpPushEdge(
-      { maxBodyBytes: config.http.maxBodyBytes, maxMessageBytes: config.push.maxBatchBytes, roomTypes: config.push.roomTypes },
+      { maxBodyBytes: config.http.maxBodyBytes, maxMessageBytes: config.push.maxBatchBytes, roomTypes: config.push.roomTypes, auth },
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
@@ -166,9 +174,13 @@ export class LogicNode {
       throw err;
     }
     node.readiness = 'ready';
+    const open = securityWarning(config.security, logicInternalBinds(config), config.grpc.allowClose);
+    if (open !== null) node.log.warn(open, { component: 'logic-node', code: 'E_UNAUTHENTICATED' });
     node.log.info('logic node started', {
       component: 'logic-node', grpc: node.ports.grpc, http: node.ports.http, admin: node.adminPort, store: config.session.store,
-      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService, tokens: node.verifier.mode, bindKeyToMid: config.auth.bindKeyToMid, receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
+      discovery: config.discovery.kind, cloud: config.discovery.kind === 'static' ? config.cloud.nodes : config.discovery.watchService,
+      tokens: node.verifier.mode, bindKeyToMid: config.auth.bindKeyToMid, receive: config.receive.sink, grpcTls: config.grpc.tls.pem !== null,
+      token: config.security.token !== '',
     });
     if (node.verifier.mode === 'classic') {
       node.log.warn('classic JSON tokens: any client can claim any mid and any key; set auth.jwtSecret, auth.jwtPublicKeyFile or auth.jwksUrl to check them', {

@@ -52,6 +52,14 @@ export const CATALOGUE = {
   },
   im_discovery_registered: { type: 'gauge', node: 'both', labels: [], help: '1 while the registry has taken this node\'s registration (consul discovery); 0 before, after it drained, or while it registers again.' },
 
+  // ── both node kinds: the internal surfaces' shared token ──────────────────
+  im_internal_auth_failures_total: {
+    type: 'counter', node: 'both', labels: ['surface'], help: 'Calls to an internal surface (grpc, http) refused for a missing or wrong security.token (E_UNAUTHENTICATED).',
+  },
+  im_peer_auth_refused_total: {
+    type: 'counter', node: 'both', labels: ['rpc'], help: 'Calls of this node a peer node refused for its token (E_UNAUTHENTICATED): security.token differs between the nodes.',
+  },
+
   // ── cloud: connections ────────────────────────────────────────────────────
   im_connections_open: { type: 'gauge', node: 'cloud', labels: [], help: 'Client sockets open (every transport, authenticated or not).' },
   im_connections: {

@@ -1,7 +1,7 @@
 /**
  * An application's view of a logic node's gRPC push rpcs (im.logic.Logic
  * PushKeys, PushMids, PushRoom) and of what a cloud node calls (Connect,
- * Heartbeat, RenewOnline), over a real channel. Every
+ * Heartbeat, RenewOnline, and Ping, Close), over a real channel. Every
  * call resolves, with the reply or with the status and details it failed
  * with, so specs can assert either.
  */
@@ -13,6 +13,7 @@ import type { OnlineReq } from '../../proto/generated/im/logic/OnlineReq';
 import type { PushKeysReq } from '../../proto/generated/im/logic/PushKeysReq';
 import type { PushMidsReq } from '../../proto/generated/im/logic/PushMidsReq';
 import type { PushRoomReq } from '../../proto/generated/im/logic/PushRoomReq';
+import { PeerAuth } from '../../system/peer-auth';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
 
 export type CallResult<Res> =
@@ -24,9 +25,21 @@ type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, callback: grpc.requ
 export class LogicPushClient {
   private readonly client: LogicClient;
 
-  constructor(address: string, private readonly timeoutMs = 5000) {
+  /** `token`: sent on every call as `authorization: Bearer <token>` (the node's security.token, or a wrong one). */
+  constructor(address: string, private readonly timeoutMs = 5000, token = '') {
     // No send limit of our own: the logic node's limits are what is tested.
-    this.client = new (loadWireProtos().im.logic.Logic)(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+    this.client = new (loadWireProtos().im.logic.Logic)(address, grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': -1, interceptors: new PeerAuth(token, null, null).interceptors,
+    });
+  }
+
+  ping(): Promise<CallResult<object>> {
+    return this.call(this.client.Ping, {});
+  }
+
+  /** The Close rpc (not to be confused with close(), which closes this client's channel). */
+  closeRpc(): Promise<CallResult<object>> {
+    return this.call(this.client.Close, {});
   }
 
   pushKeys(req: PushKeysReq): Promise<CallResult<{ targets: number; nodes: number }>> {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isLoopbackHost } from '../../config/admin-options';
+import { isLoopbackHost } from '../../config/hosts';
 import { ImError } from '../errors';
 
 /**

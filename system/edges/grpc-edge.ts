@@ -13,6 +13,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
 import { GrpcHealth } from './grpc-health';
+import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 /**
@@ -31,14 +32,26 @@ export interface PushTargets {
 export interface GrpcEdgeOptions {
   readonly maxPushBytes: number;
   readonly shutdownGraceMs: number;
+  /** The security.token check every Cloud and Comet call passes first. */
+  readonly auth: InternalAuth;
+  /** grpc.allowClose: without it Close and CClose are refused. */
+  readonly allowClose: boolean;
 }
+
+/** The services the token guards (grpc.health.v1 stays open for Consul's check). */
+const GUARDED = ['im.cloud.Cloud', 'goim.comet.Comet'];
 
 /** Refusals that say "not now" rather than "never": the caller may retry. */
 const RETRY_LATER = new Set<ErrorName>(['CLOUD_BUSY', 'BROADCAST_LIMIT']);
 
+function statusOf(error: ImError): grpc.status {
+  if (RETRY_LATER.has(error.name)) return grpc.status.RESOURCE_EXHAUSTED;
+  return error.name === 'CLOSE_NOT_ALLOWED' ? grpc.status.PERMISSION_DENIED : grpc.status.INVALID_ARGUMENT;
+}
+
 function refusal(error: ImError): grpc.ServiceError {
   return Object.assign(new Error(`${error.code}: ${error.message}`), {
-    code: RETRY_LATER.has(error.name) ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT,
+    code: statusOf(error),
     details: `${error.code}: ${error.message}`,
     metadata: new grpc.Metadata(),
   });
@@ -52,7 +65,7 @@ function refusal(error: ImError): grpc.ServiceError {
 export class GrpcEdge {
   readonly server: grpc.Server;
   /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
-  readonly health = new GrpcHealth(['im.cloud.Cloud', 'goim.comet.Comet']);
+  readonly health = new GrpcHealth(GUARDED);
 
   constructor(
     private readonly options: GrpcEdgeOptions,
@@ -65,6 +78,7 @@ export class GrpcEdge {
       'grpc.enable_channelz': 0,
       // Room for the proto's framing around the largest allowed body.
       'grpc.max_receive_message_length': options.maxPushBytes + 64 * 1024,
+      interceptors: [options.auth.grpcInterceptor(GUARDED)],
     });
     const protos = loadWireProtos();
     const push = {
@@ -92,6 +106,7 @@ export class GrpcEdge {
       },
     };
     const close = this.unary('Close', () => {
+      if (!options.allowClose) throw new ImError('CLOSE_NOT_ALLOWED');
       // Reply first; the node stops on the next turn.
       setImmediate(() => this.targets.close());
       return {};

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PushFailedError, PushReach } from '../../actors/push-outcome';
 import { ErrorName, ImError } from '../errors';
 import { closeHttpServer } from './close-http-server';
+import type { InternalAuth } from './internal-auth';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import {
@@ -46,6 +47,8 @@ export interface HttpPushEdgeOptions {
   /** push.maxBatchBytes: a push message larger than this can never be sent and is refused. */
   readonly maxMessageBytes: number;
   readonly roomTypes: readonly string[];
+  /** The security.token check every route but the node list passes first; none: every request passes. */
+  readonly auth?: InternalAuth;
 }
 
 type Method = 'GET' | 'POST';
@@ -57,6 +60,8 @@ interface Route {
 }
 
 const PREFIXES = ['/im/', '/goim/'];
+/** Open without the token: clients ask it where to connect, and clients never hold the cluster's token. */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['nodes']);
 /** The push routes, by the kind their latency is observed under (im_logic_push_seconds). */
 const PUSH_KINDS: ReadonlyMap<string, string> = new Map([['push/keys', 'keys'], ['push/mids', 'mids'], ['push/room', 'room'], ['push/all', 'all']]);
 const INT32_MAX = 2147483647;
@@ -69,6 +74,7 @@ const REQUEST_ERR = -400;
 const SERVER_ERR = -500;
 
 const STATUS_BY_ERROR: Partial<Record<ErrorName, number>> = {
+  UNAUTHENTICATED: 401,
   HTTP_NOT_FOUND: 404,
   HTTP_METHOD: 405,
   HTTP_BODY_TOO_LARGE: 413,
@@ -181,6 +187,15 @@ export class HttpPushEdge {
     const label = route && name ? name : 'unknown';
     const push = PUSH_KINDS.get(label);
     try {
+      const auth = this.options.auth;
+      const open = route !== undefined && OPEN_ROUTES.has(label);
+      if (auth && !open && !auth.admits(req.headers.authorization, 'http', label, req.socket.remoteAddress ?? '')) {
+        // A body is left unread (never buffered for a caller without the token): the connection cannot carry another request.
+        const unread = expectsContinue || req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+        const code = this.fail(res, label, new ImError('UNAUTHENTICATED'), { 'www-authenticate': 'Bearer', ...(unread ? { connection: 'close' } : {}) });
+        this.observePush(push, code, started);
+        return;
+      }
       if (!route) throw new ImError('HTTP_NOT_FOUND', `${req.method ?? ''} ${path.slice(0, 200)}`);
       if (req.method !== route.method) {
         const code = this.fail(res, label, new ImError('HTTP_METHOD', `${req.method ?? ''} ${name}; use ${route.method}`), { allow: route.method });
@@ -257,7 +272,8 @@ export class HttpPushEdge {
     if (status >= 500) {
       const cause = err instanceof Error ? err : new Error(String(err));
       this.log.error('http request failed', { component: 'http-push-edge', route, status, code: error.code, error: cause.message, stack: cause.stack });
-    } else {
+    } else if (error.name !== 'UNAUTHENTICATED') {
+      // Token refusals are logged by the auth check, rate-limited.
       this.log.warn('http request rejected', { component: 'http-push-edge', route, status, code: error.code, reason: error.message });
     }
     // An oversized body is left unread: the connection cannot carry another request.

@@ -6,6 +6,7 @@ import { AUTH_FAILURES, LogicServices } from '../logic/logic-services';
 import type { Metrics } from '../metrics';
 import { loadWireProtos } from '../proto-loader';
 import { GrpcHealth } from './grpc-health';
+import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 
 const MID = /^\d{1,19}$/;
@@ -31,6 +32,7 @@ const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
   GRPC_BAD_SERVER: grpc.status.INVALID_ARGUMENT,
   GRPC_MESSAGE_TOO_LARGE: grpc.status.INVALID_ARGUMENT,
   UNKNOWN_CLOUD_NODE: grpc.status.PERMISSION_DENIED,
+  CLOSE_NOT_ALLOWED: grpc.status.PERMISSION_DENIED,
   // A cloud node holding targets failed its share (the details name it).
   CLOUD_UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
@@ -40,6 +42,13 @@ const PUSH_KINDS: ReadonlyMap<string, string> = new Map([['PushKeys', 'keys'], [
 
 /** Failures caused by what the caller sent: logged at warn; the rest at error. */
 const CALLER_STATUSES = new Set<grpc.status>([grpc.status.INVALID_ARGUMENT, grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED]);
+
+/** Who may call: the security.token check every im.logic.Logic call passes first, and whether Close may stop the node. */
+export interface LogicGrpcAccess {
+  readonly auth: InternalAuth;
+  /** grpc.allowClose */
+  readonly allowClose: boolean;
+}
 
 export interface LogicGrpcLimits {
   readonly roomTypes: readonly string[];
@@ -69,6 +78,7 @@ export class LogicGrpcEdge {
     private readonly shutdownGraceMs: number,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    access: LogicGrpcAccess,
     onClose: () => void,
   ) {
     this.server = new grpc.Server({
@@ -76,6 +86,8 @@ export class LogicGrpcEdge {
       'grpc.enable_channelz': 0,
       // Above push.maxBatchBytes, so a message too large to send reaches checkMessage and gets a catalogued answer.
       'grpc.max_receive_message_length': limits.maxReceiveBytes,
+      // grpc.health.v1 is left open: Consul's gRPC check sends no token.
+      interceptors: [access.auth.grpcInterceptor(['im.logic.Logic'])],
     });
     const checkMessage = (msg: Buffer): void => {
       if (msg.length > limits.maxMessageBytes) throw new ImError('GRPC_MESSAGE_TOO_LARGE', `${msg.length} > ${limits.maxMessageBytes}`);
@@ -84,6 +96,7 @@ export class LogicGrpcEdge {
     const handlers: LogicHandlers = {
       Ping: this.unary('Ping', async () => ({})),
       Close: this.unary('Close', async () => {
+        if (!access.allowClose) throw new ImError('CLOSE_NOT_ALLOWED');
         setImmediate(onClose);
         return {};
       }),

@@ -41,7 +41,7 @@ export async function layoutSlots(config: CloudConfig): Promise<WorkerSlot[]> {
   const wanted: string[] = [];
   if (config.tcp.port === 0) wanted.push(bind);
   if (config.ws.port === 0) wanted.push(bind);
-  if (config.grpc.port === 0) for (let i = 0; i < n; i++) wanted.push(bind);
+  if (config.grpc.port === 0) for (let i = 0; i < n; i++) wanted.push(config.grpc.bindHost);
   if (config.admin.port === 0) for (let i = 0; i < n; i++) wanted.push(config.admin.host);
   const picked = await freePorts(wanted);
   const next = (): number => {
