@@ -9,6 +9,7 @@ import type { ImError } from '../system/errors';
 import type { ConnectionDeps, ConnectionState, Ctx } from './connection-actor';
 import type { Phase } from './connection-phases';
 import type { CloseReason } from './ports';
+import { logThrottled } from '../system/log-throttle';
 
 /** How an op 7 ended (im_auth_results_total); every connection that sent one counts once, when it leaves 'authenticating'. */
 type AuthOutcome = 'ok' | 'refused' | 'unavailable' | 'timeout' | 'abandoned';
@@ -59,7 +60,7 @@ export function release(state: ConnectionState, deps: ConnectionDeps, reason: Cl
     s.metrics.inc('im_connection_errors_total', { code: error.code });
     const level = reason === 'protocol_error' || reason === 'actor_crashed' || reason === 'slow_consumer' || reason === 'kicked'
       || reason === 'limit_exceeded' ? 'warn' : 'info';
-    s.log[level]('connection closed', {
+    logThrottled(s.log, s.closeLogs, level, `${reason} ${error.code}`, 'connection closed', {
       component: 'connection', conn: handle.id, transport: handle.transport, remote: handle.remoteAddress,
       reason, code: error.code, error: error.message, key: state.session?.key,
     });

@@ -28,3 +28,19 @@ export class LogThrottle {
     return window?.left ?? 0;
   }
 }
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+type LevelLog = Readonly<Record<Level, (message: string, meta?: Record<string, unknown>) => unknown>>;
+
+/**
+ * Logs one event of a kind that can repeat per request or per client: at
+ * `level` when `throttle` admits `key` (with `notLogged`, the events left
+ * out since), else at debug.
+ */
+export function logThrottled(
+  log: LevelLog, throttle: LogThrottle, level: Level, key: string, message: string, meta: Record<string, unknown>,
+): void {
+  const left = level === 'debug' ? null : throttle.admit(key);
+  if (left === null) log.debug(message, meta);
+  else log[level](message, left > 0 ? { ...meta, notLogged: left } : meta);
+}

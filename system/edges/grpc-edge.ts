@@ -15,6 +15,7 @@ import { loadWireProtos } from '../proto-loader';
 import { GrpcHealth } from './grpc-health';
 import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
+import { logThrottled, LogThrottle } from '../log-throttle';
 
 /**
  * What the gRPC edge asks of the node; the node turns each into actor
@@ -63,6 +64,8 @@ function refusal(error: ImError): grpc.ServiceError {
  * request that fails validation.
  */
 export class GrpcEdge {
+  /** Per-request failures: one line per route (or rpc) and code every 10 s at their level, the rest at debug; counters keep the numbers. */
+  private readonly logs = new LogThrottle(10_000);
   readonly server: grpc.Server;
   /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
   readonly health = new GrpcHealth(GUARDED);
@@ -153,12 +156,15 @@ export class GrpcEdge {
           // Back-pressure refusals are counted and logged by whoever refused them.
           if (!RETRY_LATER.has(err.name)) {
             this.metrics.inc('im_grpc_invalid_total', { rpc, code: err.code });
-            this.log.warn('grpc request rejected', { component: 'grpc-edge', rpc, code: err.code, error: err.message, peer: call.getPeer() });
+            logThrottled(this.log, this.logs, 'warn', `${rpc} ${err.code}`, 'grpc request rejected', {
+              component: 'grpc-edge', rpc, code: err.code, error: err.message, peer: call.getPeer(),
+            });
           }
           callback(refusal(err));
           return;
         }
-        this.log.error('grpc handler failed', { component: 'grpc-edge', rpc, error: (err as Error).message, stack: (err as Error).stack });
+        const cause = err instanceof Error ? err : new Error(String(err));
+        logThrottled(this.log, this.logs, 'error', `${rpc} failed`, 'grpc handler failed', { component: 'grpc-edge', rpc, error: cause.message, stack: cause.stack });
         callback({ code: grpc.status.INTERNAL, details: 'internal error' });
         return;
       }

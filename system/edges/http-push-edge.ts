@@ -4,6 +4,7 @@ import { PushFailedError, PushReach } from '../../actors/push-outcome';
 import { ErrorName, ImError } from '../errors';
 import { closeHttpServer } from './close-http-server';
 import type { InternalAuth } from './internal-auth';
+import { logThrottled, LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import {
@@ -106,6 +107,8 @@ class ClientGone extends Error {}
  * is pushed for a request that gets a 4xx.
  */
 export class HttpPushEdge {
+  /** Per-request failures: one line per route (or rpc) and code every 10 s at their level, the rest at debug; counters keep the numbers. */
+  private readonly logs = new LogThrottle(10_000);
   readonly server: http.Server;
   private readonly routes: ReadonlyMap<string, Route>;
 
@@ -271,10 +274,14 @@ export class HttpPushEdge {
     this.metrics.inc('im_http_errors_total', { code: error.code });
     if (status >= 500) {
       const cause = err instanceof Error ? err : new Error(String(err));
-      this.log.error('http request failed', { component: 'http-push-edge', route, status, code: error.code, error: cause.message, stack: cause.stack });
+      logThrottled(this.log, this.logs, 'error', `${route} ${error.code}`, 'http request failed', {
+        component: 'http-push-edge', route, status, code: error.code, error: cause.message, stack: cause.stack,
+      });
     } else if (error.name !== 'UNAUTHENTICATED') {
       // Token refusals are logged by the auth check, rate-limited.
-      this.log.warn('http request rejected', { component: 'http-push-edge', route, status, code: error.code, reason: error.message });
+      logThrottled(this.log, this.logs, 'warn', `${route} ${error.code}`, 'http request rejected', {
+        component: 'http-push-edge', route, status, code: error.code, reason: error.message,
+      });
     }
     // An oversized body is left unread: the connection cannot carry another request.
     const close = error.name === 'HTTP_BODY_TOO_LARGE' ? { connection: 'close' } : {};

@@ -8,6 +8,7 @@ import { loadWireProtos } from '../proto-loader';
 import { GrpcHealth } from './grpc-health';
 import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
+import { logThrottled, LogThrottle } from '../log-throttle';
 
 const MID = /^\d{1,19}$/;
 
@@ -68,6 +69,8 @@ function checkOperation(operation: number): void {
  * the HTTP API. Failures carry a catalogued code in their details.
  */
 export class LogicGrpcEdge {
+  /** Per-request failures: one line per route (or rpc) and code every 10 s at their level, the rest at debug; counters keep the numbers. */
+  private readonly logs = new LogThrottle(10_000);
   readonly server: grpc.Server;
   /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
   readonly health = new GrpcHealth(['im.logic.Logic']);
@@ -189,7 +192,7 @@ export class LogicGrpcEdge {
           // A Connect's token and key failures are counted by code (im_logic_auth_failures_total); a key set that is down is
           // logged where it is fetched, rate-limited. One line per refused client would flood the log.
           const level = AUTH_FAILURES.has(error.name) ? 'debug' : CALLER_STATUSES.has(code) ? 'warn' : 'error';
-          this.log[level]('logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });
+          logThrottled(this.log, this.logs, level, `${rpc} ${error.code}`, 'logic rpc failed', { component: 'logic-grpc', rpc, code: error.code, error: error.message });
           callback({ code, details: `${error.code}: ${error.message}` });
         },
       );

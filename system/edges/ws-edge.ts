@@ -9,7 +9,7 @@ import { ownedPacket } from '../codec/owned-packet';
 import { frameHeaderLength } from '../codec/ws-frame';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
-import { LogThrottle } from '../log-throttle';
+import { logThrottled, LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
@@ -162,10 +162,9 @@ export class WsEdge {
 
   private reject(socket: Duplex, status: number, error: ImError): void {
     this.metrics.inc('im_ws_upgrade_rejected_total', { code: error.code });
-    const meta = { component: 'ws-edge', transport: this.transport, code: error.code, error: error.message };
-    const left = this.rejectLogs.admit(error.code);
-    if (left === null) this.log.debug('websocket upgrade rejected', meta);
-    else this.log.warn('websocket upgrade rejected', left > 0 ? { ...meta, notLogged: left } : meta);
+    logThrottled(this.log, this.rejectLogs, 'warn', error.code, 'websocket upgrade rejected', {
+      component: 'ws-edge', transport: this.transport, code: error.code, error: error.message,
+    });
     endAndLinger(socket, httpRefusal(status, error));
   }
 
