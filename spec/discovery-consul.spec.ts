@@ -118,7 +118,8 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     clearInterval(flapper);
     const starts = watches().map((w) => w.at);
     expect(starts.length).to.be.at.least(2);
-    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1], `gap ${i}`).to.be.at.least(290);
+    // Arrival times at the double: a busy host delays one request more than the next by tens of ms.
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1], `gap ${i}`).to.be.at.least(250);
     expect(starts.length).to.be.at.most(6);
   });
 
