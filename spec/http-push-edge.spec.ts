@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { PushFailedError, PushReach } from '../actors/push-outcome';
 import { ImError } from '../system/errors';
 import { HttpPushEdge, NodesInfo, PushService } from '../system/edges/http-push-edge';
 import { Metrics } from '../system/metrics';
+import { loggerInto } from './support/captured-logger';
 
 const MAX_BODY = 1024;
 /** Below MAX_BODY, so a body the edge reads can still carry a message too large to push. */
@@ -138,17 +137,6 @@ function rawExchange(port: number, writes: readonly string[]): Promise<{ status:
   });
 }
 
-/** A winston logger whose JSON lines land in `lines`. */
-function capturingLogger(lines: Array<Record<string, unknown>>): winston.Logger {
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, callback): void {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-}
-
 describe('logic node: HTTP push edge', () => {
   let fake: FakePushService;
   let metrics: Metrics;
@@ -160,7 +148,7 @@ describe('logic node: HTTP push edge', () => {
     fake = new FakePushService();
     metrics = new Metrics();
     logLines = [];
-    edge = new HttpPushEdge({ maxBodyBytes: MAX_BODY, maxMessageBytes: MAX_MESSAGE, roomTypes: ROOM_TYPES }, fake, metrics, capturingLogger(logLines));
+    edge = new HttpPushEdge({ maxBodyBytes: MAX_BODY, maxMessageBytes: MAX_MESSAGE, roomTypes: ROOM_TYPES }, fake, metrics, loggerInto(logLines));
     port = await edge.listen(0, '127.0.0.1');
   });
 

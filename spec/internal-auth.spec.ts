@@ -9,8 +9,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { loadCloudConfig } from '../config/cloud-config';
 import { loadLogicConfig } from '../config/logic-config';
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
@@ -27,6 +25,7 @@ import { LogicPushClient } from './support/logic-push-client';
 import { SystemHarness } from './support/system-harness';
 import { GOIM_TOKEN, TestClient } from './support/test-client';
 import { TestLogicNode } from './support/test-logic-node';
+import { loggerInto } from './support/captured-logger';
 
 const TOKEN = 'cluster-token-0123456789';
 const WRONG = 'another-token-0123456789';
@@ -36,17 +35,6 @@ const REFUSED_LINE = 'internal call refused: missing or wrong security.token';
 let serial = 0;
 function uniqueKey(label: string): string {
   return `auth-${label}-${process.pid}-${++serial}`;
-}
-
-/** A node's log, line by line, as parsed JSON. */
-function capturingLogger(lines: Array<Record<string, unknown>>): winston.Logger {
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, callback): void {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
 }
 
 /** Resolves with the error a call failed with; fails the test when it succeeded. */
@@ -176,7 +164,7 @@ describe('internal surfaces: the shared security.token', function () {
           ...overrides,
         },
       });
-      const node = await LogicNode.start(config, { logger: capturingLogger(logs) });
+      const node = await LogicNode.start(config, { logger: loggerInto(logs) });
       nodes.push(node);
       return node;
     }
@@ -335,7 +323,7 @@ describe('internal surfaces: the shared security.token', function () {
       const config = loadCloudConfig({
         overrides: { node: { bindHost: '127.0.0.1', advertiseHost: '10.255.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0, shutdownGraceMs: 200 }, admin: { port: 0 } },
       });
-      const node = await CloudNode.start(config, { logger: capturingLogger(lines) });
+      const node = await CloudNode.start(config, { logger: loggerInto(lines) });
       await node.stop();
       const warned = lines.filter((l) => l.level === 'warn' && String(l.message).startsWith('grpc.bindHost 127.0.0.1 is loopback but logic nodes reach this node at 10.255.0.1:'));
       expect(warned).to.have.length(1);

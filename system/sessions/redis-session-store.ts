@@ -59,6 +59,14 @@ end
 if KEYS[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) end
 return removed`;
 
+/** What Connect's MULTI writes to goim's key_ and mid_ (the scripts below re-add a session so), conn_ cleared. */
+const WRITE_KEY_AND_MID = `if KEYS[2] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])`;
+
 /**
  * Heartbeat: EXPIRE key_, mid_ and conn_; when key_ or mid_ was gone, re-add all three as Connect
  * does (goim's Heartbeat looks at key_ only; we also re-add when mid_ is gone, so the user stays
@@ -72,12 +80,7 @@ if alive == 1 then
   redis.call('EXPIRE', KEYS[3], ARGV[5])
   return 0
 end
-if KEYS[2] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
-redis.call('DEL', KEYS[3])
+${WRITE_KEY_AND_MID}
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[3], 'id', ARGV[3], 'mid', ARGV[4])
   redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -92,12 +95,7 @@ return 1`;
  */
 const ADD_UNLESS_HELD = `
 if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[3], 'mid') ~= ARGV[4] then return 0 end
-if KEYS[2] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
-redis.call('DEL', KEYS[3])
+${WRITE_KEY_AND_MID}
 redis.call('HSET', KEYS[3], 'id', ARGV[3], 'mid', ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 return 1`;
