@@ -73,7 +73,8 @@ process.on('message', (msg: { type: string }) => {
   if (msg.type === 'count') {
     const { p50, p99, max } = spread(latencies.slice(windowFrom).sort((a, b) => a - b));
     windowFrom = latencies.length;
-    process.send?.({ type: 'count', received, p50, p99, max });
+    // Stamped here: the reply may wait behind the clients' traffic before the asker reads it.
+    process.send?.({ type: 'count', received, at: now(), p50, p99, max });
     return;
   }
   if (msg.type !== 'close') return;

@@ -48,6 +48,8 @@ export const SLOW_CONSUMER_DEFAULTS: SlowConsumerOptions = {
 
 interface ReaderCount {
   readonly received: number;
+  /** When the readers' process counted (ms, on the shared clock of performance.timeOrigin + now). */
+  readonly at: number;
   readonly p50: number;
   readonly p99: number;
 }
@@ -70,10 +72,10 @@ class Readers {
 
   count(): Promise<ReaderCount> {
     return new Promise((resolve) => {
-      const onMessage = (msg: { type: string; received?: number; p50?: number; p99?: number }): void => {
+      const onMessage = (msg: { type: string; received?: number; at?: number; p50?: number; p99?: number }): void => {
         if (msg.type !== 'count') return;
         this.child.removeListener('message', onMessage);
-        resolve({ received: msg.received ?? 0, p50: msg.p50 ?? NaN, p99: msg.p99 ?? NaN });
+        resolve({ received: msg.received ?? 0, at: msg.at ?? NaN, p50: msg.p50 ?? NaN, p99: msg.p99 ?? NaN });
       };
       this.child.on('message', onMessage);
       this.child.send({ type: 'count' });
@@ -169,10 +171,9 @@ async function runOnce(o: SlowConsumerOptions, stalled: boolean, log: (l: string
   const watch = slow ? readWhenClosed(node, slow, stoppedReading, started + (runS + 1) * 1000) : null;
   await sleep(started + o.warmupS * 1000 - Date.now());
   const first = await readers.count();
-  const from = performance.now();
   await sleep(started + runS * 1000 - Date.now());
   const last = await readers.count();
-  const windowS = (performance.now() - from) / 1000;
+  const windowS = (last.at - first.at) / 1000;
   const pushes = await drive;
   const watched = watch ? await watch : null;
   const rssMiB = await rss.stop();

@@ -7,7 +7,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../../system/cloud-node';
-import { createLogger } from '../../system/logger';
+import winston from 'winston';
 
 const BENCH_DIR = path.join(__dirname, '..');
 
@@ -35,6 +35,15 @@ function readyMessage<T>(child: ChildProcess, what: string): Promise<T> {
   });
 }
 
+/** The node's lines from warn up, as system/logger writes them but to stderr: stdout carries only the bench's report. */
+function stderrLogger(): winston.Logger {
+  return winston.createLogger({
+    level: 'warn',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+  });
+}
+
 /** Nested option values by section (`{ slowConsumer: { ms: 2000 } }`), laid over the bench's own. */
 export type CloudOverrides = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
@@ -49,7 +58,7 @@ export async function startCloudUnderTest(overrides: CloudOverrides = {}): Promi
   const merged: Record<string, Readonly<Record<string, unknown>>> = { ...own };
   for (const [section, values] of Object.entries(overrides)) merged[section] = { ...own[section], ...values };
   const config = loadCloudConfig({ overrides: merged });
-  const node = await CloudNode.start(config, { logger: createLogger('warn') });
+  const node = await CloudNode.start(config, { logger: stderrLogger() });
   return {
     node,
     stop: async () => {
