@@ -1,7 +1,10 @@
 /**
- * Load-generator process for the room-batching check: N ws clients join one
- * room, count every message (walking op-9 batches) and sample latency from
- * the send time each message carries. Reports over IPC.
+ * Load-generator process for the room checks: N ws clients join one room,
+ * count every message (walking op-9 batches) and sample latency from the
+ * send time each message carries. Reports over IPC: `done` once every client
+ * has `expected` messages (room-batching), and, asked `count`, the messages
+ * received so far and the latency since the last `count` (slow-consumer's
+ * fixed windows; run with expected 0).
  */
 import WebSocket from 'ws';
 import { encodePacket, Op } from '../system/codec/packet';
@@ -56,13 +59,24 @@ async function main(): Promise<void> {
     });
   }
   process.send?.({ type: 'ready' });
+  if (expected === 0) return;
   const deadline = Date.now() + 60_000;
   while (received < count * expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const { p50, p99, max } = spread(latencies.sort((a, b) => a - b));
   process.send?.({ type: 'done', received, seconds: (lastAt - firstAt) / 1000, p50, p99, max });
 }
 
+/** Where the latencies of the current `count` window start. */
+let windowFrom = 0;
+
 process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'count') {
+    const { p50, p99, max } = spread(latencies.slice(windowFrom).sort((a, b) => a - b));
+    windowFrom = latencies.length;
+    // Stamped here: the reply may wait behind the clients' traffic before the asker reads it.
+    process.send?.({ type: 'count', received, at: now(), p50, p99, max });
+    return;
+  }
   if (msg.type !== 'close') return;
   for (const ws of sockets) ws.terminate();
   process.exit(0);

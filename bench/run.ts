@@ -19,7 +19,8 @@ import { goalLines, goalsMarkdown } from './suite/goals';
 import { benchmarksMarkdown, buildRows, machineLine, markdownTable } from './suite/report';
 import { TargetResult, measureTarget } from './suite/scenarios';
 import { TARGETS, TargetName } from './suite/targets';
-import { measureSlowConsumer, slowConsumerLine } from './slow-consumer';
+import { SLOW_CONSUMER_DEFAULTS, measureSlowConsumer } from './slow-consumer';
+import { slowConsumerReport } from './slow-consumer-report';
 
 function commandLine(): string {
   const args = process.argv.slice(2).join(' ');
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   }
   closeHttp();
   // One stalled client among 5,000 readers, with and without it (also runnable alone: node dist/bench/slow-consumer.js).
-  const slow = plan.mode === 'full' ? slowConsumerLine(await measureSlowConsumer(5000, 20, 15, 1024, log)) : null;
+  const slow = plan.mode === 'full' ? slowConsumerReport(await measureSlowConsumer(SLOW_CONSUMER_DEFAULTS, log)) : null;
   const seconds = (Date.now() - started) / 1000;
   const rows = buildRows(plan, results);
   process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(plan, goalLines(plan, results))}\n${slow ? `\n${slow}\n` : ''}`);

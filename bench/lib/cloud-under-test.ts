@@ -7,13 +7,13 @@ import { ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../../system/cloud-node';
-import { createLogger } from '../../system/logger';
+import winston from 'winston';
 
 const BENCH_DIR = path.join(__dirname, '..');
 
 export interface CloudUnderTest {
   readonly node: CloudNode;
-  /** Waits for the clients' Disconnects to reach logic, then stops the node and the logic double. */
+  /** Waits for the clients' Disconnects to be answered by logic, then stops the node, then the logic double. */
   stop(): Promise<void>;
 }
 
@@ -35,22 +35,38 @@ function readyMessage<T>(child: ChildProcess, what: string): Promise<T> {
   });
 }
 
-export async function startCloudUnderTest(): Promise<CloudUnderTest> {
+/** The node's lines from warn up, as system/logger writes them but to stderr: stdout carries only the bench's report. */
+function stderrLogger(): winston.Logger {
+  return winston.createLogger({
+    level: 'warn',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+  });
+}
+
+/** Nested option values by section (`{ slowConsumer: { ms: 2000 } }`), laid over the bench's own. */
+export type CloudOverrides = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+export async function startCloudUnderTest(overrides: CloudOverrides = {}): Promise<CloudUnderTest> {
   const logic = fork(path.join(BENCH_DIR, 'logic-double.js'));
   const { port } = await readyMessage<{ port: number }>(logic, 'logic double');
-  const config = loadCloudConfig({
-    overrides: {
-      node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0 }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${port}`] },
-      // Every client comes from one address, as fast as it can.
-      limits: { maxConnectionsPerIp: 0, newConnectionsPerSec: 0 },
-    },
-  });
-  const node = await CloudNode.start(config, { logger: createLogger('warn') });
+  const own: CloudOverrides = {
+    node: { bindHost: '127.0.0.1' }, tcp: { port: 0 }, ws: { port: 0 }, grpc: { port: 0 }, admin: { port: 0 }, logic: { nodes: [`127.0.0.1:${port}`] },
+    // Every client comes from one address, as fast as it can.
+    limits: { maxConnectionsPerIp: 0, newConnectionsPerSec: 0 },
+  };
+  const merged: Record<string, Readonly<Record<string, unknown>>> = { ...own };
+  for (const [section, values] of Object.entries(overrides)) merged[section] = { ...own[section], ...values };
+  const config = loadCloudConfig({ overrides: merged });
+  const node = await CloudNode.start(config, { logger: stderrLogger() });
   return {
     node,
     stop: async () => {
+      // The clients are gone once their actors are; their Disconnects are answered once the gateway holds no call.
+      // Only then the node stops (it would cut calls still in flight) and the logic double goes.
       const deadline = Date.now() + 120_000;
-      while (node.runtime.count('connection') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const busy = (): boolean => node.runtime.count('connection') > 0 || Number(node.pendingShutdown().logicCalls) > 0;
+      while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await node.stop();
       logic.removeAllListeners('exit');
       logic.kill();
