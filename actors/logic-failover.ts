@@ -49,7 +49,7 @@ interface NodeRecord {
  */
 export class LogicNodeHealth {
   private readonly nodes = new Map<string, NodeRecord>();
-  /** A node that fails every call is one warn line per node, rpc and status every 10 s, not one per call. */
+  /** A node that fails every call is one warn line per node, rpc and status every 10 s, not one per call (and a dropped call one per rpc and code). */
   readonly warnings = new LogThrottle(10_000);
 
   succeeded(address: string, at: number): void {

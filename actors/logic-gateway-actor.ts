@@ -42,6 +42,7 @@
  */
 import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { ImError } from '../system/errors';
+import { logThrottled } from '../system/log-throttle';
 import type { Metrics } from '../system/metrics';
 import { Call, CallSpec, LogicNodeHealth, MIN_CALL_TIME_MS, withFailover } from './logic-failover';
 import type { RoomDirectoryMsg } from './room-directory-actor';
@@ -277,10 +278,13 @@ function expireQueued(state: GatewayState, deps: GatewayDeps, self: ActorRef<Gat
   armExpiry(state, deps, self);
 }
 
-function ignoreOutcome(deps: GatewayDeps, rpc: string): CallSpec['settle'] {
+/** A failed Disconnect or Heartbeat is one per client: one warn line per rpc and code every 10 s, the rest at debug. */
+function ignoreOutcome(state: GatewayState, rpc: string): CallSpec['settle'] {
   return (outcome, sent) => {
     // Calls the gateway refused are counted and logged by reject().
-    if (!outcome.ok && sent) deps.log.warn('logic call dropped', { component: 'logic-gateway', rpc, code: outcome.error.code, error: outcome.error.message });
+    if (outcome.ok || !sent) return;
+    const { code, message } = outcome.error;
+    logThrottled(state.deps.log, state.health.warnings, 'warn', `dropped ${rpc} ${code}`, 'logic call dropped', { component: 'logic-gateway', rpc, code, error: message });
   };
 }
 
@@ -332,11 +336,11 @@ export const logicGatewayActor: ActorKind<GatewayState, GatewayMsg, GatewayDeps>
         return state;
       case 'disconnect':
         submitOwed(state, deps, self, ordinary(state, 'Disconnect',
-          (node, timeoutMs) => node.disconnect(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Disconnect')));
+          (node, timeoutMs) => node.disconnect(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(state, 'Disconnect')));
         return state;
       case 'heartbeat':
         submit(state, deps, self, ordinary(state, 'Heartbeat',
-          (node, timeoutMs) => node.heartbeat(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(deps, 'Heartbeat')));
+          (node, timeoutMs) => node.heartbeat(msg.mid, msg.key, deps.serverId(), msg.connId, timeoutMs), ignoreOutcome(state, 'Heartbeat')));
         return state;
       case 'receive':
         submit(state, deps, self, ordinary(state, 'Receive',

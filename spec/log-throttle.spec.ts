@@ -2,13 +2,16 @@
  * Repeated per-request and per-client failures are one log line per kind and
  * window (the rest at debug), while the counters keep every one: the
  * throttle alone with a clock the test moves, then a logic node's HTTP push
- * API answering a flood of bad requests.
+ * API answering a flood of bad requests, then a cloud node whose clients'
+ * Disconnects all fail.
  */
 import { expect } from 'chai';
 import { loadLogicConfig } from '../config/logic-config';
 import { logThrottled, LogThrottle } from '../system/log-throttle';
 import { LogicNode } from '../system/logic-node';
 import { capturedLogger } from './support/captured-logger';
+import { CloudHarness, eventually } from './support/cloud-harness';
+import { GOIM_TOKEN, TestClient } from './support/test-client';
 
 describe('log throttle', () => {
   it('admits the first event of a key per window, then tells how many were left out', () => {
@@ -62,6 +65,25 @@ describe('log throttle', () => {
       expect(lines.filter((l) => l.message === 'http request rejected')).to.have.length(1);
     } finally {
       await node.stop();
+    }
+  });
+
+  it('a cloud node whose logic is gone: every client\'s failed Disconnect counted, one warn line for them', async () => {
+    const { logger, lines } = capturedLogger('info');
+    const h = await CloudHarness.start({}, undefined, logger);
+    try {
+      const n = 20;
+      const clients: TestClient[] = [];
+      for (let i = 0; i < n; i++) clients.push((await TestClient.online('tcp', h.ports.tcp, { ...GOIM_TOKEN, key: `gone-${i}` })).client);
+      await h.logic[0].stop();
+      for (const c of clients) c.destroy();
+      const failed = (): number => h.node.metrics.get('im_logic_call_failures_total', { rpc: 'Disconnect', status: 'UNAVAILABLE' });
+      await eventually(() => failed() >= n, 'every Disconnect failed', 10_000);
+      const dropped = lines.filter((l) => l.message === 'logic call dropped');
+      expect(dropped, 'one line per rpc and code, not one per client').to.have.length(1);
+      expect(dropped[0]).to.include({ level: 'warn', rpc: 'Disconnect', code: 'E_LOGIC_UNAVAILABLE' });
+    } finally {
+      await h.stop();
     }
   });
 });

@@ -99,4 +99,23 @@ describe('slow consumers', () => {
     await stalled.waitFor((p) => p.body.toString() === 'sentinel', 10_000, 'the sentinel');
     expect(stalled.bodies(BIZ)).to.not.include('room-after');
   });
+
+  it('not drained for slowConsumer.hardMs: the next packet for it closes it with op 6 E_SLOW_CONSUMER, however few bytes are queued', async () => {
+    h = await CloudHarness.start({ slowConsumer: { softBytes: 256 * 1024 * 1024, hardBytes: 512 * 1024 * 1024, ms: 100, hardMs: 300 } });
+    const stalled = await online('tcp', 'stalled');
+    stalled.goSilent();
+    const queued = async (): Promise<number> => {
+      const row = (await adminJson<ConnectionsAnswer>(h.node.adminPort, '/connections?key=stalled')).connections[0];
+      return typeof row?.queuedBytes === 'number' ? row.queuedBytes : 0;
+    };
+    await fill((i) => h.pushMsg(['stalled'], BIZ, { op: BIZ, body: `key-${i}-${BIG}` }), async () => (await queued()) > 0, 'bytes queued at the node');
+    expect(h.node.metrics.get('im_connections_closed_total', { reason: 'slow_consumer' })).to.equal(0);
+    await new Promise((r) => setTimeout(r, 400));
+    await h.pushMsg(['stalled'], BIZ, { op: BIZ, body: 'too-late' });
+    await eventually(() => h.node.metrics.get('im_connections_closed_total', { reason: 'slow_consumer' }) === 1, 'the close');
+    stalled.resumeReading();
+    await stalled.waitForClose(10_000);
+    expect(stalled.disconnectReason()?.code).to.equal('E_SLOW_CONSUMER');
+    expect(stalled.bodies(BIZ)).to.not.include('too-late');
+  });
 });

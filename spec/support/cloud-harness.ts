@@ -7,7 +7,7 @@ import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
 import type { CometClient } from '../../proto/generated/goim/comet/Comet';
 import { loadCloudConfig } from '../../config/cloud-config';
 import { BoundPorts, CloudNode } from '../../system/cloud-node';
-import { createLogger, silentLogger } from '../../system/logger';
+import { createLogger, Logger, silentLogger } from '../../system/logger';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
 import { TestLogicNode } from './test-logic-node';
 
@@ -31,9 +31,10 @@ export class CloudHarness {
 
   /**
    * A cloud node on free ports. `overrides` are nested config values; logic
-   * nodes default to one fresh TestLogicNode. Set TEST_LOG=debug to see the node's log.
+   * nodes default to one fresh TestLogicNode. Set TEST_LOG=debug to see the node's log;
+   * `logger` takes it instead (a spec that reads what the operator reads).
    */
-  static async start(overrides: Record<string, unknown> = {}, logic?: TestLogicNode[]): Promise<CloudHarness> {
+  static async start(overrides: Record<string, unknown> = {}, logic?: TestLogicNode[], logger?: Logger): Promise<CloudHarness> {
     const logicNodes = logic ?? [await new TestLogicNode().start()];
     const config = loadCloudConfig({
       overrides: deepMerge({
@@ -43,8 +44,8 @@ export class CloudHarness {
         protocol: { sweepIntervalMs: 50 },
       }, overrides),
     });
-    const logger = process.env.TEST_LOG ? createLogger(process.env.TEST_LOG, { node: 'cloud' }) : silentLogger();
-    const node = await CloudNode.start(config, { logger });
+    const log = logger ?? (process.env.TEST_LOG ? createLogger(process.env.TEST_LOG, { node: 'cloud' }) : silentLogger());
+    const node = await CloudNode.start(config, { logger: log });
     return new CloudHarness(node, logicNodes);
   }
 

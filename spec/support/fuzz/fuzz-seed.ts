@@ -1,14 +1,16 @@
 /**
  * Seeds and run counts of the fuzz runs, from the environment, so a failure
  * replays exactly: FUZZ_SEED (an integer; a fresh one is drawn and printed
- * when absent), FUZZ_RUNS (scales every run count), FUZZ_PATH (fast-check's
+ * when absent), FUZZ_RUNS (a run count in place of the default: inputs per
+ * codec property in the spec, bad connections in the edge spec, codec inputs
+ * in all in `npm run fuzz`), FUZZ_PATH (fast-check's
  * path to one counterexample, printed with every failure).
  */
 import fc from 'fast-check';
 
 export interface FuzzSettings {
   readonly seed: number;
-  /** Multiplies every run count; 1 unless FUZZ_RUNS says otherwise. */
+  /** FUZZ_RUNS: replaces the caller's run count (null: the caller's default). */
   readonly runs: number | null;
   readonly path: string | undefined;
 }
