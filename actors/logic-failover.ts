@@ -6,7 +6,7 @@
  */
 import { ErrorName, ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
-import { LogThrottle } from '../system/log-throttle';
+import { logThrottled, LogThrottle } from '../system/log-throttle';
 import { Log, LogicCallError, LogicNodeClient, Outcome } from './ports';
 
 /** One attempt on one node, given the time left of the call's deadline. */
@@ -99,7 +99,10 @@ export class LogicNodeHealth {
  */
 export const MIN_CALL_TIME_MS = 10;
 
-/** What a failure logic answered (one not worth retrying on another node) is reported as; other rpcs report E_LOGIC_UNAVAILABLE. */
+/** Statuses logic answers about what one client sent (its token, its key, its session): the client's matter (and goim's UNKNOWN, its answer to a bad token). */
+const CLIENT_STATUSES: ReadonlySet<string> = new Set(['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND']);
+
+/** What logic's refusal of a client's request is reported as; other rpcs, and logic's own faults, report E_LOGIC_UNAVAILABLE. */
 const REFUSED_BY_RPC: Readonly<Record<string, ErrorName>> = { Connect: 'AUTH_REFUSED', Receive: 'RECEIVE_REFUSED' };
 
 /**
@@ -141,7 +144,10 @@ export async function withFailover(
       deps.metrics.inc('im_logic_call_failures_total', { rpc, status: failure.status });
       logFailure(deps.log, health, rpc, node.address, failure);
       if (!failure.retryable) {
-        return { ok: false, error: new ImError(REFUSED_BY_RPC[rpc] ?? 'LOGIC_UNAVAILABLE', clientDetail(failure)) };
+        // Logic's verdict on a client's token is a refusal; its own faults (INTERNAL, UNIMPLEMENTED…) are not the client's
+        // doing. A Receive that fails is E_RECEIVE_REFUSED whatever the status: logic's sink (the application) said no.
+        const refused = rpc !== 'Connect' || CLIENT_STATUSES.has(failure.status) || failure.status === 'UNKNOWN';
+        return { ok: false, error: new ImError((refused ? REFUSED_BY_RPC[rpc] : undefined) ?? 'LOGIC_UNAVAILABLE', clientDetail(failure)) };
       }
       const unknown = failure.status === 'DEADLINE_EXCEEDED' ? UNKNOWN_AFTER_TIMEOUT[rpc] : undefined;
       if (unknown) return { ok: false, error: new ImError(unknown, clientDetail(failure)) };
@@ -162,17 +168,16 @@ export function clientDetail(failure: LogicCallError): string {
   return code ? `${failure.status} ${code}` : failure.status;
 }
 
+
 /**
- * A refusal is logic's answer about one client's request (a bad token, an
- * unknown session): debug, since clients can send them by the thousand. A
- * node that cannot answer is the operator's matter: warn, throttled.
+ * A refusal about one client's request (a bad token, an unknown session) is
+ * logged at debug: clients can send them by the thousand, and the counter
+ * has them. Anything else (a node that cannot answer, an internal error, an
+ * rpc it lacks, goim's UNKNOWN) is the operator's matter: warn, throttled
+ * to one line per node, rpc and status every 10 s.
  */
 function logFailure(log: Log, health: LogicNodeHealth, rpc: string, address: string, failure: LogicCallError): void {
   const meta = { component: 'logic-gateway', rpc, node: address, status: failure.status, error: failure.message };
-  if (!failure.retryable) {
-    log.debug('logic refused a call', meta);
-    return;
-  }
-  const left = health.warnings.admit(`${address} ${rpc} ${failure.status}`);
-  if (left !== null) log.warn('logic call failed', { ...meta, notLogged: left });
+  if (CLIENT_STATUSES.has(failure.status)) log.debug('logic refused a call', meta);
+  else logThrottled(log, health.warnings, 'warn', `${address} ${rpc} ${failure.status}`, 'logic call failed', meta);
 }

@@ -5,7 +5,9 @@
  * API answering a flood of bad requests, then a cloud node whose clients'
  * Disconnects all fail.
  */
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { Op } from '../system/codec/packet';
 import { loadLogicConfig } from '../config/logic-config';
 import { logThrottled, LogThrottle } from '../system/log-throttle';
 import { LogicNode } from '../system/logic-node';
@@ -82,6 +84,31 @@ describe('log throttle', () => {
       const dropped = lines.filter((l) => l.message === 'logic call dropped');
       expect(dropped, 'one line per rpc and code, not one per client').to.have.length(1);
       expect(dropped[0]).to.include({ level: 'warn', rpc: 'Disconnect', code: 'E_LOGIC_UNAVAILABLE' });
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a logic node failing Connects with INTERNAL: each client closed (E_LOGIC_UNAVAILABLE, not its fault) and counted, one warn line; refusals of a bad token stay at debug', async () => {
+    const { logger, lines } = capturedLogger('info');
+    const h = await CloudHarness.start({}, undefined, logger);
+    try {
+      const closeAll = async (status: number, n: number): Promise<void> => {
+        h.logic[0].refuseWith = status;
+        for (let i = 0; i < n; i++) {
+          const client = await TestClient.tcp(h.ports.tcp);
+          client.send(Op.Auth, JSON.stringify({ ...GOIM_TOKEN, key: `internal-${status}-${i}` }));
+          await client.waitForClose();
+          expect(client.disconnectReason()?.code).to.equal(status === grpc.status.INTERNAL ? 'E_LOGIC_UNAVAILABLE' : 'E_AUTH_REFUSED');
+        }
+      };
+      await closeAll(grpc.status.INTERNAL, 10);
+      expect(h.node.metrics.get('im_logic_call_failures_total', { rpc: 'Connect', status: 'INTERNAL' })).to.equal(10);
+      const failed = lines.filter((l) => l.message === 'logic call failed');
+      expect(failed, 'a failing logic node shows, once per window').to.have.length(1);
+      expect(failed[0]).to.include({ level: 'warn', rpc: 'Connect', status: 'INTERNAL' });
+      await closeAll(grpc.status.UNAUTHENTICATED, 10);
+      expect(lines.filter((l) => l.message === 'logic call failed' || l.message === 'logic refused a call'), 'refused tokens are the clients\' matter').to.have.length(1);
     } finally {
       await h.stop();
     }
