@@ -9,6 +9,7 @@
  */
 import { expect } from 'chai';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { RefusalReason } from '../system/edges/client-admission';
 import { Op } from '../system/codec/packet';
 import { CloudHarness, eventually } from './support/cloud-harness';
@@ -108,6 +109,27 @@ describe('cloud node: limits before a connection exists', function () {
       await online('tcp');
       await online('ws');
       expect(refused('ip_limit')).to.equal(2);
+    });
+  });
+
+  describe('a refused ws socket', () => {
+    it('is answered and closed at once, not held until its request comes (ws.upgradeTimeoutMs): silent sockets over a limit hold no descriptors', async () => {
+      const { ports } = await start({ limits: { maxConnectionsPerIp: 1 }, ws: { upgradeTimeoutMs: 20000 } });
+      const admitted = await connectRaw(ports.ws);
+      await eventually(() => node().node.openConnections === 1, 'the first socket admitted');
+      // Never a byte sent: a refused socket must not wait for one.
+      const silent = await Promise.all([1, 2, 3].map(() => connectRaw(ports.ws)));
+      await Promise.all(silent.map((s) => withinMs(s.closed, 4000, 'the refused socket closed')));
+      for (const s of silent) {
+        expect(s.received()).to.match(/^HTTP\/1\.1 429 /);
+        expect(s.received()).to.contain('E_IP_LIMIT');
+      }
+      expect(refused('ip_limit')).to.equal(3);
+      // A refused socket whose request does come gets the same answer, once.
+      const answer = await rawUpgrade(ports.ws);
+      expect(answer.status).to.equal(429);
+      expect(answer.body.match(/E_IP_LIMIT/g)).to.have.length(1);
+      admitted.socket.destroy();
     });
   });
 
@@ -225,7 +247,7 @@ describe('cloud node: limits before a connection exists', function () {
     after(() => pki.remove());
 
     it('the same per-IP count covers wss and TLS tcp: refused after the handshake (wss 429, TLS tcp op 6 E_IP_LIMIT)', async () => {
-      const { ports } = await start({ tls: { cert: pki.node.certFile, key: pki.node.keyFile }, limits: { maxConnectionsPerIp: 1 } });
+      const { ports } = await start({ tls: { cert: pki.node.certFile, key: pki.node.keyFile }, limits: { maxConnectionsPerIp: 1 }, ws: { upgradeTimeoutMs: 20000 } });
       const trusted: TlsOptions = { ca: pki.ca.cert };
       const first = await online('tcp', undefined, trusted);
 
@@ -235,6 +257,11 @@ describe('cloud node: limits before a connection exists', function () {
       expect((await tcpRefusal(ports.tls, undefined, trusted)).code).to.equal('E_IP_LIMIT');
       expect((await tcpRefusal(ports.tcp)).code, 'plain tcp counts with them').to.equal('E_IP_LIMIT');
       expect(refused('ip_limit')).to.equal(3);
+
+      // A wss socket that completes its handshake and sends nothing is answered at once too.
+      const silent = await connectRawTls(ports.wss, trusted);
+      await withinMs(silent.closed, 4000, 'the refused wss socket closed');
+      expect(silent.received()).to.match(/^HTTP\/1\.1 429 /);
 
       await online('ws', OTHER_IP, trusted);
       first.destroy();
@@ -251,13 +278,20 @@ interface RawSocket {
 }
 
 function connectRaw(port: number): Promise<RawSocket> {
+  return rawSocket(net.connect(port, '127.0.0.1'), 'connect');
+}
+
+function connectRawTls(port: number, options: TlsOptions): Promise<RawSocket> {
+  return rawSocket(tls.connect({ port, host: '127.0.0.1', ...options }), 'secureConnect');
+}
+
+function rawSocket(socket: net.Socket, ready: 'connect' | 'secureConnect'): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', () => undefined);
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
-    socket.once('connect', () => resolve({ socket, closed, received: () => Buffer.concat(chunks).toString('utf8') }));
+    socket.once(ready, () => resolve({ socket, closed, received: () => Buffer.concat(chunks).toString('utf8') }));
     socket.once('error', reject);
   });
 }
