@@ -133,6 +133,28 @@ describe('cloud node: limits before a connection exists', function () {
     });
   });
 
+  describe('a client that resets after sending its upgrade', () => {
+    it('is dropped on its own: a refused Origin, a wrong path or key answered to a reset socket does not take the node down', async () => {
+      const { ports } = await start({ ws: { allowedOrigins: ['https://app.example.com'] } });
+      const upgrade = (path: string, key: string, origin: string): string =>
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+        `Sec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`;
+      const good = 'dGhlIHNhbXBsZSBub25jZQ==';
+      const requests = [upgrade('/sub', good, 'https://evil.example.com'), upgrade('/nope', good, 'https://app.example.com'), upgrade('/sub', 'bad', 'https://app.example.com')];
+      for (let round = 0; round < 40; round++) {
+        for (const request of requests) {
+          const raw = await connectRaw(ports.ws);
+          raw.socket.write(request);
+          // RST instead of FIN: the node's answer meets a reset socket.
+          raw.socket.resetAndDestroy();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const client = await online('ws');
+      expect(await client.heartbeat()).to.be.a('number');
+    });
+  });
+
   describe('limits.newConnectionsPerSec', () => {
     it('refuses past the rate with when to retry (ws 429 Retry-After, tcp op 6 E_CONNECT_RATE with a reconnect hint), and takes clients again a second later', async () => {
       const { ports } = await start({ limits: { newConnectionsPerSec: 1 } });

@@ -95,8 +95,14 @@ function httpRefusal(status: number, error: ImError, retryAfterMs?: number): str
     `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-/** Sends the last bytes, then makes sure the descriptor goes even if the peer never closes its side. */
+/**
+ * Sends the last bytes, then makes sure the descriptor goes even if the peer
+ * never closes its side. A peer that reset meanwhile fails the write: that
+ * error is its own (Node stops listening for a socket's errors once it
+ * emits 'upgrade'; unheard, one would end the process).
+ */
 function endAndLinger(socket: Duplex, bytes: string): void {
+  socket.on('error', () => undefined);
   socket.end(bytes);
   setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
 }
