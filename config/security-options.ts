@@ -23,7 +23,9 @@ export interface InternalBind {
 export function securityOptions(envPrefix: 'IM_CLOUD' | 'IM_LOGIC', surfaces: string, closeRpcs: string): OptionSpec[] {
   return [
     {
-      path: 'security.token', env: `${envPrefix}_TOKEN`, kind: { type: 'string', pattern: /^(\S{16,})?$/, hint: 'at least 16 characters without spaces' },
+      path: 'security.token', env: `${envPrefix}_TOKEN`,
+      // Visible ASCII only: it travels as gRPC metadata (which refuses anything else on every call) and in an HTTP header.
+      kind: { type: 'string', pattern: /^([!-~]{16,})?$/, hint: 'at least 16 visible ASCII characters (no spaces)' },
       default: '', defaultDoc: '(empty: loopback only)',
       doc: `Shared token of the internal surfaces (${surfaces}): when set, every call must carry \`authorization: Bearer <token>\` (gRPC metadata, or the HTTP header) or is refused with E_UNAUTHENTICATED; this node sends it on its own calls to the other nodes, so every node of a cluster sets the same one. Required when an internal surface binds a non-loopback address.`,
     },

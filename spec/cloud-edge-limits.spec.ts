@@ -9,6 +9,7 @@
  */
 import { expect } from 'chai';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { RefusalReason } from '../system/edges/client-admission';
 import { Op } from '../system/codec/packet';
 import { CloudHarness, eventually } from './support/cloud-harness';
@@ -108,6 +109,49 @@ describe('cloud node: limits before a connection exists', function () {
       await online('tcp');
       await online('ws');
       expect(refused('ip_limit')).to.equal(2);
+    });
+  });
+
+  describe('a refused ws socket', () => {
+    it('is answered and closed at once, not held until its request comes (ws.upgradeTimeoutMs): silent sockets over a limit hold no descriptors', async () => {
+      const { ports } = await start({ limits: { maxConnectionsPerIp: 1 }, ws: { upgradeTimeoutMs: 20000 } });
+      const admitted = await connectRaw(ports.ws);
+      await eventually(() => node().node.openConnections === 1, 'the first socket admitted');
+      // Never a byte sent: a refused socket must not wait for one.
+      const silent = await Promise.all([1, 2, 3].map(() => connectRaw(ports.ws)));
+      await Promise.all(silent.map((s) => withinMs(s.closed, 4000, 'the refused socket closed')));
+      for (const s of silent) {
+        expect(s.received()).to.match(/^HTTP\/1\.1 429 /);
+        expect(s.received()).to.contain('E_IP_LIMIT');
+      }
+      expect(refused('ip_limit')).to.equal(3);
+      // A refused socket whose request does come gets the same answer, once.
+      const answer = await rawUpgrade(ports.ws);
+      expect(answer.status).to.equal(429);
+      expect(answer.body.match(/E_IP_LIMIT/g)).to.have.length(1);
+      admitted.socket.destroy();
+    });
+  });
+
+  describe('a client that resets after sending its upgrade', () => {
+    it('is dropped on its own: a refused Origin, a wrong path or key answered to a reset socket does not take the node down', async () => {
+      const { ports } = await start({ ws: { allowedOrigins: ['https://app.example.com'] } });
+      const upgrade = (path: string, key: string, origin: string): string =>
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+        `Sec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`;
+      const good = 'dGhlIHNhbXBsZSBub25jZQ==';
+      const requests = [upgrade('/sub', good, 'https://evil.example.com'), upgrade('/nope', good, 'https://app.example.com'), upgrade('/sub', 'bad', 'https://app.example.com')];
+      for (let round = 0; round < 40; round++) {
+        for (const request of requests) {
+          const raw = await connectRaw(ports.ws);
+          raw.socket.write(request);
+          // RST instead of FIN: the node's answer meets a reset socket.
+          raw.socket.resetAndDestroy();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const client = await online('ws');
+      expect(await client.heartbeat()).to.be.a('number');
     });
   });
 
@@ -225,7 +269,7 @@ describe('cloud node: limits before a connection exists', function () {
     after(() => pki.remove());
 
     it('the same per-IP count covers wss and TLS tcp: refused after the handshake (wss 429, TLS tcp op 6 E_IP_LIMIT)', async () => {
-      const { ports } = await start({ tls: { cert: pki.node.certFile, key: pki.node.keyFile }, limits: { maxConnectionsPerIp: 1 } });
+      const { ports } = await start({ tls: { cert: pki.node.certFile, key: pki.node.keyFile }, limits: { maxConnectionsPerIp: 1 }, ws: { upgradeTimeoutMs: 20000 } });
       const trusted: TlsOptions = { ca: pki.ca.cert };
       const first = await online('tcp', undefined, trusted);
 
@@ -235,6 +279,11 @@ describe('cloud node: limits before a connection exists', function () {
       expect((await tcpRefusal(ports.tls, undefined, trusted)).code).to.equal('E_IP_LIMIT');
       expect((await tcpRefusal(ports.tcp)).code, 'plain tcp counts with them').to.equal('E_IP_LIMIT');
       expect(refused('ip_limit')).to.equal(3);
+
+      // A wss socket that completes its handshake and sends nothing is answered at once too.
+      const silent = await connectRawTls(ports.wss, trusted);
+      await withinMs(silent.closed, 4000, 'the refused wss socket closed');
+      expect(silent.received()).to.match(/^HTTP\/1\.1 429 /);
 
       await online('ws', OTHER_IP, trusted);
       first.destroy();
@@ -251,13 +300,20 @@ interface RawSocket {
 }
 
 function connectRaw(port: number): Promise<RawSocket> {
+  return rawSocket(net.connect(port, '127.0.0.1'), 'connect');
+}
+
+function connectRawTls(port: number, options: TlsOptions): Promise<RawSocket> {
+  return rawSocket(tls.connect({ port, host: '127.0.0.1', ...options }), 'secureConnect');
+}
+
+function rawSocket(socket: net.Socket, ready: 'connect' | 'secureConnect'): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', () => undefined);
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
-    socket.once('connect', () => resolve({ socket, closed, received: () => Buffer.concat(chunks).toString('utf8') }));
+    socket.once(ready, () => resolve({ socket, closed, received: () => Buffer.concat(chunks).toString('utf8') }));
     socket.once('error', reject);
   });
 }

@@ -53,6 +53,16 @@ describe('logic config', () => {
     expect(self.message).to.include('a node would watch itself');
   });
 
+  it('takes a security.token of at least 16 visible ASCII characters, on both kinds (it travels in gRPC metadata and an HTTP header)', () => {
+    for (const bad of ['short-token', 'sixteen chars ok', 'jeton-sécurité-de-la-grappe', 'token\twith-a-tab-in-it']) {
+      expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_TOKEN: bad } })).message, bad).to.include('security.token');
+      expect(configError(() => loadCloudConfig({ env: { IM_CLOUD_TOKEN: bad } })).message, bad).to.include('security.token');
+    }
+    const good = 'a-b_c.d~e!f@g#h$i%j^k&l*m(n)o+p=q';
+    expect(loadLogicConfig({ env: { IM_LOGIC_TOKEN: good } }).security.token).to.equal(good);
+    expect(loadCloudConfig({ env: { IM_CLOUD_TOKEN: good } }).security.token).to.equal(good);
+  });
+
   it('bounds how often a registered node registers again (discovery.reassertMs), on both kinds', () => {
     expect(loadLogicConfig().discovery.reassertMs).to.equal(30_000);
     expect(loadCloudConfig().discovery.reassertMs).to.equal(30_000);

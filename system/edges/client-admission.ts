@@ -63,9 +63,8 @@ interface ReasonLog {
  * this second. Each check is O(1): a counter, one Map lookup, a token bucket.
  *
  * Admitted sockets are counted (per node and per IP) until they close; a
- * refused one is not: the edge tells its client and closes it, which takes
- * at most ws.upgradeTimeoutMs (ws, waiting for the request to answer) or the
- * close linger (tcp). The listeners stay open throughout; running out of
+ * refused one is not: the edge tells its client at once (TLS: once the
+ * handshake is done) and closes it within the close linger. The listeners stay open throughout; running out of
  * descriptors is the accept guard's matter.
  */
 export class ClientAdmission {

@@ -95,8 +95,14 @@ function httpRefusal(status: number, error: ImError, retryAfterMs?: number): str
     `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-/** Sends the last bytes, then makes sure the descriptor goes even if the peer never closes its side. */
+/**
+ * Sends the last bytes, then makes sure the descriptor goes even if the peer
+ * never closes its side. A peer that reset meanwhile fails the write: that
+ * error is its own (Node stops listening for a socket's errors once it
+ * emits 'upgrade'; unheard, one would end the process).
+ */
 function endAndLinger(socket: Duplex, bytes: string): void {
+  socket.on('error', () => undefined);
   socket.end(bytes);
   setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
 }
@@ -104,8 +110,9 @@ function endAndLinger(socket: Duplex, bytes: string): void {
 /**
  * WebSocket clients on one path (`/sub`). A socket is admitted or refused on
  * its TCP connection (ClientAdmission: draining, node full, per-IP, rate); a
- * refused one gets its status (503, 429) in answer to its upgrade request,
- * which, like every request here, must arrive within ws.upgradeTimeoutMs.
+ * refused one gets its status (503, 429) at once (wss: once its TLS
+ * handshake is done) and is closed, whether or not its request came yet.
+ * An admitted socket's upgrade request must arrive within ws.upgradeTimeoutMs.
  * The path, the key and the Origin are then checked on the raw upgrade
  * request, before any WebSocket state exists; a rejected upgrade costs one
  * HTTP response and is counted. The same edge serves ws and wss: only its
@@ -145,12 +152,22 @@ export class WsEdge {
       handleProtocols: (protocols) => protocols.values().next().value ?? false,
     });
     this.server = kind.create((req, res) => this.plainRequest(req, res), upgradeTimeouts(options.upgradeTimeoutMs));
+    // After the server's own listener, which attached the HTTP parser: a request that still arrives finds the socket ended.
+    const plain = this.transport === 'ws';
     this.server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress;
       const refusal = this.admission.admit(address, this.transport);
-      if (refusal) this.pending.hold(socket, refusal);
-      else socket.once('close', () => this.admission.closed(address));
+      if (!refusal) socket.once('close', () => this.admission.closed(address));
+      else if (plain) this.refuse(socket, refusal);
+      else this.pending.hold(socket, refusal);
     });
+    // wss: a refused socket is answered once its TLS handshake is done, as TLS tcp is.
+    if (!plain) {
+      this.server.on('secureConnection', (socket: Socket) => {
+        const held = this.pending.of(socket);
+        if (held) this.refuse(socket, held);
+      });
+    }
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.clientError(err, socket));
     if (this.transport === 'wss') watchHandshakes(this.server, 'wss', metrics, log);
@@ -168,26 +185,29 @@ export class WsEdge {
     endAndLinger(socket, httpRefusal(status, error));
   }
 
-  /** Carries out a refusal (already counted by the admission). */
+  /**
+   * Carries out a refusal (already counted by the admission). The answer goes
+   * out without waiting for the request (HTTP lets a server answer early), so
+   * a refused socket, which no limit counts, never holds its descriptor for
+   * ws.upgradeTimeoutMs: a client over its limit opening silent sockets would
+   * otherwise hold as many as it opens in that time.
+   */
   private refuse(socket: Duplex, refusal: Refusal): void {
     endAndLinger(socket, httpRefusal(refusal.status, refusal.error, refusal.retryAfterMs));
   }
 
-  /** Any request that is not an upgrade: the refusal its socket got, or 426. */
+  /** Any request that is not an upgrade: 426 (a refused socket was answered already). */
   private plainRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const refusal = this.pending.of(req.socket);
-    const status = refusal?.status ?? 426;
-    const reason = refusal ? refusal.error.toReason() : { code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${this.options.path}` };
-    const retry = refusal?.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(refusal.retryAfterMs / 1000)) };
-    res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...retry });
-    res.end(JSON.stringify(reason));
+    if (req.socket.writableEnded) return;
+    res.writeHead(426, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify({ code: 'E_WS_BAD_UPGRADE', reason: `upgrade to a WebSocket on ${this.options.path}` }));
   }
 
   /**
    * A request that failed before any handler saw it. Node answers these
    * itself unless the server listens for them; here a request that did not
    * arrive within ws.upgradeTimeoutMs is counted and told so (a socket
-   * already refused gets its refusal instead), and a malformed one gets 400
+   * already refused was answered and is only dropped), and a malformed one gets 400
    * (431 for headers over Node's size limit).
    */
   private clientError(err: Error & { code?: string }, socket: Duplex): void {
@@ -196,8 +216,6 @@ export class WsEdge {
       return;
     }
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      const held = socket instanceof Socket ? this.pending.of(socket) : undefined;
-      if (held) return this.refuse(socket, held);
       const refusal = this.admission.refusal('upgrade_timeout');
       this.admission.refused('upgrade_timeout', this.transport, socket instanceof Socket ? socket.remoteAddress : undefined);
       return this.refuse(socket, refusal);
@@ -209,10 +227,8 @@ export class WsEdge {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    // The socket was already answered (its request came too late).
+    // The socket was already answered (refused, or its request came too late).
     if (socket.writableEnded) return;
-    const held = this.pending.of(req.socket);
-    if (held) return this.refuse(socket, held);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
