@@ -19,9 +19,9 @@ export function adminOptions(envPrefix: 'IM_CLOUD' | 'IM_LOGIC', port: number): 
     },
     { path: 'admin.port', env: `${envPrefix}_ADMIN_PORT`, kind: { type: 'port' }, default: port, doc: 'Admin endpoint port (0 picks a free port).' },
     {
-      path: 'admin.token', env: `${envPrefix}_ADMIN_TOKEN`, kind: { type: 'string', pattern: /^(\S{16,})?$/, hint: 'at least 16 characters without spaces' },
+      path: 'admin.token', env: `${envPrefix}_ADMIN_TOKEN`, kind: { type: 'string', pattern: /^([!-~]{16,})?$/, hint: 'at least 16 visible ASCII characters (no spaces): an HTTP header carries it' },
       default: '', defaultDoc: '(empty: loopback only)',
-      doc: 'Bearer token every admin request must carry (`Authorization: Bearer <token>`) when set; required when admin.host is not a loopback address, and the node refuses to start without it.',
+      doc: 'Bearer token every admin request must carry (`Authorization: Bearer <token>`; at least 16 visible ASCII characters) when set; required when admin.host is not a loopback address, and the node refuses to start without it.',
     },
     {
       path: 'admin.allowDestructive', env: `${envPrefix}_ADMIN_ALLOW_DESTRUCTIVE`, kind: { type: 'bool' }, default: false,

@@ -63,6 +63,14 @@ describe('logic config', () => {
     expect(loadCloudConfig({ env: { IM_CLOUD_TOKEN: good } }).security.token).to.equal(good);
   });
 
+  it('takes an admin.token of at least 16 visible ASCII characters, on both kinds (an HTTP header carries it)', () => {
+    for (const bad of ['short-token', 'sixteen chars ok', 'jeton-sécurité-admin-grappe']) {
+      expect(configError(() => loadLogicConfig({ env: { IM_LOGIC_ADMIN_TOKEN: bad } })).message, bad).to.include('admin.token');
+      expect(configError(() => loadCloudConfig({ env: { IM_CLOUD_ADMIN_TOKEN: bad } })).message, bad).to.include('admin.token');
+    }
+    expect(loadCloudConfig({ env: { IM_CLOUD_ADMIN_TOKEN: 'admin-token-0123456789' } }).admin.token).to.equal('admin-token-0123456789');
+  });
+
   it('bounds how often a registered node registers again (discovery.reassertMs), on both kinds', () => {
     expect(loadLogicConfig().discovery.reassertMs).to.equal(30_000);
     expect(loadCloudConfig().discovery.reassertMs).to.equal(30_000);
