@@ -83,7 +83,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
     tcp: { port: r.num('tcp.port') },
     ws: {
       port: r.num('ws.port'), path: r.str('ws.path'), maxPayload: r.num('ws.maxPayload'),
-      upgradeTimeoutMs: r.num('ws.upgradeTimeoutMs'), allowedOrigins: r.list('ws.allowedOrigins').map((o) => o.toLowerCase()),
+      upgradeTimeoutMs: r.num('ws.upgradeTimeoutMs'), allowedOrigins: r.list('ws.allowedOrigins').map(canonicalOrigin),
     },
     wss: { port: r.num('wss.port') },
     tls: readClientTls(r, tlsProblems),
@@ -194,4 +194,20 @@ export function serverIdOf(config: CloudConfig, boundGrpcPort: number): string {
   const host = config.node.advertiseHost.includes(':') && !config.node.advertiseHost.startsWith('[')
     ? `[${config.node.advertiseHost}]` : config.node.advertiseHost;
   return `${host}:${boundGrpcPort}`;
+}
+
+/**
+ * An allowed origin in the form browsers send it: `https://App.example.com:443`
+ * is `https://app.example.com` (an http(s) origin's default port dropped,
+ * host lower-cased), so the exact comparison at the upgrade matches. Other
+ * schemes (an app's own) and `null` are only lower-cased.
+ */
+export function canonicalOrigin(origin: string): string {
+  try {
+    const url = new URL(origin);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+  } catch {
+    // The option's pattern has already refused what is not scheme://host[:port].
+  }
+  return origin.toLowerCase();
 }

@@ -38,7 +38,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'ws.allowedOrigins', env: 'IM_CLOUD_WS_ALLOWED_ORIGINS',
     kind: { type: 'stringList', pattern: /^(null|[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s]+)$/, hint: 'an origin: scheme://host[:port], no path', allowEmpty: true },
     default: [], defaultDoc: '(empty: any origin)',
-    doc: 'Origins (comma-separated, compared exactly, case aside) whose browsers may open a WebSocket; another Origin gets 403 E_WS_ORIGIN before the upgrade. A request without an Origin header (not a browser) is not checked. Empty lets any origin in, as goim does.',
+    doc: 'Origins (comma-separated; compared exactly in the form browsers send, so case and an http(s) default port aside) whose browsers may open a WebSocket; another Origin gets 403 E_WS_ORIGIN before the upgrade. A request without an Origin header (not a browser) is not checked. Empty lets any origin in, as goim does.',
   },
   ...clientTlsOptions,
   {

@@ -254,6 +254,13 @@ describe('cloud node: limits before a connection exists', function () {
       await eventually(() => node().node.openConnections === 0, 'refused sockets released');
     });
 
+    it('a listed origin written with its default port or in capitals matches what browsers send', async () => {
+      const { ports } = await start({ ws: { allowedOrigins: ['HTTPS://App.Example.com:443', 'http://localhost:80'] } });
+      expect((await rawUpgrade(ports.ws, { origin: 'https://app.example.com' })).status).to.equal(101);
+      expect((await rawUpgrade(ports.ws, { origin: 'http://localhost' })).status).to.equal(101);
+      expect((await rawUpgrade(ports.ws, { origin: 'https://app.example.com:8443' })).status).to.equal(403);
+    });
+
     it('empty (the default): any Origin is let in, as in goim', async () => {
       const { ports } = await start({});
       expect((await rawUpgrade(ports.ws, { origin: 'https://evil.example.com' })).status).to.equal(101);
