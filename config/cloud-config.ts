@@ -59,6 +59,7 @@ export interface CloudConfig {
     readonly maxConnections: number;
     readonly maxConnectionsPerIp: number;
     readonly newConnectionsPerSec: number;
+    readonly maxRefusing: number;
     readonly acceptRetryMs: number;
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
@@ -133,6 +134,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxConnections: r.num('limits.maxConnections'),
       maxConnectionsPerIp: r.num('limits.maxConnectionsPerIp'),
       newConnectionsPerSec: r.num('limits.newConnectionsPerSec'),
+      maxRefusing: r.num('limits.maxRefusing'),
       acceptRetryMs: r.num('limits.acceptRetryMs'),
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),

@@ -142,6 +142,10 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Client sockets open at once from one peer IP (the socket\'s, on every listener together); one more is refused (429 or op 6 E_IP_LIMIT). Clients behind one carrier-grade NAT or proxy share an IP: raise it for them. 0 = no limit.',
   },
   {
+    path: 'limits.maxRefusing', env: 'IM_CLOUD_MAX_REFUSING', kind: { type: 'int', min: 1 }, default: 1000,
+    doc: 'Refused client sockets (over a limit, Origin, draining) waiting at once for their client to read the answer (429/503/403, or op 6) and close, each for two seconds at most; past it a refused socket is closed at once without its answer and counted (im_refusals_unanswered_total), so refusals hold a bounded number of descriptors.',
+  },
+  {
     path: 'limits.newConnectionsPerSec', env: 'IM_CLOUD_NEW_CONNECTIONS_PER_SEC', kind: { type: 'int', min: 0 }, default: 5000,
     doc: 'New client sockets this node takes per second (a token bucket holding one second\'s worth); past it they are refused (429 with Retry-After: 1, or op 6 E_CONNECT_RATE with a reconnect hint). 0 = no limit.',
   },

@@ -237,6 +237,40 @@ describe('cloud node: limits before a connection exists', function () {
     });
   });
 
+  describe('limits.maxRefusing', () => {
+    it('refused sockets whose clients never close are bounded: past the bound they are closed at once, unanswered and counted', async () => {
+      const { ports } = await start({ limits: { maxConnectionsPerIp: 1, maxRefusing: 5 } });
+      await online('tcp');
+      // Raw sockets that read but never close their side (half-open): each refused one waits out the close linger.
+      const raw: Array<{ socket: net.Socket; bytes: number; ended: boolean }> = [];
+      for (let i = 0; i < 20; i++) {
+        const entry = { socket: net.connect({ port: ports.tcp, host: '127.0.0.1', allowHalfOpen: true }), bytes: 0, ended: false };
+        entry.socket.on('error', () => undefined);
+        entry.socket.on('data', (chunk: Buffer) => { entry.bytes += chunk.length; });
+        entry.socket.on('end', () => { entry.ended = true; });
+        raw.push(entry);
+      }
+      try {
+        await eventually(() => raw.every((r) => r.ended), 'every refused socket ended by the node');
+        const answered = raw.filter((r) => r.bytes > 0).length;
+        expect(answered, 'op 6 for as many as may wait at once').to.equal(5);
+        expect(node().node.metrics.get('im_refusals_unanswered_total')).to.equal(15);
+        expect(refused('ip_limit')).to.equal(20);
+        // The answered five still wait for their clients, so one more refusal now goes unanswered...
+        const extra = net.connect({ port: ports.tcp, host: '127.0.0.1', allowHalfOpen: true });
+        extra.on('error', () => undefined);
+        await eventually(() => node().node.metrics.get('im_refusals_unanswered_total') === 16, 'the bound still full');
+        extra.destroy();
+        // ...until the close linger ends them: then a refusal is answered again.
+        await new Promise((r) => setTimeout(r, 2300));
+        expect((await tcpRefusal(ports.tcp)).code).to.equal('E_IP_LIMIT');
+        expect(node().node.metrics.get('im_refusals_unanswered_total')).to.equal(16);
+      } finally {
+        for (const r of raw) r.socket.destroy();
+      }
+    });
+  });
+
   describe('ws.allowedOrigins', () => {
     it('lets listed origins (case aside) and non-browser clients in, refuses another Origin with 403 E_WS_ORIGIN', async () => {
       const { ports } = await start({ ws: { allowedOrigins: ['https://app.example.com', 'http://localhost:8080'] } });

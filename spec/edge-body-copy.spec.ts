@@ -54,7 +54,7 @@ describe('client edges: bodies of their own', () => {
     it(`${transport}: a body that arrived with others in one read is copied out of it`, async () => {
       const metrics = new Metrics('cloud');
       const log = silentLogger();
-      const admission = new ClientAdmission({ maxConnections: 100, maxPerIp: 0, newPerSec: 0 }, () => true, metrics, log);
+      const admission = new ClientAdmission({ maxConnections: 100, maxPerIp: 0, newPerSec: 0, maxRefusing: 100 }, () => true, metrics, log);
       const guard = new AcceptGuard(1000, log, metrics, () => admission.openConnections);
       const opener = new RecordingOpener();
       const options = { maxBodySize: 4096, limits: LIMITS, coalescer: null };

@@ -193,6 +193,7 @@ export class CloudNode {
       maxConnections: limits.maxConnections > 0 ? limits.maxConnections : derivedMaxConnections(),
       maxPerIp: limits.maxConnectionsPerIp,
       newPerSec: limits.newConnectionsPerSec,
+      maxRefusing: limits.maxRefusing,
     }, () => this.accepting, this.metrics, this.log);
     this.guard = new AcceptGuard(limits.acceptRetryMs, this.log, this.metrics, () => this.admission.openConnections);
     const coalescer = config.protocol.coalesce ? new Coalescer(this.metrics.histogramOf('im_op9_batch_pushes')) : null;

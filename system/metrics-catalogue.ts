@@ -87,6 +87,10 @@ export const CATALOGUE = {
     type: 'counter', node: 'cloud', labels: ['reason'],
     help: 'Client sockets refused before a connection existed: node_full, ip_limit, connect_rate, draining, origin, upgrade_timeout.',
   },
+  im_refusals_unanswered_total: {
+    type: 'counter', node: 'cloud', labels: [],
+    help: 'Refused client sockets destroyed without their answer, because limits.maxRefusing refused sockets were already waiting to close.',
+  },
   im_accept_errors_total: { type: 'counter', node: 'cloud', labels: ['code'], help: 'Errors accepting sockets, by system error code.' },
   im_drain_notified_total: {
     type: 'counter', node: 'cloud', labels: [], help: 'Connections a draining node told to reconnect elsewhere (op 6 E_NODE_DRAINING with a reconnect hint).',

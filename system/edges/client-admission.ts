@@ -4,6 +4,7 @@ import { ImError } from '../errors';
 import type { Logger } from '../logger';
 import type { CounterHandle, Metrics } from '../metrics';
 import { TokenBucket } from './token-bucket';
+import { RefusalLinger } from './refusal-linger';
 
 export type RefusalReason = 'draining' | 'node_full' | 'ip_limit' | 'connect_rate' | 'origin' | 'upgrade_timeout';
 
@@ -47,6 +48,8 @@ export interface AdmissionLimits {
   readonly maxPerIp: number;
   /** New sockets taken per second (burst: one second's worth); 0 = none. */
   readonly newPerSec: number;
+  /** Refused sockets waiting at once for their client to read the answer and close; more are destroyed unanswered. */
+  readonly maxRefusing: number;
 }
 
 interface ReasonLog {
@@ -73,6 +76,8 @@ export class ClientAdmission {
   private readonly rate: TokenBucket | null;
   private readonly refusals: Readonly<Record<RefusalReason, Refusal>>;
   private readonly logs: Readonly<Record<RefusalReason, ReasonLog>>;
+  /** Where every edge closes the sockets it refuses: bounded, since no connection limit counts them. */
+  readonly linger: RefusalLinger;
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -82,6 +87,7 @@ export class ClientAdmission {
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
   ) {
+    this.linger = new RefusalLinger(limits.maxRefusing, metrics);
     this.rate = limits.newPerSec > 0 ? new TokenBucket(limits.newPerSec, limits.newPerSec, now) : null;
     this.refusals = perReason(refusalOf);
     this.logs = perReason((reason) => ({ counter: metrics.counterOf('im_connections_refused_total', { reason }), lastLoggedAt: -Infinity, sinceLogged: 0 }));

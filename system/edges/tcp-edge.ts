@@ -11,7 +11,7 @@ import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
 import { plainStreamServer, StreamServer, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { ClientLimits, CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { ClientLimits, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 class TcpClient extends SocketClient {
   constructor(
@@ -123,12 +123,8 @@ export class TcpEdge {
 
   /** Op 6 with the refusal's code (and when to come back, if known), then close; the descriptor goes within the close linger. */
   private refuse(socket: net.Socket, refusal: Refusal): void {
-    socket.on('error', () => undefined);
     const hint = refusal.retryAfterMs === undefined ? undefined : { afterMs: refusal.retryAfterMs };
-    socket.end(disconnectPacket(refusal.error, hint));
-    // Whatever the client sends meanwhile is read and dropped, so its close is seen.
-    socket.resume();
-    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+    this.admission.linger.close(socket, disconnectPacket(refusal.error, hint), { drainInput: true });
   }
 
   private accept(socket: net.Socket): void {

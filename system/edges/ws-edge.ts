@@ -193,7 +193,7 @@ export class WsEdge {
    * otherwise hold as many as it opens in that time.
    */
   private refuse(socket: Duplex, refusal: Refusal): void {
-    endAndLinger(socket, httpRefusal(refusal.status, refusal.error, refusal.retryAfterMs));
+    this.admission.linger.close(socket, httpRefusal(refusal.status, refusal.error, refusal.retryAfterMs), { drainInput: false });
   }
 
   /** Any request that is not an upgrade: 426 (a refused socket was answered already). */
