@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${describePlan(plan)}\n\n${markdownTable(rows)}\n\n${goalsMarkdown(plan, goalLines(plan, results))}\n${slow ? `\n${slow}\n` : ''}`);
   const file = path.resolve(__dirname, '..', '..', 'BENCHMARKS.md');
   const logs = summarizeLogs();
-  fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs));
+  fs.writeFileSync(file, benchmarksMarkdown(plan, rows, results, commandLine(), seconds, logs, slow));
   for (const l of logs) log(`${l.errorLines} error lines in ${l.file}; first: ${l.first}`);
   log(`children's logs: ${LOG_DIR}${plan.profile ? `; CPU profiles: ${PROFILE_DIR} (node dist/bench/profile-top.js FILE)` : ''}`);
   log(`wrote ${file} (${seconds.toFixed(0)} s)`);

@@ -167,6 +167,8 @@ export function machineLine(): string {
 
 export function benchmarksMarkdown(
   plan: Plan, rows: readonly Row[], results: readonly TargetResult[], command: string, seconds: number, logs: readonly LogSummary[],
+  /** The slow-consumer scenario's report (full runs), already markdown. */
+  slowConsumer: string | null = null,
 ): string {
   return [
     '# Benchmarks',
@@ -187,6 +189,7 @@ export function benchmarksMarkdown(
     '',
     goalsMarkdown(plan, goalLines(plan, results)),
     '',
+    ...(slowConsumer ? ['## Slow consumer', '', slowConsumer, ''] : []),
     '## Details',
     '',
     ...detailLines(results),
