@@ -21,6 +21,8 @@ export interface ConnectArgs {
   readonly concurrency: number;
   /** Per client: connect + upgrade + auth must finish within this. */
   readonly timeoutMs: number;
+  /** 0: every client joins the one shared room; n: client i joins room `bench-r${floor(i / n)}` (ours: `live://bench-r…`). */
+  readonly roomSize: number;
 }
 
 export interface ConnectResult {

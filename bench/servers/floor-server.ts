@@ -5,6 +5,7 @@
  *
  *   POST /push?key=K  (body)   one packet op 1000 with that body to client K
  *   POST /room?batched=0|1     the pre-built packet (or op-9 frame of 20) to every client
+ *   POST /room?room=R          the pre-built packet to the clients whose token named room_id R
  */
 import { WebSocket, WebSocketServer } from 'ws';
 import { encodePacket } from '../../system/codec';
@@ -22,29 +23,46 @@ const heartbeatReply = encodePacket(1, 3, 1, Buffer.alloc(4));
 
 const members = new Set<WebSocket>();
 const byKey = new Map<string, WebSocket>();
+const rooms = new Map<string, Set<WebSocket>>();
 
-function keyOf(packet: Buffer): string | null {
+interface Token { readonly key: string; readonly room: string }
+
+function tokenOf(packet: Buffer): Token | null {
   try {
-    const token = JSON.parse(packet.toString('utf8', 16)) as { key?: unknown };
-    return typeof token.key === 'string' ? token.key : null;
+    const token = JSON.parse(packet.toString('utf8', 16)) as { key?: unknown; room_id?: unknown };
+    if (typeof token.key !== 'string') return null;
+    return { key: token.key, room: typeof token.room_id === 'string' ? token.room_id : '' };
   } catch {
     return null;
   }
 }
 
+function leave(room: string, ws: WebSocket): void {
+  const set = rooms.get(room);
+  if (!set) return;
+  set.delete(ws);
+  if (set.size === 0) rooms.delete(room);
+}
+
 function onConnection(ws: WebSocket): void {
   let key: string | null = null;
+  let room = '';
   ws.on('message', (data: Buffer) => {
     if (data.length < 16) return;
     const op = data.readInt32BE(8);
     if (op === OP_AUTH && key === null) {
-      key = keyOf(data);
-      if (key === null) {
+      const token = tokenOf(data);
+      if (token === null) {
         ws.terminate();
         return;
       }
+      key = token.key;
+      room = token.room;
       byKey.set(key, ws);
       members.add(ws);
+      let set = rooms.get(room);
+      if (!set) rooms.set(room, (set = new Set()));
+      set.add(ws);
       ws.send(authReply);
     } else if (op === OP_HEARTBEAT) {
       ws.send(heartbeatReply);
@@ -52,6 +70,7 @@ function onConnection(ws: WebSocket): void {
   });
   ws.on('close', () => {
     members.delete(ws);
+    leave(room, ws);
     if (key !== null && byKey.get(key) === ws) byKey.delete(key);
   });
   ws.on('error', () => ws.terminate());
@@ -67,6 +86,12 @@ async function main(): Promise<void> {
       return 1;
     },
     room: (q) => {
+      const name = q.get('room');
+      if (name !== null) {
+        const set = rooms.get(name);
+        for (const ws of set ?? []) ws.send(single);
+        return set?.size ?? 0;
+      }
       const frame = q.get('batched') === '1' ? batch : single;
       for (const ws of members) ws.send(frame);
       return members.size;

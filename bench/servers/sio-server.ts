@@ -1,9 +1,11 @@
 /**
  * The peer: a Socket.IO server, websocket transport only, no compression.
- * Clients join room "bench" and register under the key of their auth object.
+ * Clients join the room their auth object names ("bench" when none) and
+ * register under its key.
  *
  *   POST /push?key=K  (body)   socket.emit('m', body as a string)
  *   POST /room?batched=0|1     io.to('bench').emit('m', {test:1})  or  emit('b', [20 x {test:1}])
+ *   POST /room?room=R          io.to(R).emit('m', {test:1})
  */
 import { Server, Socket } from 'socket.io';
 import type { ServerCommands } from '../lib/commands';
@@ -26,6 +28,11 @@ async function main(): Promise<void> {
     },
     room: (q) => {
       if (!io) return 0;
+      const room = q.get('room');
+      if (room !== null) {
+        io.to(room).emit('m', message);
+        return io.sockets.adapter.rooms.get(room)?.size ?? 0;
+      }
       if (q.get('batched') === '1') io.to(ROOM).emit('b', batch);
       else io.to(ROOM).emit('m', message);
       return io.engine.clientsCount;
@@ -38,7 +45,7 @@ async function main(): Promise<void> {
     const auth: Record<string, unknown> = socket.handshake.auth;
     const key = typeof auth.key === 'string' ? auth.key : socket.id;
     byKey.set(key, socket);
-    void socket.join(ROOM);
+    void socket.join(typeof auth.room === 'string' ? auth.room : ROOM);
     socket.on('disconnect', () => {
       if (byKey.get(key) === socket) byKey.delete(key);
     });

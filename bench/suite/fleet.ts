@@ -48,12 +48,12 @@ export class Fleet {
     return this.slices.reduce((n, s) => n + s.count, 0);
   }
 
-  /** Opens and authenticates every client; all workers at once. */
-  async connect(target: ClientTarget): Promise<ConnectResult> {
+  /** Opens and authenticates every client; all workers at once. `roomSize` 0: all in the shared room; else rooms of that many (ConnectArgs). */
+  async connect(target: ClientTarget, roomSize = 0): Promise<ConnectResult> {
     const started = monoUs();
     const results = await Promise.all(this.slices.map((s) => s.peer.ask('connect', {
       target, firstIndex: s.firstIndex, count: s.count, localAddress: s.localAddress,
-      concurrency: CONNECT_CONCURRENCY, timeoutMs: CLIENT_TIMEOUT_MS,
+      concurrency: CONNECT_CONCURRENCY, timeoutMs: CLIENT_TIMEOUT_MS, roomSize,
     }, CLIENT_TIMEOUT_MS * Math.ceil(s.count / CONNECT_CONCURRENCY) + 10_000)));
     return {
       opened: results.reduce((n, r) => n + r.opened, 0),

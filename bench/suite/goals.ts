@@ -19,6 +19,8 @@ const MAX_RSS_KB = 10;
 const MIN_ROOM_VS_FLOOR = 0.9;
 const MIN_ROOM_VS_SOCKET_IO = 3;
 const MAX_KEY_P99_MS = 10;
+/** Push to key p99, ours against Socket.IO's over HTTP in the same run (issue 12). */
+const MAX_KEY_P99_VS_SOCKET_IO = 1.5;
 const MIN_CONNECTS_PER_SECOND = 6000;
 
 const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -53,6 +55,13 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     `push to keys via ${via}: p99 < ${MAX_KEY_P99_MS} ms at ${num(plan.latencyRate)}/s`,
     keys ? [`${num(keys.latency.p99Ms, 2)} ms (the floor over HTTP: ${floorKeys})`, keys.latency.p99Ms < MAX_KEY_P99_MS] : null,
   );
+  const keysVsSio = (via: string, rate: number, keys: KeyLatency | undefined, theirs: KeyLatency | undefined): GoalLine => line(
+    `push to keys via ${via} at ${num(rate)}/s: p99 ≤ ${MAX_KEY_P99_VS_SOCKET_IO}× Socket.IO's`,
+    keys && theirs
+      ? [`×${num(keys.latency.p99Ms / theirs.latency.p99Ms, 2)} (${num(keys.latency.p99Ms, 2)} vs ${num(theirs.latency.p99Ms, 2)} ms)`,
+        keys.latency.p99Ms <= MAX_KEY_P99_VS_SOCKET_IO * theirs.latency.p99Ms]
+      : null,
+  );
   const connect = ours?.connect;
   const speed = ours?.speed;
   return [
@@ -62,6 +71,10 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     roomGoal('batched', ours?.roomBatched, floor?.roomBatched, sio?.roomBatched),
     keysGoal('logic HTTP', ours?.keysHttp),
     keysGoal('cloud gRPC', ours?.keysGrpc),
+    keysVsSio('logic HTTP', plan.latencyRate, ours?.keysHttp, sio?.keysHttp),
+    keysVsSio('cloud gRPC', plan.latencyRate, ours?.keysGrpc, sio?.keysHttp),
+    keysVsSio('logic HTTP', plan.fastRate, ours?.keysHttpFast, sio?.keysHttpFast),
+    keysVsSio('cloud gRPC', plan.fastRate, ours?.keysGrpcFast, sio?.keysHttpFast),
     line(`connect + auth ≥ ${num(MIN_CONNECTS_PER_SECOND)}/s`, connect
       ? [`${num(connect.perSecond)}/s (the floor, no auth: ${floor?.connect ? `${num(floor.connect.perSecond)}/s` : 'not measured'})`, connect.perSecond >= MIN_CONNECTS_PER_SECOND]
       : null),

@@ -23,16 +23,16 @@ export function stampedSend(plan: Plan, push: PushKey): Send {
   };
 }
 
-/** One unmeasured second at the measured rate; waits until it was delivered. */
-export async function warmUpKeys(fleet: Fleet, plan: Plan, send: Send): Promise<void> {
+/** One unmeasured second at the measured rate (`plan.latencyRate` unless given); waits until it was delivered. */
+export async function warmUpKeys(fleet: Fleet, plan: Plan, send: Send, rate = plan.latencyRate): Promise<void> {
   await fleet.reset(false);
-  const warmUp = await paced(plan.latencyRate, plan.latencyRate * WARM_UP_SECONDS, MAX_IN_FLIGHT, WARM_UP_SECONDS * 1000 + 10_000, send);
+  const warmUp = await paced(rate, rate * WARM_UP_SECONDS, MAX_IN_FLIGHT, WARM_UP_SECONDS * 1000 + 10_000, send);
   await fleet.waitFor(warmUp.sent, 3000, 15_000);
 }
 
-/** `seconds` of pushes at the plan's rate; the caller has the fleet start recording first (`fleet.reset(true)`). */
-export function driveKeys(plan: Plan, send: Send, seconds: number): Promise<DriveResult> {
-  return paced(plan.latencyRate, plan.latencyRate * seconds, MAX_IN_FLIGHT, seconds * 1000 + 10_000, send);
+/** `seconds` of pushes at `rate` (the plan's unless given); the caller has the fleet start recording first (`fleet.reset(true)`). */
+export function driveKeys(plan: Plan, send: Send, seconds: number, rate = plan.latencyRate): Promise<DriveResult> {
+  return paced(rate, rate * seconds, MAX_IN_FLIGHT, seconds * 1000 + 10_000, send);
 }
 
 /** Waits for what `drive` sent to arrive, then reads what the clients recorded. */
@@ -42,10 +42,10 @@ export async function keyLatencyOf(fleet: Fleet, drive: DriveResult): Promise<Ke
   return { latency: latencyOf(reports), drive, delivered: receivedOf(reports) };
 }
 
-/** The key-push scenario: warm up, then `plan.latencySeconds` measured. */
-export async function keyLatency(fleet: Fleet, plan: Plan, push: PushKey): Promise<KeyLatency> {
+/** The key-push scenario at `rate` per second: warm up, then `plan.latencySeconds` measured. */
+export async function keyLatency(fleet: Fleet, plan: Plan, push: PushKey, rate = plan.latencyRate): Promise<KeyLatency> {
   const send = stampedSend(plan, push);
-  await warmUpKeys(fleet, plan, send);
+  await warmUpKeys(fleet, plan, send, rate);
   await fleet.reset(true);
-  return keyLatencyOf(fleet, await driveKeys(plan, send, plan.latencySeconds));
+  return keyLatencyOf(fleet, await driveKeys(plan, send, plan.latencySeconds, rate));
 }

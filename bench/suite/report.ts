@@ -5,7 +5,7 @@ import { BATCH_SIZE } from '../servers/server-kit';
 import type { LogSummary } from '../lib/logs';
 import { table } from '../lib/markdown';
 import type { Plan } from './plan';
-import { describePlan } from './plan';
+import { ROOM_OF, describePlan } from './plan';
 import { goalLines, goalsMarkdown } from './goals';
 import type { AdminPolling, PollingWindow } from './admin-polling';
 import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
@@ -99,8 +99,14 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
       (r) => latencyCell(r.keysHttp)),
     row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.latencyRate)}/s: p50 / p99 / max (ours: cloud gRPC PushMsg)`, 'lower', results,
       (r) => (r.name === 'ours' ? latencyCell(r.keysGrpc) : latencyCell(r.keysHttp, ' (HTTP)'))),
+    row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.fastRate)}/s: p50 / p99 / max (ours: logic HTTP API)`, 'lower', results,
+      (r) => latencyCell(r.keysHttpFast)),
+    row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.fastRate)}/s: p50 / p99 / max (ours: cloud gRPC PushMsg)`, 'lower', results,
+      (r) => (r.name === 'ours' ? latencyCell(r.keysGrpcFast) : latencyCell(r.keysHttpFast, ' (HTTP)'))),
     row(`room broadcast to ${fmt(plan.n1)}, un-batched (one message per push): delivered`, 'higher', results, (r) => roomCell(r.roomSingle)),
     row(`room broadcast to ${fmt(plan.n1)}, batched (op 9, ${BATCH_SIZE} per frame): delivered`, 'higher', results, (r) => roomCell(r.roomBatched)),
+    row(`room pushes to ${fmt(plan.n1 / ROOM_OF)} distinct rooms of ${ROOM_OF} (one message per push, rooms in turn): delivered`, 'higher', results,
+      (r) => roomCell(r.manyRooms)),
     speedRow,
     adminRow(`admin polling at ${fmt(plan.n2)} connections (/actors of the biggest shard + /top, 1/s): node's event-loop delay p99 / max, without → with`,
       plan, results, (a) => `${fmt(a.without.loop.p99Ms, 2)} / ${fmt(a.without.loop.maxMs, 1)} → ${fmt(a.with.loop.p99Ms, 2)} / ${fmt(a.with.loop.maxMs, 1)} ms`
@@ -146,12 +152,15 @@ export function detailLines(results: readonly TargetResult[]): string[] {
     };
     keys('keys/HTTP', r.keysHttp);
     keys('keys/gRPC', r.keysGrpc);
+    keys('keys/HTTP fast', r.keysHttpFast);
+    keys('keys/gRPC fast', r.keysGrpcFast);
     const room = (label: string, x: RoomRate | undefined): void => {
       if (x) parts.push(`${label}: ${fmt(x.drive.sent)} pushes, ${fmt(x.delivered)} / ${fmt(x.expected)} delivered in ${fmt(x.seconds, 2)} s`
         + `${x.drive.failed ? `, ${x.drive.failed} pushes failed (${x.drive.firstError})` : ''}`);
     };
     room('room single', r.roomSingle);
     room('room batched', r.roomBatched);
+    room(`rooms of ${ROOM_OF}`, r.manyRooms);
     if (r.speed) parts.push(`speed: ${fmt(r.speed.delivered)} / ${fmt(r.speed.expected)} delivered in ${fmt(r.speed.seconds, 2)} s (ideal ${fmt(r.speed.expected / r.speed.speed, 2)} s)`);
     if (r.adminPolling) parts.push(adminDetail(r.adminPolling));
     for (const e of r.errors) parts.push(`ERROR ${e}`);
@@ -204,6 +213,7 @@ export function benchmarksMarkdown(
     '- Idle memory: server RSS and heapUsed after two forced full GCs and a 1-s wait (V8 returns freed pages to the OS from a background task), minus the same before any client connected, divided by the connections. Connect rate: clients opened and authenticated (op 8 received) per second, 100 handshakes in flight per worker.',
     '- Push to keys: a steady rate of pushes, each to one key, over HTTP (ours: the logic node\'s `/im/push/keys`; baselines: a `POST /push?key=` on the server itself) and over the cloud node\'s gRPC `PushMsg`, each after one unmeasured second at the same rate (the first pushes run cold code and open connections).',
     '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: when the second connect phase\'s clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
+    `- Room pushes to many rooms: the first phase's clients are closed and as many connect again, client i in room \`bench-r⌊i/${ROOM_OF}⌋\` (ours: \`live://bench-r…\` from the token's room_id; the floor: the token's room_id, one Set per room; Socket.IO: \`socket.join\` of the auth object's room); push i goes to room i mod the rooms, one message each, 8 in flight, ours via the cloud's gRPC \`BroadcastRoom\`, the baselines via \`POST /room?room=\`.`,
     `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
     '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
     '- Admin polling (ours only: the floor and Socket.IO have no admin endpoint): with the second connect phase\'s clients still connected, key pushes as above (cloud gRPC `PushMsg`, to the first phase\'s clients) for one unmeasured window, one window without admin requests, then one as long while `GET /actors?path=<the connection shard with the most children>&limit=500`, `GET /top?by=mailbox&n=20` and `GET /top?by=processed&n=20` are sent once per second (a route whose previous request is unanswered skips the tick). The cloud process measures its own event-loop delay with `perf_hooks.monitorEventLoopDelay` (sampled every 1 ms, so an idle loop reads about 1 ms and a stall shows as one sample of its length), reset when each window starts (1 s after two forced full GCs, so that both windows start from the same heap and not in the catching up after the GC; the unmeasured window takes the major GC that otherwise falls in whichever window comes first) and read when its last push and poll are answered; it also reports the share of the window its loop was busy (`performance.eventLoopUtilization`) and sums the GC pauses that started in the window (`gc` performance entries), since a GC pause stalls the loop whatever caused the garbage. Poll latency and answer size are measured at the poller.',

@@ -10,7 +10,7 @@ import { AdminPolling, adminPolling } from './admin-polling';
 import { Fleet } from './fleet';
 import { KeyLatency, keyLatency } from './key-pushes';
 import { DriveResult, windowed } from './pacing';
-import type { Plan } from './plan';
+import { Plan, ROOM_OF } from './plan';
 import { firstUsOf, lastUsOf, peakPerWindow, receivedOf } from './stats';
 import { Target, TargetName, startTarget } from './targets';
 
@@ -29,6 +29,11 @@ export interface TargetResult {
   connect?: ConnectRate;
   keysHttp?: KeyLatency;
   keysGrpc?: KeyLatency;
+  /** Key pushes at `plan.fastRate`. */
+  keysHttpFast?: KeyLatency;
+  keysGrpcFast?: KeyLatency;
+  /** One message per push to n1 / ROOM_OF rooms of ROOM_OF members in turn. */
+  manyRooms?: RoomRate;
   roomSingle?: RoomRate;
   roomBatched?: RoomRate;
   speed?: SpeedCheck;
@@ -73,6 +78,24 @@ async function roomRate(fleet: Fleet, target: Target, members: number, pushes: n
   const startUs = monoUs();
   const drive = await windowed(pushes, ROOM_WINDOW, 60_000, () => target.room(batched));
   const expected = members * drive.sent * (batched ? BATCH_SIZE : 1);
+  await fleet.waitFor(expected, 5000, 120_000);
+  const reports = await fleet.reports();
+  const delivered = receivedOf(reports);
+  const seconds = Math.max(1e-6, (lastUsOf(reports) - startUs) / 1e6);
+  return { perSecond: delivered / seconds, delivered, expected, seconds, drive };
+}
+
+/**
+ * `plan.manyRoomPushes` pushes, push i to room i mod rooms, 8 in flight, to
+ * a fleet connected in rooms of ROOM_OF: the per-room cost of a push (room
+ * lookup, one small fan-out) rather than the fan-out itself.
+ */
+async function manyRoomRate(fleet: Fleet, target: Target, clients: number, pushes: number): Promise<RoomRate> {
+  const rooms = Math.max(1, Math.floor(clients / ROOM_OF));
+  await fleet.reset(false);
+  const startUs = monoUs();
+  const drive = await windowed(pushes, ROOM_WINDOW, 60_000, (i) => target.smallRoom(i % rooms));
+  const expected = ROOM_OF * drive.sent;
   await fleet.waitFor(expected, 5000, 120_000);
   const reports = await fleet.reports();
   const delivered = receivedOf(reports);
@@ -141,10 +164,24 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
     result.keysHttp = await attempt(result, 'key pushes over HTTP', log, () => keyLatency(main, plan, target.pushKeyHttp));
     const grpc = target.pushKeyGrpc;
     if (grpc) result.keysGrpc = await attempt(result, 'key pushes over gRPC', log, () => keyLatency(main, plan, grpc));
+    result.keysHttpFast = await attempt(result, `key pushes over HTTP at ${plan.fastRate}/s`, log, () => keyLatency(main, plan, target.pushKeyHttp, plan.fastRate));
+    if (grpc) result.keysGrpcFast = await attempt(result, `key pushes over gRPC at ${plan.fastRate}/s`, log, () => keyLatency(main, plan, grpc, plan.fastRate));
     result.roomSingle = await attempt(result, 'room, un-batched', log, () => roomRate(main, target, c1.opened, plan.roomPushes, false));
     result.roomBatched = await attempt(result, 'room, batched', log, () => roomRate(main, target, c1.opened, plan.roomBatches, true));
     const all = target.broadcastAll;
     if (all) result.speed = await attempt(result, 'broadcast-all with speed', log, () => speedCheck(main, all, c1.opened, plan.speed));
+
+    // The same number of clients again, now in rooms of ROOM_OF.
+    await main.close();
+    fleets.shift();
+    await settle(target, 0, false, 30_000);
+    const small = await Fleet.start(`${name}-rooms`, 0, plan.n1, 2);
+    fleets.push(small);
+    const c3 = await small.connect(target.client, ROOM_OF);
+    log(`  ${name}: ${c3.opened} clients up in rooms of ${ROOM_OF}${c3.failed ? `, ${c3.failed} failed (${c3.firstError})` : ''}`);
+    await settle(target, c3.opened, true, 15_000);
+    result.manyRooms = await attempt(result, `room pushes to ${Math.floor(c3.opened / ROOM_OF)} rooms of ${ROOM_OF}`, log,
+      () => manyRoomRate(small, target, plan.n1, plan.manyRoomPushes));
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
     log(`  ${name}: FAILED ${err instanceof Error ? err.message : String(err)}`);

@@ -43,6 +43,8 @@ export interface Target {
   readonly pushKeyGrpc?: (key: string, body: Buffer) => Promise<void>;
   /** One room push: one message, or one frame of BATCH_SIZE. */
   room(batched: boolean): Promise<void>;
+  /** One message to room `bench-r${n}` (clients connected with a roomSize; ours: `live://bench-r${n}` over the cloud's gRPC BroadcastRoom). */
+  smallRoom(n: number): Promise<void>;
   /** Ours only: /im/push/all with `speed`. */
   readonly broadcastAll?: (speed: number) => Promise<void>;
   /** Ours only: the cloud node's admin endpoint. */
@@ -77,6 +79,7 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     pushKeyHttp: (key, body) => post(http, `/im/push/keys?operation=1000&keys=${key}`, body),
     pushKeyGrpc: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
     room: (batched) => unary((cb) => rpc.BroadcastRoom({ roomID: 'live://bench', proto: batched ? BATCH_PROTO : ROOM_PROTO }, cb)),
+    smallRoom: (n) => unary((cb) => rpc.BroadcastRoom({ roomID: `live://bench-r${n}`, proto: ROOM_PROTO }, cb)),
     broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
     admin: {
       port: cloudPorts.admin ?? 0,
@@ -106,6 +109,7 @@ async function startBaseline(name: TargetName, script: string, protocol: Protoco
     status: () => server.ask('status', null),
     pushKeyHttp: (key, body) => post(http, `/push?key=${key}`, body),
     room: (batched) => post(http, `/room?batched=${batched ? 1 : 0}`, ''),
+    smallRoom: (n) => post(http, `/room?room=${name === 'floor' ? 'live://' : ''}bench-r${n}`, ''),
     stop: () => stopChild(server.child, 3000),
   };
 }
