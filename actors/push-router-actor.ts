@@ -14,9 +14,9 @@
  * `leavingGraceMs` (it may be draining, its clients still connected), and
  * its link retires when that ends.
  */
-import type { ActorKind, ActorRef, Reply } from '../system/actor-kind';
+import type { ActorContext, ActorKind, ActorRef, Reply } from '../system/actor-kind';
 import { asImError, ImError } from '../system/errors';
-import type { Metrics } from '../system/metrics';
+import type { CounterHandle, Metrics } from '../system/metrics';
 import { cloudLinkActor, CloudLinkMsg, CloudPush, RPC_OF } from './cloud-link-actor';
 import { splitKeys } from './key-shares';
 import type { KnownCloudNodes } from './known-cloud-nodes';
@@ -53,6 +53,9 @@ export interface PushRouterState {
   linkSerial: number;
   /** Fires when the earliest leaving node's grace ends. */
   pruneTimer: NodeJS.Timeout | null;
+  /** im_logic_pushes_total{kind="keys"} and {kind="mids"}, resolved once. */
+  readonly pushedKeys: CounterHandle;
+  readonly pushedMids: CounterHandle;
   readonly deps: PushRouterDeps;
 }
 
@@ -124,70 +127,84 @@ function answer(report: PushReport): Outcome<PushReach> {
   return { ok: true, value: { targets: report.targets, nodes: report.nodes } };
 }
 
+type Ctx = ActorContext<PushRouterMsg>;
+
+function link(state: PushRouterState, ctx: Ctx, server: string): ActorRef<CloudLinkMsg> {
+  const { deps } = state;
+  let ref = state.links.get(server);
+  if (!ref) {
+    // Recorded only once spawned: a client or spawn that throws leaves the serial and the links as they were.
+    ref = ctx.spawn(cloudLinkActor, `link-${state.linkSerial + 1}`, {
+      client: deps.connect(server), maxInFlight: deps.maxInFlight, maxQueued: deps.maxQueued, maxLinkBytes: deps.maxLinkBytes,
+      metrics: deps.metrics, log: deps.log,
+    });
+    state.linkSerial++;
+    state.links.set(server, ref);
+    state.warnedLinkFailed.delete(server);
+  }
+  return ref;
+}
+
+/**
+ * Hands `push` to the link of `server`, opening it if need be. When the client or the link cannot be made
+ * the push is dropped, counted and reported to its caller (a key push's share) here, and the other servers
+ * of the same request are still served: returns the error then.
+ */
+function send(state: PushRouterState, ctx: Ctx, server: string, push: CloudPush): Error | null {
+  let ref: ActorRef<CloudLinkMsg>;
+  try {
+    ref = link(state, ctx, server);
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    // One failed open, however many shares of the push it then drops.
+    state.deps.metrics.inc('im_cloud_link_failures_total', { node: server, cause: 'open' });
+    linkFailed(state, server, push, error);
+    return error;
+  }
+  ref.tell(push);
+  return null;
+}
+
+function linkFailed(state: PushRouterState, server: string, push: CloudPush, error: Error): void {
+  const { deps } = state;
+  deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: RPC_OF[push.type], bound: 'link' });
+  if (push.type === 'pushMsg') push.done?.(new ImError('CLOUD_LINK_FAILED', `${server}: ${error.message}`));
+  const first = !state.warnedLinkFailed.has(server) && state.warnedLinkFailed.size < MAX_WARNED_UNKNOWN;
+  if (first) state.warnedLinkFailed.add(server);
+  deps.log[first ? 'error' : 'debug']('cannot open a link to a cloud node; its pushes are dropped', {
+    component: 'push-router', code: 'E_CLOUD_LINK_FAILED', node: server, rpc: push.type, error: error.message,
+  });
+}
+
+function lookup(
+  state: PushRouterState, ctx: Ctx, kind: 'keys' | 'mids', found: Promise<Map<string, string>>, op: number, body: Buffer, reply: Reply<Outcome<PushReach>>,
+): void {
+  const { deps } = state;
+  (kind === 'keys' ? state.pushedKeys : state.pushedMids).inc();
+  found.then(
+    (keyToServer) => {
+      if (keyToServer.size === 0) deps.metrics.inc('im_logic_pushes_unroutable_total', { kind });
+      ctx.self.tell({ type: 'routed', kind, byServer: groupByServer(keyToServer), op, msg: body, reply });
+    },
+    (err: unknown) => reply({ ok: false, error: asImError(err, 'SESSION_STORE') }),
+  );
+}
+
 export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRouterDeps> = {
   kind: 'push-router',
-  init: (deps) => ({ links: new Map(), warnedUnknown: new Set(), warnedLinkFailed: new Set(), linkSerial: 0, pruneTimer: null, deps }),
+  init: (deps) => ({
+    links: new Map(), warnedUnknown: new Set(), warnedLinkFailed: new Set(), linkSerial: 0, pruneTimer: null,
+    pushedKeys: deps.metrics.counterOf('im_logic_pushes_total', { kind: 'keys' }), pushedMids: deps.metrics.counterOf('im_logic_pushes_total', { kind: 'mids' }), deps,
+  }),
 
   receive(state, msg, ctx) {
     const { deps } = state;
-    const link = (server: string): ActorRef<CloudLinkMsg> => {
-      let ref = state.links.get(server);
-      if (!ref) {
-        // Recorded only once spawned: a client or spawn that throws leaves the serial and the links as they were.
-        ref = ctx.spawn(cloudLinkActor, `link-${state.linkSerial + 1}`, {
-          client: deps.connect(server), maxInFlight: deps.maxInFlight, maxQueued: deps.maxQueued, maxLinkBytes: deps.maxLinkBytes,
-          metrics: deps.metrics, log: deps.log,
-        });
-        state.linkSerial++;
-        state.links.set(server, ref);
-        state.warnedLinkFailed.delete(server);
-      }
-      return ref;
-    };
-    /**
-     * Hands `push` to the link of `server`, opening it if need be. When the client or the link cannot be made
-     * the push is dropped, counted and reported to its caller (a key push's share) here, and the other servers
-     * of the same request are still served: returns the error then.
-     */
-    const send = (server: string, push: CloudPush): Error | null => {
-      let ref: ActorRef<CloudLinkMsg>;
-      try {
-        ref = link(server);
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        // One failed open, however many shares of the push it then drops.
-        deps.metrics.inc('im_cloud_link_failures_total', { node: server, cause: 'open' });
-        linkFailed(server, push, error);
-        return error;
-      }
-      ref.tell(push);
-      return null;
-    };
-    const linkFailed = (server: string, push: CloudPush, error: Error): void => {
-      deps.metrics.inc('im_cloud_push_dropped_total', { node: server, rpc: RPC_OF[push.type], bound: 'link' });
-      if (push.type === 'pushMsg') push.done?.(new ImError('CLOUD_LINK_FAILED', `${server}: ${error.message}`));
-      const first = !state.warnedLinkFailed.has(server) && state.warnedLinkFailed.size < MAX_WARNED_UNKNOWN;
-      if (first) state.warnedLinkFailed.add(server);
-      deps.log[first ? 'error' : 'debug']('cannot open a link to a cloud node; its pushes are dropped', {
-        component: 'push-router', code: 'E_CLOUD_LINK_FAILED', node: server, rpc: push.type, error: error.message,
-      });
-    };
-    const lookup = (kind: 'keys' | 'mids', found: Promise<Map<string, string>>, op: number, body: Buffer, reply: Reply<Outcome<PushReach>>): void => {
-      deps.metrics.inc('im_logic_pushes_total', { kind });
-      found.then(
-        (keyToServer) => {
-          if (keyToServer.size === 0) deps.metrics.inc('im_logic_pushes_unroutable_total', { kind });
-          ctx.self.tell({ type: 'routed', kind, byServer: groupByServer(keyToServer), op, msg: body, reply });
-        },
-        (err: unknown) => reply({ ok: false, error: asImError(err, 'SESSION_STORE') }),
-      );
-    };
     switch (msg.type) {
       case 'keys':
-        lookup('keys', deps.store.serversByKeys(msg.keys), msg.op, msg.msg, msg.reply);
+        lookup(state, ctx, 'keys', deps.store.serversByKeys(msg.keys), msg.op, msg.msg, msg.reply);
         return state;
       case 'mids':
-        lookup('mids', deps.store.keysByMids(msg.mids), msg.op, msg.msg, msg.reply);
+        lookup(state, ctx, 'mids', deps.store.keysByMids(msg.mids), msg.op, msg.msg, msg.reply);
         return state;
       case 'routed': {
         let targets = 0;
@@ -209,9 +226,9 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
           const push: CloudPush = { type: 'pushMsg', keys, protoOp: msg.op, proto, done };
           if (known) {
             const earlier = broken.get(server);
-            if (earlier) linkFailed(server, push, earlier);
+            if (earlier) linkFailed(state, server, push, earlier);
             else {
-              const error = send(server, push);
+              const error = send(state, ctx, server, push);
               if (error) broken.set(server, error);
             }
             continue;
@@ -228,7 +245,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         return state;
       }
       case 'roomBatch':
-        for (const server of deps.known.pushTargets(deps.now())) send(server, { type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
+        for (const server of deps.known.pushTargets(deps.now())) send(state, ctx, server, { type: 'broadcastRoom', roomId: msg.roomId, proto: msg.proto });
         return state;
       case 'all': {
         deps.metrics.inc('im_logic_pushes_total', { kind: 'all' });
@@ -236,7 +253,7 @@ export const pushRouterActor: ActorKind<PushRouterState, PushRouterMsg, PushRout
         // `speed` is for the whole cluster: each node takes an equal share (goim does the same).
         const speed = msg.speed > 0 && nodes.length > 0 ? Math.max(1, Math.floor(msg.speed / nodes.length)) : 0;
         const proto = packet(msg.op, msg.msg);
-        for (const server of nodes) send(server, { type: 'broadcast', protoOp: msg.op, proto, speed });
+        for (const server of nodes) send(state, ctx, server, { type: 'broadcast', protoOp: msg.op, proto, speed });
         msg.reply({ ok: true, value: undefined });
         return state;
       }

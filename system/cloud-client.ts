@@ -6,11 +6,12 @@ import type { BroadcastRoomReq } from '../proto/generated/im/cloud/BroadcastRoom
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
 import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
-import type { Metrics } from './metrics';
+import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
+type Rpc = 'PushMsg' | 'BroadcastRoom' | 'Broadcast';
 
 /**
  * One cloud node over real gRPC (im.cloud.Cloud); every call has a deadline. With `metrics`, each call's
@@ -18,6 +19,8 @@ type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCa
  */
 export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
+  /** im_cloud_call_seconds of each rpc's successful calls, resolved once (failures resolve theirs per call). */
+  private readonly okSeries: Readonly<Record<Rpc, HistogramHandle>> | null;
 
   /**
    * `credentials`: plain text by default, TLS when the node has a gRPC certificate.
@@ -28,6 +31,11 @@ export class GrpcCloudClient implements CloudNodeClient {
     credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
   ) {
     this.client = new (loadWireProtos().im.cloud.Cloud)(address, credentials, { ...NODE_CHANNEL_OPTIONS, interceptors: auth?.interceptors ?? [] });
+    this.okSeries = metrics && {
+      PushMsg: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'ok' }),
+      BroadcastRoom: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'BroadcastRoom', outcome: 'ok' }),
+      Broadcast: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'Broadcast', outcome: 'ok' }),
+    };
   }
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {
@@ -46,12 +54,14 @@ export class GrpcCloudClient implements CloudNodeClient {
     closeClientChannel(this.client);
   }
 
-  private call<Req>(rpc: string, method: Unary<Req>, req: Req): Promise<void> {
+  private call<Req>(rpc: Rpc, method: Unary<Req>, req: Req): Promise<void> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err) => {
         const status = err ? grpc.status[err.code] ?? String(err.code) : 'ok';
-        this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome: status }, (performance.now() - started) / 1000);
+        const seconds = (performance.now() - started) / 1000;
+        if (err) this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome: status }, seconds);
+        else this.okSeries?.[rpc].observe(seconds);
         if (err) {
           this.auth?.refused(err, rpc, this.address);
           reject(new Error(`${rpc} on ${this.address}: ${status}: ${err.details || err.message}`));

@@ -6,7 +6,7 @@ import type { ShardRouter } from '../../actors/shard-router';
 import type { ActorRef } from '../actor-kind';
 import type { Outbound } from '../codec/outbound';
 import { ImError } from '../errors';
-import type { Metrics } from '../metrics';
+import type { CounterHandle, Metrics } from '../metrics';
 
 export interface PushLimits {
   /** A push is refused while a mailbox it would enter holds more messages than this. */
@@ -40,10 +40,20 @@ export class PushDispatcher {
   /** Whether the last push was refused: the log line is written when this flips. */
   private refusing = false;
 
-  constructor(private readonly deps: PushDispatcherDeps) {}
+  /** im_pushes_total by rpc, resolved once. */
+  private readonly pushes: Readonly<Record<'PushMsg' | 'Broadcast' | 'BroadcastRoom', CounterHandle>>;
+
+  constructor(private readonly deps: PushDispatcherDeps) {
+    const m = deps.metrics;
+    this.pushes = {
+      PushMsg: m.counterOf('im_pushes_total', { rpc: 'PushMsg' }),
+      Broadcast: m.counterOf('im_pushes_total', { rpc: 'Broadcast' }),
+      BroadcastRoom: m.counterOf('im_pushes_total', { rpc: 'BroadcastRoom' }),
+    };
+  }
 
   pushKeys(keys: readonly string[], protoOp: number, out: Outbound): void {
-    const { buckets, metrics } = this.deps;
+    const { buckets } = this.deps;
     const byBucket = new Map<number, string[]>();
     for (const key of keys) {
       const i = buckets.indexOf(key);
@@ -53,12 +63,12 @@ export class PushDispatcher {
     }
     for (const i of byBucket.keys()) this.admit('PushMsg', buckets.shards[i]);
     this.accepted();
-    metrics.inc('im_pushes_total', { rpc: 'PushMsg' });
+    this.pushes.PushMsg.inc();
     for (const [i, bucketKeys] of byBucket) buckets.shards[i].tell({ type: 'push', keys: bucketKeys, op: protoOp, out });
   }
 
   broadcast(protoOp: number, out: Outbound, speed: number): void {
-    const { buckets, limits, metrics } = this.deps;
+    const { buckets, limits } = this.deps;
     for (const bucket of buckets.shards) this.admit('Broadcast', bucket);
     let broadcastId = 0;
     if (speed > 0) {
@@ -69,7 +79,7 @@ export class PushDispatcher {
       this.paced.set(broadcastId, buckets.shards.length);
     }
     this.accepted();
-    metrics.inc('im_pushes_total', { rpc: 'Broadcast' });
+    this.pushes.Broadcast.inc();
     // `speed` is for the whole node: each bucket takes its share.
     const perSecond = speed > 0 ? speed / buckets.shards.length : 0;
     buckets.tellAll({ type: 'broadcast', op: protoOp, out, perSecond, broadcastId });
@@ -81,7 +91,7 @@ export class PushDispatcher {
     const room = this.deps.roomIndex.get(roomId);
     if (room) this.admit('BroadcastRoom', room);
     this.accepted();
-    this.deps.metrics.inc('im_pushes_total', { rpc: 'BroadcastRoom' });
+    this.pushes.BroadcastRoom.inc();
     directory.tell({ type: 'broadcast', roomId, out });
   }
 
