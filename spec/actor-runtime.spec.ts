@@ -110,6 +110,37 @@ describe('actor runtime on nact', () => {
     expect(stopped).to.deep.equal(['child', 'root']);
     expect(runtime.count()).to.equal(0);
   });
+  it('leaves that were born without children each get their own when they spawn one, under the same names', async () => {
+    type Grow = { type: 'grow'; name: string };
+    const tree: ActorKind<string, Grow, string> = {
+      kind: 'tree',
+      init: (name, ctx) => {
+        if (name === 'root') for (const leaf of ['a', 'b', 'c']) ctx.spawn(tree, leaf, leaf);
+        return name;
+      },
+      receive: (state, msg, ctx) => {
+        ctx.spawn(tree, msg.name, msg.name);
+        return state;
+      },
+      supervision: { onFault: 'resume', maxRestarts: 5, windowMs: 60_000, critical: false },
+    };
+    runtime.spawnRoot(tree, 'root', 'root');
+    const a = runtime.refAt('/root/a');
+    const b = runtime.refAt('/root/b');
+    expect(a && b).to.not.equal(undefined);
+    // The same child name under two leaves: one shared child map would refuse the second (nact checks names per parent).
+    a?.tell({ type: 'grow', name: 'x' });
+    b?.tell({ type: 'grow', name: 'x' });
+    await eventually(() => runtime.count('tree') === 6);
+    const paths = runtime.list().map((i) => i.path).sort();
+    expect(paths).to.deep.equal(['/root', '/root/a', '/root/a/x', '/root/b', '/root/b/x', '/root/c']);
+    expect(runtime.list().every((i) => i.restarts === 0)).to.equal(true);
+    // Stopping one leaf's child leaves the other's alone.
+    const ax = runtime.refAt('/root/a/x');
+    if (ax) runtime.stop(ax);
+    expect(runtime.list().map((i) => i.path).sort()).to.deep.equal(['/root', '/root/a', '/root/b', '/root/b/x', '/root/c']);
+  });
+
   it('tells onStop why: stopped by a parent or the node, or gave up after its budget', async () => {
     const stops: Array<[string, StopCause]> = [];
     const watched: ActorKind<string, { type: 'boom' }, string> = {

@@ -1,7 +1,7 @@
 /**
- * Two changes to how nact 7.6.2 runs an actor's mailbox, applied once per
- * process. nact itself stays in charge of mailboxes, dispatch and
- * supervision; only the scheduling of handled messages changes.
+ * Changes to how nact 7.6.2 runs an actor, applied once per process. nact
+ * itself stays in charge of mailboxes, dispatch and supervision; only the
+ * scheduling of handled messages and what each actor allocates change.
  *
  * 1. Drain, don't hop. nact handles each message in its own setImmediate,
  *    so one actor handles at most one message per event-loop turn; under
@@ -12,6 +12,16 @@
  * 2. Release spent Immediates. nact keeps each actor's last Immediate after
  *    it ran, and Node leaves it linked to the Immediates queued after it, so
  *    every idle actor pinned a chain of them and their closures.
+ * 3. No child map in the context. nact's createContext copies the actor's
+ *    map of child references for every message (and at init, stop and
+ *    fault), so a parent of 10k rooms copied 10k entries per message. The
+ *    runtime keeps its own children (Cell.children) and reads only `self`
+ *    from a context, so the context leaves `children` out.
+ * 4. Child maps on demand. Every nact actor is born with two Maps for its
+ *    children; most (connections, rooms) never have one. A child's Maps
+ *    are swapped for one shared empty Map when its parent registers it, and
+ *    made for real when it spawns its first child. nact only reads them
+ *    (has, get, values, delete) apart from childSpawned, which is patched.
  */
 
 /** Queued messages one actor may handle in one event-loop turn before it lets I/O and other actors run. */
@@ -25,18 +35,48 @@ interface MailboxItem {
 /** The parts of nact's Actor class this module relies on (nact/lib/actor.js, 7.6.2). */
 interface NactActor {
   busy: boolean;
+  children: Map<string, NactActor>;
+  childReferences: Map<string, unknown>;
+  readonly parent: { readonly reference: unknown } | undefined;
+  readonly path: unknown;
+  readonly reference: unknown;
+  readonly name: string;
+  readonly log: unknown;
   stopped: boolean;
   state: unknown;
   immediate: NodeJS.Immediate | undefined;
   readonly mailbox: { shift(): MailboxItem | undefined };
   f: (this: unknown, state: unknown, msg: unknown, ctx: unknown) => unknown;
-  createContext(sender: unknown): unknown;
+  createContext(sender: unknown): NactContext;
+  childSpawned(child: NactActor): void;
   afterMessage(): void;
   handleFault(msg: unknown, sender: unknown, error: unknown): unknown;
   processNext(): void;
   handleMessage(message: unknown, sender: unknown): void;
   setTimeout(): void;
 }
+
+/** nact's context without `children` (see 3 above). */
+interface NactContext {
+  readonly parent: unknown;
+  readonly path: unknown;
+  readonly self: unknown;
+  readonly name: string;
+  readonly sender: unknown;
+  readonly log: unknown;
+}
+
+/**
+ * The one empty child map shared by every actor that has no children. Writing to it would hand one actor's
+ * child to all of them: childSpawned (the only writer in nact) replaces it first, and set throws as a guard.
+ */
+class NoChildren<V> extends Map<string, V> {
+  override set(): this {
+    throw new Error('an actor without children was given one outside childSpawned');
+  }
+}
+const NO_CHILDREN = new NoChildren<NactActor>();
+const NO_CHILD_REFERENCES = new NoChildren<unknown>();
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -97,6 +137,17 @@ export function applyNactScheduling(): void {
   Actor.prototype.handleMessage = function handleMessage(this: NactActor, message: unknown, sender: unknown): void {
     this.busy = true;
     this.immediate = setImmediate(drain, this, message, sender);
+  };
+  Actor.prototype.createContext = function lightContext(this: NactActor, sender: unknown): NactContext {
+    return { parent: this.parent ? this.parent.reference : undefined, path: this.path, self: this.reference, name: this.name, sender, log: this.log };
+  };
+  Actor.prototype.childSpawned = function childSpawned(this: NactActor, child: NactActor): void {
+    child.children = NO_CHILDREN;
+    child.childReferences = NO_CHILD_REFERENCES;
+    if (this.children === NO_CHILDREN) this.children = new Map();
+    if (this.childReferences === NO_CHILD_REFERENCES) this.childReferences = new Map();
+    this.children.set(child.name, child);
+    this.childReferences.set(child.name, child.reference);
   };
   const processNext = Actor.prototype.processNext;
   Actor.prototype.processNext = function releasingProcessNext(this: NactActor): void {
