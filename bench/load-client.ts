@@ -31,9 +31,9 @@ function sharedFrames(target: ClientTarget): SharedFrames {
 }
 
 /** goim's classic JSON token for ours and the floor; socket.io's CONNECT packet with an auth object. */
-function authFor(target: ClientTarget, i: number): Buffer {
+function authFor(target: ClientTarget, i: number, rooms: 'one' | 'distinct'): Buffer {
   if (target.protocol === 'sio') return clientFrame(WS_TEXT, Buffer.from(`40${JSON.stringify({ key: `bench-${i}` })}`));
-  const token = JSON.stringify({ mid: i, key: `bench-${i}`, room_id: 'live://bench', platform: 'web', accepts: [1000] });
+  const token = JSON.stringify({ mid: i, key: `bench-${i}`, room_id: rooms === 'distinct' ? `live://bench-${i}` : 'live://bench', platform: 'web', accepts: [1000] });
   const packet = encodePacket(1, OP_AUTH, 1, token);
   return target.protocol === 'goim-tcp' ? packet : clientFrame(WS_BINARY, packet);
 }
@@ -61,7 +61,7 @@ async function connect(a: ConnectArgs): Promise<ConnectResult> {
       }
       resolve();
     };
-    const client = new BenchClient(a.target, shared, authFor(a.target, i), rec, a.localAddress, finish);
+    const client = new BenchClient(a.target, shared, authFor(a.target, i, a.rooms ?? 'one'), rec, a.localAddress, finish);
     const timer = setTimeout(() => finish(new Error(`no auth reply within ${a.timeoutMs} ms`)), a.timeoutMs);
   });
   const lanes = Math.max(1, Math.min(a.concurrency, a.count));

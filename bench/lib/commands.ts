@@ -21,6 +21,8 @@ export interface ConnectArgs {
   readonly concurrency: number;
   /** Per client: connect + upgrade + auth must finish within this. */
   readonly timeoutMs: number;
+  /** Every client in room live://bench (the default), or client i alone in live://bench-i. */
+  readonly rooms?: 'one' | 'distinct';
 }
 
 export interface ConnectResult {

@@ -49,11 +49,11 @@ export class Fleet {
   }
 
   /** Opens and authenticates every client; all workers at once. */
-  async connect(target: ClientTarget): Promise<ConnectResult> {
+  async connect(target: ClientTarget, rooms: 'one' | 'distinct' = 'one'): Promise<ConnectResult> {
     const started = monoUs();
     const results = await Promise.all(this.slices.map((s) => s.peer.ask('connect', {
       target, firstIndex: s.firstIndex, count: s.count, localAddress: s.localAddress,
-      concurrency: CONNECT_CONCURRENCY, timeoutMs: CLIENT_TIMEOUT_MS,
+      concurrency: CONNECT_CONCURRENCY, timeoutMs: CLIENT_TIMEOUT_MS, rooms,
     }, CLIENT_TIMEOUT_MS * Math.ceil(s.count / CONNECT_CONCURRENCY) + 10_000)));
     return {
       opened: results.reduce((n, r) => n + r.opened, 0),

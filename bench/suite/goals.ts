@@ -20,6 +20,8 @@ const MIN_ROOM_VS_FLOOR = 0.9;
 const MIN_ROOM_VS_SOCKET_IO = 3;
 const MAX_KEY_P99_MS = 10;
 const MIN_CONNECTS_PER_SECOND = 6000;
+/** Many rooms against one: connect rate and idle memory within this share of each other. */
+const MAX_MANY_ROOMS_GAP = 0.1;
 
 const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -65,8 +67,22 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     line(`connect + auth ≥ ${num(MIN_CONNECTS_PER_SECOND)}/s`, connect
       ? [`${num(connect.perSecond)}/s (the floor, no auth: ${floor?.connect ? `${num(floor.connect.perSecond)}/s` : 'not measured'})`, connect.perSecond >= MIN_CONNECTS_PER_SECOND]
       : null),
+    manyRoomsGoal(ours),
     line('broadcast-all with speed: no 1-s window above the limit', speed ? [`peak ${num(speed.peakPerSecond)}/s at speed ${num(speed.speed)}/s`, speed.holds] : null),
   ];
+}
+
+function manyRoomsGoal(ours: TargetResult | undefined): GoalLine {
+  const goal = `many rooms (a room per client) against one room: connect + auth rate and idle RSS / heap per connection within ${num(100 * MAX_MANY_ROOMS_GAP)}%`;
+  const m = ours?.manyRooms;
+  const one = ours?.idle[0];
+  const connect = ours?.connect;
+  if (!m || !one || !connect) return line(goal, null);
+  const rate = m.connect.perSecond / connect.perSecond;
+  const rss = m.idle.rssPerConnKB / one.rssPerConnKB;
+  const heap = m.idle.heapPerConnKB / one.heapPerConnKB;
+  const within = (x: number): boolean => Math.abs(x - 1) <= MAX_MANY_ROOMS_GAP;
+  return line(goal, [`rate ×${num(rate, 2)}, RSS ×${num(rss, 2)}, heap ×${num(heap, 2)}`, within(rate) && within(rss) && within(heap)]);
 }
 
 export function goalsMarkdown(plan: Plan, lines: readonly GoalLine[]): string {
