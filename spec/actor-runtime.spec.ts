@@ -139,6 +139,25 @@ describe('actor runtime on nact', () => {
     expect(runtime.list().map((i) => i.path).sort()).to.deep.equal(['/root', '/root/a', '/root/b', '/root/b/x', '/root/b/x/y', '/root/c']);
   });
 
+  it('a child born with no mailbox of its own queues, in order, what arrives while it is busy', async () => {
+    const parentKind: ActorKind<null, { type: 'spawn' }, null> = {
+      kind: 'parent',
+      init: () => null,
+      receive: (state, _msg, ctx) => {
+        ctx.spawn(recorderKind, 'child', null);
+        return state;
+      },
+      supervision: { onFault: 'resume', maxRestarts: 0, windowMs: 1, critical: false },
+    };
+    runtime.spawnRoot(parentKind, 'parent', null).tell({ type: 'spawn' });
+    await eventually(() => runtime.refAt('/parent/child') !== undefined);
+    const child = runtime.refAt('/parent/child');
+    const count = MESSAGES_PER_TURN * 3;
+    for (let n = 0; n < count; n++) child?.tell({ type: 'n', n });
+    await eventually(() => stateOf(runtime, '/parent/child')?.seen === count);
+    expect(stateOf(runtime, '/parent/child').values).to.deep.equal(Array.from({ length: count }, (_, n) => n));
+  });
+
   it('tells onStop why: stopped by a parent or the node, or gave up after its budget', async () => {
     const stops: Array<[string, StopCause]> = [];
     const watched: ActorKind<string, { type: 'boom' }, string> = {

@@ -22,6 +22,10 @@
  *    are swapped for one shared empty Map when its parent registers it, and
  *    made for real when it spawns its first child. nact only reads them
  *    (has, get, values, delete) apart from childSpawned, which is patched.
+ * 5. Mailboxes on demand. Likewise every actor is born with a queue that
+ *    holds only the messages that arrive while it is busy; an idle
+ *    connection's is empty for life. A child starts with one shared empty
+ *    queue, swapped for its own when dispatch first has to queue.
  */
 
 /** Queued messages one actor may handle in one event-loop turn before it lets I/O and other actors run. */
@@ -33,8 +37,16 @@ interface MailboxItem {
 }
 
 /** The parts of nact's Actor class this module relies on (nact/lib/actor.js, 7.6.2). */
+interface MailboxQueue {
+  readonly length: number;
+  push(item: MailboxItem): number;
+  shift(): MailboxItem | undefined;
+  toArray(): MailboxItem[];
+}
+
 interface NactActor {
   busy: boolean;
+  mailbox: MailboxQueue;
   children: Map<string, NactActor>;
   childReferences: Map<string, unknown>;
   readonly parent: { readonly reference: unknown } | undefined;
@@ -45,10 +57,10 @@ interface NactActor {
   stopped: boolean;
   state: unknown;
   immediate: NodeJS.Immediate | undefined;
-  readonly mailbox: { shift(): MailboxItem | undefined };
   f: (this: unknown, state: unknown, msg: unknown, ctx: unknown) => unknown;
   createContext(sender: unknown): NactContext;
   childSpawned(child: NactActor): void;
+  dispatch(message: unknown, sender?: unknown): void;
   afterMessage(): void;
   handleFault(msg: unknown, sender: unknown, error: unknown): unknown;
   processNext(): void;
@@ -77,6 +89,16 @@ class NoChildren<V> extends Map<string, V> {
 }
 const NO_CHILDREN = new NoChildren<NactActor>();
 const NO_CHILD_REFERENCES = new NoChildren<unknown>();
+
+/** The one empty mailbox shared by every actor that never had to queue; dispatch swaps it before the first push. */
+const NO_MAIL: MailboxQueue = {
+  length: 0,
+  push(): number {
+    throw new Error('a message was queued on the shared empty mailbox');
+  },
+  shift: () => undefined,
+  toArray: () => [],
+};
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -134,6 +156,8 @@ export function applyNactScheduling(): void {
   if (applied) return;
   applied = true;
   const { Actor } = require('nact/lib/actor') as { Actor: { prototype: NactActor } };
+  // nact's own queue class, so a swapped-in mailbox is what nact would have made.
+  const Queue = require('denque') as new () => MailboxQueue;
   Actor.prototype.handleMessage = function handleMessage(this: NactActor, message: unknown, sender: unknown): void {
     this.busy = true;
     this.immediate = setImmediate(drain, this, message, sender);
@@ -144,10 +168,16 @@ export function applyNactScheduling(): void {
   Actor.prototype.childSpawned = function childSpawned(this: NactActor, child: NactActor): void {
     child.children = NO_CHILDREN;
     child.childReferences = NO_CHILD_REFERENCES;
+    child.mailbox = NO_MAIL;
     if (this.children === NO_CHILDREN) this.children = new Map();
     if (this.childReferences === NO_CHILD_REFERENCES) this.childReferences = new Map();
     this.children.set(child.name, child);
     this.childReferences.set(child.name, child.reference);
+  };
+  const dispatch = Actor.prototype.dispatch;
+  Actor.prototype.dispatch = function queueOnDemand(this: NactActor, message: unknown, sender?: unknown): void {
+    if (this.busy && this.mailbox === NO_MAIL) this.mailbox = new Queue();
+    dispatch.call(this, message, sender);
   };
   const processNext = Actor.prototype.processNext;
   Actor.prototype.processNext = function releasingProcessNext(this: NactActor): void {
