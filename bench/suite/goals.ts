@@ -5,7 +5,7 @@
  */
 import { table } from '../lib/markdown';
 import type { Plan } from './plan';
-import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
+import type { Idle, KeyLatency, RoomRate, TargetResult } from './scenarios';
 
 export interface GoalLine {
   readonly goal: string;
@@ -14,8 +14,9 @@ export interface GoalLine {
   readonly met: boolean | null;
 }
 
-const MAX_HEAP_KB = 6;
+const MAX_HEAP_KB = 4;
 const MAX_RSS_KB = 10;
+const MAX_RSS_VS_SOCKET_IO = 0.7;
 const MIN_ROOM_VS_FLOOR = 0.9;
 const MIN_ROOM_VS_SOCKET_IO = 3;
 const MAX_KEY_P99_MS = 10;
@@ -60,6 +61,7 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
   return [
     line(`heap per idle authenticated connection ≤ ${MAX_HEAP_KB} KB`, idle ? [`${num(idle.heapPerConnKB, 2)} KB${at}`, idle.heapPerConnKB <= MAX_HEAP_KB] : null),
     line(`RSS per idle authenticated connection ≤ ${MAX_RSS_KB} KB`, idle ? [`${num(idle.rssPerConnKB, 2)} KB${at}`, idle.rssPerConnKB <= MAX_RSS_KB] : null),
+    rssVsSocketIo(plan, idle, sio),
     roomGoal('un-batched', ours?.roomSingle, floor?.roomSingle, sio?.roomSingle),
     roomGoal('batched', ours?.roomBatched, floor?.roomBatched, sio?.roomBatched),
     keysGoal('logic HTTP', ours?.keysHttp),
@@ -70,6 +72,14 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     manyRoomsGoal(ours),
     line('broadcast-all with speed: no 1-s window above the limit', speed ? [`peak ${num(speed.peakPerSecond)}/s at speed ${num(speed.speed)}/s`, speed.holds] : null),
   ];
+}
+
+function rssVsSocketIo(plan: Plan, ours: Idle | undefined, sio: TargetResult | undefined): GoalLine {
+  const goal = `RSS per idle authenticated connection ≤ ${num(MAX_RSS_VS_SOCKET_IO, 1)}× Socket.IO's`;
+  const theirs = sio?.idle.find((i) => i.n >= plan.n2) ?? sio?.idle[sio.idle.length - 1];
+  if (!ours || !theirs) return line(goal, null);
+  const ratio = ours.rssPerConnKB / theirs.rssPerConnKB;
+  return line(goal, [`×${num(ratio, 2)} (${num(ours.rssPerConnKB, 2)} against ${num(theirs.rssPerConnKB, 2)} KB at ${num(theirs.n)})`, ratio <= MAX_RSS_VS_SOCKET_IO]);
 }
 
 function manyRoomsGoal(ours: TargetResult | undefined): GoalLine {
