@@ -26,6 +26,9 @@
  *    holds only the messages that arrive while it is busy; an idle
  *    connection's is empty for life. A child starts with one shared empty
  *    queue, swapped for its own when dispatch first has to queue.
+ * 6. Less per actor and per tell: a child's reference shares its parent's
+ *    `system` record ({ name }, read only), and a tell with no sender gets
+ *    one shared "nobody" sender instead of a new one (three objects) each.
  */
 
 /** Queued messages one actor may handle in one event-loop turn before it lets I/O and other actors run. */
@@ -51,7 +54,7 @@ interface NactActor {
   childReferences: Map<string, unknown>;
   readonly parent: { readonly reference: unknown } | undefined;
   readonly path: unknown;
-  readonly reference: unknown;
+  readonly reference: { system: unknown };
   readonly name: string;
   readonly log: unknown;
   stopped: boolean;
@@ -158,6 +161,8 @@ export function applyNactScheduling(): void {
   const { Actor } = require('nact/lib/actor') as { Actor: { prototype: NactActor } };
   // nact's own queue class, so a swapped-in mailbox is what nact would have made.
   const Queue = require('denque') as new () => MailboxQueue;
+  const { Nobody } = require('nact/lib/references') as { Nobody: new () => unknown };
+  const nobody = new Nobody();
   Actor.prototype.handleMessage = function handleMessage(this: NactActor, message: unknown, sender: unknown): void {
     this.busy = true;
     this.immediate = setImmediate(drain, this, message, sender);
@@ -169,6 +174,7 @@ export function applyNactScheduling(): void {
     child.children = NO_CHILDREN;
     child.childReferences = NO_CHILD_REFERENCES;
     child.mailbox = NO_MAIL;
+    child.reference.system = this.reference.system;
     if (this.children === NO_CHILDREN) this.children = new Map();
     if (this.childReferences === NO_CHILD_REFERENCES) this.childReferences = new Map();
     this.children.set(child.name, child);
@@ -177,7 +183,7 @@ export function applyNactScheduling(): void {
   const dispatch = Actor.prototype.dispatch;
   Actor.prototype.dispatch = function queueOnDemand(this: NactActor, message: unknown, sender?: unknown): void {
     if (this.busy && this.mailbox === NO_MAIL) this.mailbox = new Queue();
-    dispatch.call(this, message, sender);
+    dispatch.call(this, message, sender ?? nobody);
   };
   const processNext = Actor.prototype.processNext;
   Actor.prototype.processNext = function releasingProcessNext(this: NactActor): void {
