@@ -39,7 +39,7 @@ interface MailboxItem {
   readonly sender: unknown;
 }
 
-/** The parts of nact's Actor class this module relies on (nact/lib/actor.js, 7.6.2). */
+/** What nact asks of an actor's mailbox (a denque). */
 interface MailboxQueue {
   readonly length: number;
   push(item: MailboxItem): number;
@@ -47,6 +47,7 @@ interface MailboxQueue {
   toArray(): MailboxItem[];
 }
 
+/** The parts of nact's Actor class this module relies on (nact/lib/actor.js, 7.6.2). */
 interface NactActor {
   busy: boolean;
   mailbox: MailboxQueue;
