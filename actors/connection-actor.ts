@@ -28,6 +28,7 @@ import { errorAckBody } from '../system/codec/error-ack';
 import { authReplyBody } from '../system/codec/reply-bodies';
 import { ImError } from '../system/errors';
 import type { Metrics } from '../system/metrics';
+import { acceptsSet } from './accepts-sets';
 import { acceptsProblem, ConnectionLimits, fullBucket, roomIdProblem, UpstreamBucket } from './connection-limits';
 import { close, enter, overLimit, release, reply } from './connection-lifecycle';
 import { handleOnlinePacket, logicBeatDelay } from './connection-online';
@@ -181,7 +182,7 @@ function handleAuthResult(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx
   }
   const now = s.now();
   const session: Session = {
-    mid: r.mid, key: r.key, roomId: r.roomId, accepts: new Set(r.accepts),
+    mid: r.mid, key: r.key, roomId: r.roomId, accepts: acceptsSet(r.accepts),
     heartbeatMs: r.heartbeatMs > 0 ? r.heartbeatMs : s.defaultHeartbeatMs,
   };
   state.session = session;

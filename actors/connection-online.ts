@@ -9,6 +9,7 @@ import { ImError } from '../system/errors';
 import type { ConnectionDeps, ConnectionServices, ConnectionState, Ctx, Session } from './connection-actor';
 import { acceptsProblem, roomIdProblem, takeUpstream } from './connection-limits';
 import { close, overLimit, reply } from './connection-lifecycle';
+import { acceptsSet } from './accepts-sets';
 
 export function logicBeatDelay(s: ConnectionServices): number {
   return s.logicHeartbeatMinMs + Math.floor(s.random() * (s.logicHeartbeatMaxMs - s.logicHeartbeatMinMs + 1));
@@ -48,11 +49,12 @@ export function handleOnlinePacket(state: ConnectionState, session: Session, dep
     case Op.Unsub: {
       const ops = parseOps(p.body);
       if (ops && ops.length > 0) {
-        const accepts = new Set(session.accepts);
+        const changed = new Set(session.accepts);
         for (const op of ops) {
-          if (p.op === Op.Sub) accepts.add(op);
-          else accepts.delete(op);
+          if (p.op === Op.Sub) changed.add(op);
+          else changed.delete(op);
         }
+        const accepts = acceptsSet(changed);
         const tooMany = acceptsProblem(accepts.size, s.limits);
         if (tooMany) return overLimit(state, deps, ctx, tooMany);
         session.accepts = accepts;

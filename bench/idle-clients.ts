@@ -2,12 +2,13 @@
  * Load-generator process for the idle-connection check: opens N clients to a
  * cloud node, authenticates each with the goim token, and reports over IPC.
  * Runs apart from the server so the server's memory is measured alone.
+ * Every client joins room live://bench, or (rooms `distinct`) a room of its own.
  */
 import net from 'node:net';
 import WebSocket from 'ws';
 import { encodePacket, Op } from '../system/codec/packet';
 
-const [portArg, countArg, transport = 'ws', hostArg = '127.0.0.1'] = process.argv.slice(2);
+const [portArg, countArg, transport = 'ws', hostArg = '127.0.0.1', rooms = 'one'] = process.argv.slice(2);
 const port = Number(portArg);
 const count = Number(countArg);
 const CONCURRENCY = 200;
@@ -15,7 +16,7 @@ const sockets: Array<WebSocket | net.Socket> = [];
 
 /** Resolves when op 8 arrives: the client is online. A 4-byte op check is all the parsing needed. */
 function openOne(i: number): Promise<void> {
-  const auth = encodePacket(1, Op.Auth, 1, JSON.stringify({ mid: 1, key: `idle-${i}`, room_id: 'live://bench', platform: 'web', accepts: [1000] }));
+  const auth = encodePacket(1, Op.Auth, 1, JSON.stringify({ mid: 1, key: `idle-${i}`, room_id: rooms === 'distinct' ? `live://bench-${i}` : 'live://bench', platform: 'web', accepts: [1000] }));
   return new Promise((resolve, reject) => {
     const isAuthReply = (buf: Buffer): boolean => buf.length >= 16 && buf.readInt32BE(8) === Op.AuthReply;
     if (transport === 'tcp') {

@@ -110,6 +110,54 @@ describe('actor runtime on nact', () => {
     expect(stopped).to.deep.equal(['child', 'root']);
     expect(runtime.count()).to.equal(0);
   });
+  it('leaves that were born without children each get their own when they spawn one, under the same names', async () => {
+    type Grow = { type: 'grow'; name: string };
+    // Spawned from receive, not init: during init the parent has no nact reference yet, and nact puts the child at the top.
+    const tree: ActorKind<string, Grow, string> = {
+      kind: 'tree',
+      init: (name) => name,
+      receive: (state, msg, ctx) => {
+        ctx.spawn(tree, msg.name, msg.name);
+        return state;
+      },
+      supervision: { onFault: 'resume', maxRestarts: 5, windowMs: 60_000, critical: false },
+    };
+    const root = runtime.spawnRoot(tree, 'root', 'root');
+    for (const leaf of ['a', 'b', 'c']) root.tell({ type: 'grow', name: leaf });
+    await eventually(() => runtime.count('tree') === 4);
+    // The same child name under two leaves: one shared child map would refuse the second (nact checks names per parent).
+    runtime.refAt('/root/a')?.tell({ type: 'grow', name: 'x' });
+    runtime.refAt('/root/b')?.tell({ type: 'grow', name: 'x' });
+    await eventually(() => runtime.count('tree') === 6);
+    expect(runtime.list().map((i) => i.path).sort()).to.deep.equal(['/root', '/root/a', '/root/a/x', '/root/b', '/root/b/x', '/root/c']);
+    expect(runtime.list().every((i) => i.restarts === 0)).to.equal(true);
+    // Stopping one leaf's child leaves the other's alone, and a message still reaches it (nact finds an actor through its parents' child maps).
+    const ax = runtime.refAt('/root/a/x');
+    if (ax) runtime.stop(ax);
+    runtime.refAt('/root/b/x')?.tell({ type: 'grow', name: 'y' });
+    await eventually(() => runtime.count('tree') === 6);
+    expect(runtime.list().map((i) => i.path).sort()).to.deep.equal(['/root', '/root/a', '/root/b', '/root/b/x', '/root/b/x/y', '/root/c']);
+  });
+
+  it('a child born with no mailbox of its own queues, in order, what arrives while it is busy', async () => {
+    const parentKind: ActorKind<null, { type: 'spawn' }, null> = {
+      kind: 'parent',
+      init: () => null,
+      receive: (state, _msg, ctx) => {
+        ctx.spawn(recorderKind, 'child', null);
+        return state;
+      },
+      supervision: { onFault: 'resume', maxRestarts: 0, windowMs: 1, critical: false },
+    };
+    runtime.spawnRoot(parentKind, 'parent', null).tell({ type: 'spawn' });
+    await eventually(() => runtime.refAt('/parent/child') !== undefined);
+    const child = runtime.refAt('/parent/child');
+    const count = MESSAGES_PER_TURN * 3;
+    for (let n = 0; n < count; n++) child?.tell({ type: 'n', n });
+    await eventually(() => stateOf(runtime, '/parent/child')?.seen === count);
+    expect(stateOf(runtime, '/parent/child').values).to.deep.equal(Array.from({ length: count }, (_, n) => n));
+  });
+
   it('tells onStop why: stopped by a parent or the node, or gave up after its budget', async () => {
     const stops: Array<[string, StopCause]> = [];
     const watched: ActorKind<string, { type: 'boom' }, string> = {

@@ -161,6 +161,8 @@ function cellOf(nactContext: { self: unknown }): Cell {
 const callbacks = {
   behaviour: (_state: unknown, msg: unknown, nactContext: { self: unknown }): unknown => cellOf(nactContext).handle(msg),
   initialStateFunc: (nactContext: { self: unknown }): unknown => cellOf(nactContext).init(),
+  /** The runtime runs onStop itself; given here so nact does not make an empty closure for every actor. */
+  afterStop: (): void => undefined,
   onCrash: (msg: unknown, error: Error | undefined, sctx: NactSupervisionContext): symbol => {
     const cell = cellOf(sctx as unknown as { self: unknown });
     return cell.host.decide(cell, msg, error ?? new Error('unknown fault'), sctx);
@@ -174,6 +176,7 @@ export function spawnNact(cell: Cell, parent: NactRef): NactRef {
     const ref = nact.spawn(parent, callbacks.behaviour, cell.name, {
       initialStateFunc: callbacks.initialStateFunc,
       onCrash: callbacks.onCrash,
+      afterStop: callbacks.afterStop,
     } as unknown as nact.ActorProps<unknown, unknown, NactRef>) as NactRef;
     (ref as unknown as CellCarrier).cell = cell;
     return ref;

@@ -74,10 +74,13 @@ export async function startCloudUnderTest(overrides: CloudOverrides = {}): Promi
   };
 }
 
+/** Where the idle clients go: all into one room, or each into a room of its own. */
+export type IdleRooms = 'one' | 'distinct';
+
 /** `n` authenticated clients, client i with key `idle-<i>`; resolves once every one has its op 8. */
-export async function openIdleClients(node: CloudNode, n: number, transport: 'ws' | 'tcp'): Promise<IdleClients> {
+export async function openIdleClients(node: CloudNode, n: number, transport: 'ws' | 'tcp', rooms: IdleRooms = 'one'): Promise<IdleClients> {
   const port = transport === 'tcp' ? node.ports.tcp : node.ports.ws;
-  const child = fork(path.join(BENCH_DIR, 'idle-clients.js'), [String(port), String(n), transport]);
+  const child = fork(path.join(BENCH_DIR, 'idle-clients.js'), [String(port), String(n), transport, '127.0.0.1', rooms]);
   const ready = await readyMessage<{ count: number; ms: number }>(child, 'client process');
   return {
     count: ready.count,

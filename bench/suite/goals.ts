@@ -5,7 +5,7 @@
  */
 import { table } from '../lib/markdown';
 import type { Plan } from './plan';
-import type { KeyLatency, RoomRate, TargetResult } from './scenarios';
+import type { Idle, KeyLatency, RoomRate, TargetResult } from './scenarios';
 
 export interface GoalLine {
   readonly goal: string;
@@ -14,14 +14,17 @@ export interface GoalLine {
   readonly met: boolean | null;
 }
 
-const MAX_HEAP_KB = 6;
+const MAX_HEAP_KB = 4;
 const MAX_RSS_KB = 10;
+const MAX_RSS_VS_SOCKET_IO = 0.7;
 const MIN_ROOM_VS_FLOOR = 0.9;
 const MIN_ROOM_VS_SOCKET_IO = 3;
 const MAX_KEY_P99_MS = 10;
 /** Push to key p99, ours against Socket.IO's over HTTP in the same run (issue 12). */
 const MAX_KEY_P99_VS_SOCKET_IO = 1.5;
 const MIN_CONNECTS_PER_SECOND = 6000;
+/** Many rooms against one: connect rate and idle memory within this share of each other. */
+const MAX_MANY_ROOMS_GAP = 0.1;
 
 const num = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -67,6 +70,7 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
   return [
     line(`heap per idle authenticated connection ≤ ${MAX_HEAP_KB} KB`, idle ? [`${num(idle.heapPerConnKB, 2)} KB${at}`, idle.heapPerConnKB <= MAX_HEAP_KB] : null),
     line(`RSS per idle authenticated connection ≤ ${MAX_RSS_KB} KB`, idle ? [`${num(idle.rssPerConnKB, 2)} KB${at}`, idle.rssPerConnKB <= MAX_RSS_KB] : null),
+    rssVsSocketIo(plan, idle, sio),
     roomGoal('un-batched', ours?.roomSingle, floor?.roomSingle, sio?.roomSingle),
     roomGoal('batched', ours?.roomBatched, floor?.roomBatched, sio?.roomBatched),
     keysGoal('logic HTTP', ours?.keysHttp),
@@ -78,8 +82,30 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     line(`connect + auth ≥ ${num(MIN_CONNECTS_PER_SECOND)}/s`, connect
       ? [`${num(connect.perSecond)}/s (the floor, no auth: ${floor?.connect ? `${num(floor.connect.perSecond)}/s` : 'not measured'})`, connect.perSecond >= MIN_CONNECTS_PER_SECOND]
       : null),
+    roomPerClientGoal(ours),
     line('broadcast-all with speed: no 1-s window above the limit', speed ? [`peak ${num(speed.peakPerSecond)}/s at speed ${num(speed.speed)}/s`, speed.holds] : null),
   ];
+}
+
+function rssVsSocketIo(plan: Plan, ours: Idle | undefined, sio: TargetResult | undefined): GoalLine {
+  const goal = `RSS per idle authenticated connection ≤ ${num(MAX_RSS_VS_SOCKET_IO, 1)}× Socket.IO's`;
+  const theirs = sio?.idle.find((i) => i.n >= plan.n2) ?? sio?.idle[sio.idle.length - 1];
+  if (!ours || !theirs) return line(goal, null);
+  const ratio = ours.rssPerConnKB / theirs.rssPerConnKB;
+  return line(goal, [`×${num(ratio, 2)} (${num(ours.rssPerConnKB, 2)} against ${num(theirs.rssPerConnKB, 2)} KB at ${num(theirs.n)})`, ratio <= MAX_RSS_VS_SOCKET_IO]);
+}
+
+function roomPerClientGoal(ours: TargetResult | undefined): GoalLine {
+  const goal = `many rooms (a room per client) against one room: connect + auth rate and idle RSS / heap per connection within ${num(100 * MAX_MANY_ROOMS_GAP)}%`;
+  const m = ours?.roomPerClient;
+  const one = ours?.idle[0];
+  const connect = ours?.connect;
+  if (!m || !one || !connect) return line(goal, null);
+  const rate = m.connect.perSecond / connect.perSecond;
+  const rss = m.idle.rssPerConnKB / one.rssPerConnKB;
+  const heap = m.idle.heapPerConnKB / one.heapPerConnKB;
+  const within = (x: number): boolean => Math.abs(x - 1) <= MAX_MANY_ROOMS_GAP;
+  return line(goal, [`rate ×${num(rate, 2)}, RSS ×${num(rss, 2)}, heap ×${num(heap, 2)}`, within(rate) && within(rss) && within(heap)]);
 }
 
 export function goalsMarkdown(plan: Plan, lines: readonly GoalLine[]): string {

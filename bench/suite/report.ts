@@ -114,7 +114,23 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
     adminRow(`admin polling at ${fmt(plan.n2)} connections: push to keys (cloud gRPC PushMsg, ${fmt(plan.latencyRate)}/s) p99 / max, without → with`,
       plan, results, (a) => `${fmt(a.without.keys.latency.p99Ms, 2)} / ${fmt(a.without.keys.latency.maxMs, 1)}${lostOf(a.without)}`
         + ` → ${fmt(a.with.keys.latency.p99Ms, 2)} / ${fmt(a.with.keys.latency.maxMs, 1)} ms${lostOf(a.with)}`),
+    row(`many rooms: ${fmt(plan.n1)} clients each in a room of its own, against the same in one room (fresh node): connect + auth rate, RSS / heapUsed per connection, and each as a share of the one-room figure`,
+      '—', results, roomPerClientCell),
   ];
+}
+
+/** Ours only: Socket.IO's rooms are entries in its adapter's Map of Sets, and the floor has none. */
+function roomPerClientCell(r: TargetResult): Cell | null {
+  if (r.name !== 'ours') return { text: 'n/a (rooms are not actors)', values: [] };
+  const m = r.roomPerClient;
+  const one = r.idle[0];
+  if (!m || !r.connect || !one) return null;
+  const failed = m.connect.failed ? ` (${fmt(m.connect.failed)} failed)` : '';
+  return {
+    text: `${fmt(m.connect.perSecond)} conn/s${failed}, ${fmt(m.idle.rssPerConnKB, 2)} / ${fmt(m.idle.heapPerConnKB, 2)} KB: `
+      + `${pct(m.connect.perSecond, r.connect.perSecond)} / ${pct(m.idle.rssPerConnKB, one.rssPerConnKB)} / ${pct(m.idle.heapPerConnKB, one.heapPerConnKB)}`,
+    values: [],
+  };
 }
 
 export function markdownTable(rows: readonly Row[]): string {
@@ -216,6 +232,7 @@ export function benchmarksMarkdown(
     `- Room pushes to many rooms: the first phase's clients are closed and as many connect again, client i in room \`bench-r⌊i/${ROOM_OF}⌋\` (ours: \`live://bench-r…\` from the token's room_id; the floor: the token's room_id, one Set per room; Socket.IO: \`socket.join\` of the auth object's room); push i goes to room i mod the rooms, one message each, 8 in flight, ours via the cloud's gRPC \`BroadcastRoom\`, the baselines via \`POST /room?room=\`.`,
     `- Room broadcast: ours via the cloud node's gRPC \`BroadcastRoom\` (op 1000, or op 9 carrying ${BATCH_SIZE} packets), baselines via \`POST /room\`; 8 pushes in flight; rate = messages delivered ÷ time from the first push to the last message received.`,
     '- Broadcast-all: one `/im/push/all?speed=` through the logic node; the receive times are bucketed per 50 ms, and the limit holds if no 1-s window received more than 1.1 × speed.',
+    '- Many rooms (ours only: Socket.IO\'s rooms are entries in its adapter\'s Map of Sets and the floor has none, so there is no actor per room to compare): after the other scenarios, a fresh cloud and logic node pair, and the first phase\'s number of clients, client i alone in room `live://bench-i`; its connect rate and idle memory (measured as above) against the first phase\'s, where every client is in `live://bench`.',
     '- Admin polling (ours only: the floor and Socket.IO have no admin endpoint): with the second connect phase\'s clients still connected, key pushes as above (cloud gRPC `PushMsg`, to the first phase\'s clients) for one unmeasured window, one window without admin requests, then one as long while `GET /actors?path=<the connection shard with the most children>&limit=500`, `GET /top?by=mailbox&n=20` and `GET /top?by=processed&n=20` are sent once per second (a route whose previous request is unanswered skips the tick). The cloud process measures its own event-loop delay with `perf_hooks.monitorEventLoopDelay` (sampled every 1 ms, so an idle loop reads about 1 ms and a stall shows as one sample of its length), reset when each window starts (1 s after two forced full GCs, so that both windows start from the same heap and not in the catching up after the GC; the unmeasured window takes the major GC that otherwise falls in whichever window comes first) and read when its last push and poll are answered; it also reports the share of the window its loop was busy (`performance.eventLoopUtilization`) and sums the GC pauses that started in the window (`gc` performance entries), since a GC pause stalls the loop whatever caused the garbage. Poll latency and answer size are measured at the poller.',
     '- All three share the 2 cores with the load generator, so absolute figures are this machine\'s; the ratios are what to compare.',
     '',

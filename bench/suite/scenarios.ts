@@ -23,6 +23,9 @@ export interface SpeedCheck {
   readonly avgPerSecond: number; readonly peakPerSecond: number; readonly holds: boolean;
 }
 
+/** Ours only: the same clients as the first connect phase, on a fresh node, each in a room of its own. */
+export interface ManyRooms { readonly connect: ConnectRate; readonly idle: Idle }
+
 export interface TargetResult {
   readonly name: TargetName;
   readonly idle: Idle[];
@@ -38,6 +41,7 @@ export interface TargetResult {
   roomBatched?: RoomRate;
   speed?: SpeedCheck;
   adminPolling?: AdminPolling;
+  roomPerClient?: ManyRooms;
   readonly errors: string[];
 }
 
@@ -118,6 +122,31 @@ async function speedCheck(fleet: Fleet, broadcastAll: (speed: number) => Promise
   };
 }
 
+function connectRate(c: { opened: number; ms: number; failed: number; firstError: string }): ConnectRate {
+  return { perSecond: c.opened / (c.ms / 1000), opened: c.opened, failed: c.failed, firstError: c.firstError };
+}
+
+/**
+ * Ours only: a fresh node (so its heap and its rate are not the main run's
+ * leftovers) and n1 clients, client i alone in room live://bench-i: n1 room
+ * actors under the room directories, against the main run's one room.
+ */
+async function roomPerClient(name: TargetName, plan: Plan, log: Log): Promise<ManyRooms> {
+  const target = await startTarget(name, plan.oursProtocol, plan.profile);
+  let fleet: Fleet | undefined;
+  try {
+    await sleep(500);
+    const base = await target.memory();
+    fleet = await Fleet.start(`${name}-rooms`, 0, plan.n1, 2);
+    const c = await fleet.connect(target.client, 1);
+    log(`  ${name}: ${c.opened} clients in ${c.opened} rooms up in ${(c.ms / 1000).toFixed(1)} s${c.failed ? `, ${c.failed} failed (${c.firstError})` : ''}`);
+    return { connect: connectRate(c), idle: await idleAt(target, base, c.opened, c.failed) };
+  } finally {
+    await fleet?.close().catch(() => undefined);
+    await target.stop().catch(() => undefined);
+  }
+}
+
 /** Runs `step`, recording its failure instead of throwing. */
 async function attempt<T>(result: TargetResult, what: string, log: Log, step: () => Promise<T>): Promise<T | undefined> {
   const started = Date.now();
@@ -143,7 +172,7 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
     const main = await Fleet.start(`${name}-clients`, 0, plan.n1, 2);
     fleets.push(main);
     const c1 = await main.connect(target.client);
-    result.connect = { perSecond: c1.opened / (c1.ms / 1000), opened: c1.opened, failed: c1.failed, firstError: c1.firstError };
+    result.connect = connectRate(c1);
     log(`  ${name}: ${c1.opened} clients up in ${(c1.ms / 1000).toFixed(1)} s${c1.failed ? `, ${c1.failed} failed (${c1.firstError})` : ''}`);
     result.idle.push(await idleAt(target, base, c1.opened, c1.failed));
 
@@ -189,5 +218,7 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
     for (const f of fleets) await f.close().catch(() => undefined);
     await target.stop().catch(() => undefined);
   }
+  // Socket.IO's rooms are entries in its adapter's Map of Sets, and the floor has none: the row compares ours with itself.
+  if (name === 'ours') result.roomPerClient = await attempt(result, `${plan.n1} clients in ${plan.n1} rooms`, log, () => roomPerClient(name, plan, log));
   return result;
 }

@@ -31,11 +31,44 @@ const BINARY = { binary: true } as const;
  * frame, and each write here is one whole frame.
  */
 class WsClient extends SocketClient {
+  /** The framing error ws reported, if any: ws then closes the socket itself, and the close is not the client's. */
+  private frameError: ImError | undefined = undefined;
+
   constructor(
     readonly transport: 'ws' | 'wss', id: number, private readonly ws: WebSocket, socket: Duplex, remoteAddress: string, cookie: string,
-    limits: ClientLimits, coalescer: Coalescer | null, counters: WriteCounters,
+    limits: ClientLimits, coalescer: Coalescer | null, counters: WriteCounters, private readonly edge: WsEdgeShared,
   ) {
     super(id, socket, remoteAddress, cookie, limits, coalescer, counters);
+  }
+
+  message(data: Buffer): void {
+    const ref = this.ref;
+    if (!ref) return;
+    const decoded = decodeFrame(data, this.edge.maxBodySize);
+    if (decoded instanceof ImError) {
+      ref.tell({ type: 'protocolError', error: decoded });
+      return;
+    }
+    this.received();
+    ref.tell({ type: 'packet', packet: ownedPacket(decoded) });
+  }
+
+  error(err: Error & { code?: string }): void {
+    if (!err.code?.startsWith('WS_ERR_')) {
+      this.edge.log.debug('ws socket error', { component: 'ws-edge', transport: this.transport, conn: this.id, error: err.message });
+      return;
+    }
+    // ws closes the socket itself after a framing error; report it as this connection's protocol error.
+    this.frameError = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+      ? new ImError('WS_FRAME_TOO_LARGE', err.message)
+      : new ImError('WS_PROTOCOL', `${err.code}: ${err.message}`);
+    this.ref?.tell({ type: 'protocolError', error: this.frameError });
+  }
+
+  socketClosed(): void {
+    if (this.closed || this.frameError) return;
+    this.closed = true;
+    this.ref?.tell({ type: 'socketClosed', reason: 'client_closed' });
   }
 
   protected get open(): boolean {
@@ -71,6 +104,31 @@ class WsClient extends SocketClient {
   protected resumeReading(): void {
     this.ws.resume();
   }
+}
+
+/** What every client of one edge reads: one object per edge, not per connection. */
+interface WsEdgeShared {
+  readonly maxBodySize: number;
+  readonly log: Logger;
+}
+
+/**
+ * Each accepted WebSocket's client, for the listeners below: they are the
+ * same functions for every connection (ws calls them with the WebSocket as
+ * `this`), where closures made per connection cost a few hundred bytes each.
+ */
+const clientOfWs = new WeakMap<WebSocket, WsClient>();
+
+function wsMessage(this: WebSocket, data: Buffer): void {
+  clientOfWs.get(this)?.message(data);
+}
+
+function wsError(this: WebSocket, err: Error & { code?: string }): void {
+  clientOfWs.get(this)?.error(err);
+}
+
+function wsClose(this: WebSocket): void {
+  clientOfWs.get(this)?.socketClosed();
 }
 
 export interface WsEdgeOptions {
@@ -128,6 +186,7 @@ export class WsEdge {
   private readonly origins: ReadonlySet<string> | null;
   /** Bad upgrades come in floods: one warn line per code every 10 s, the count in im_ws_upgrade_rejected_total. */
   private readonly rejectLogs = new LogThrottle(10_000);
+  private readonly shared: WsEdgeShared;
 
   constructor(
     private readonly options: WsEdgeOptions,
@@ -140,6 +199,7 @@ export class WsEdge {
     const kind = options.server ?? plainHttpServer;
     this.transport = kind.transport;
     this.counters = writeCounters(metrics, this.transport);
+    this.shared = { maxBodySize: options.maxBodySize, log };
     this.origins = options.allowedOrigins.length > 0 ? new Set(options.allowedOrigins) : null;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -154,10 +214,14 @@ export class WsEdge {
     this.server = kind.create((req, res) => this.plainRequest(req, res), upgradeTimeouts(options.upgradeTimeoutMs));
     // After the server's own listener, which attached the HTTP parser: a request that still arrives finds the socket ended.
     const plain = this.transport === 'ws';
+    // One listener for every admitted socket, not a closure each. The address is read again at close:
+    // Node keeps the peer's address once read (here, at admission), after the handle is gone.
+    const admittedClosed = function admittedClosed(this: Socket): void {
+      admission.closed(this.remoteAddress);
+    };
     this.server.on('connection', (socket: Socket) => {
-      const address = socket.remoteAddress;
-      const refusal = this.admission.admit(address, this.transport);
-      if (!refusal) socket.once('close', () => this.admission.closed(address));
+      const refusal = this.admission.admit(socket.remoteAddress, this.transport);
+      if (!refusal) socket.on('close', admittedClosed);
       else if (plain) this.refuse(socket, refusal);
       else this.pending.hold(socket, refusal);
     });
@@ -255,35 +319,14 @@ export class WsEdge {
 
   private accept(ws: WebSocket, socket: Duplex, remote: string, cookie: string): void {
     this.metrics.inc('im_connections_opened_total', { transport: this.transport });
-    const client = new WsClient(this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.limits, this.options.coalescer, this.counters);
-    const ref = this.opener.open(client);
-    client.ref = ref;
-    const maxBodySize = this.options.maxBodySize;
-    ws.on('message', (data: Buffer) => {
-      const decoded = decodeFrame(data, maxBodySize);
-      if (decoded instanceof ImError) {
-        ref.tell({ type: 'protocolError', error: decoded });
-        return;
-      }
-      client.received();
-      ref.tell({ type: 'packet', packet: ownedPacket(decoded) });
-    });
-    let frameError: ImError | undefined;
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (!err.code?.startsWith('WS_ERR_')) {
-        this.log.debug('ws socket error', { component: 'ws-edge', transport: this.transport, conn: client.id, error: err.message });
-        return;
-      }
-      // ws closes the socket itself after a framing error; report it as this connection's protocol error.
-      frameError = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
-        ? new ImError('WS_FRAME_TOO_LARGE', err.message)
-        : new ImError('WS_PROTOCOL', `${err.code}: ${err.message}`);
-      ref.tell({ type: 'protocolError', error: frameError });
-    });
-    ws.once('close', () => {
-      if (client.closed || frameError) return;
-      client.closed = true;
-      ref.tell({ type: 'socketClosed', reason: 'client_closed' });
-    });
+    const client = new WsClient(
+      this.transport, this.opener.nextId(), ws, socket, remote, cookie, this.options.limits, this.options.coalescer, this.counters, this.shared,
+    );
+    client.ref = this.opener.open(client);
+    clientOfWs.set(ws, client);
+    ws.on('message', wsMessage);
+    ws.on('error', wsError);
+    // 'close' comes once: `on` spares the wrapper `once` makes per socket.
+    ws.on('close', wsClose);
   }
 }
