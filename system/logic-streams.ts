@@ -178,7 +178,8 @@ export class LogicStreams {
     link.backoffMs = Math.min(link.backoffMs * 2, BACKOFF_MAX_MS);
     this.metrics?.inc('im_logic_streams_total', { event: 'broken' });
     const ended = grpc.status[status.code] ?? String(status.code);
-    logThrottled(this.options.log, this.warnings, 'warn', `${this.address} ${ended}`, 'logic stream ended', {
+    // OK: the logic node ended it (it is stopping); anything else is a failure the operator sees.
+    logThrottled(this.options.log, this.warnings, status.code === grpc.status.OK ? 'info' : 'warn', `${this.address} ${ended}`, 'logic stream ended', {
       component: 'logic-streams', node: this.address, status: ended, error: status.details, failedInFlight: pending.length,
     });
     for (const p of pending) {
