@@ -52,6 +52,8 @@ export interface CloudConfig {
     readonly renewOnlineTimeoutMs: number;
     readonly heartbeatMinMs: number;
     readonly heartbeatMaxMs: number;
+    readonly streams: number;
+    readonly streamReprobeMs: number;
   };
   readonly slowConsumer: { readonly softBytes: number; readonly hardBytes: number; readonly ms: number; readonly hardMs: number };
   readonly actors: { readonly buckets: number; readonly connectionShards: number; readonly roomShards: number };
@@ -118,6 +120,8 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       renewOnlineTimeoutMs: r.num('logic.renewOnlineTimeoutMs'),
       heartbeatMinMs: r.num('logic.heartbeatMinMs'),
       heartbeatMaxMs: r.num('logic.heartbeatMaxMs'),
+      streams: r.num('logic.streams'),
+      streamReprobeMs: r.num('logic.streamReprobeMs'),
     },
     slowConsumer: {
       softBytes: r.num('slowConsumer.softBytes'),

@@ -128,6 +128,14 @@ export const cloudOptions: readonly OptionSpec[] = [
     default: (r) => Number(r.get('logic.renewOnlineIntervalMs')), defaultDoc: 'logic.renewOnlineIntervalMs',
     doc: 'Longest one RenewOnline attempt may take on one logic node (instead of logic.callTimeoutMs: with many rooms logic needs seconds). At most logic.renewOnlineIntervalMs; the whole call, failover included, ends by the next round. A round that fails is logged and counted in im_renew_online_failures_total.',
   },
+  {
+    path: 'logic.streams', env: 'IM_CLOUD_LOGIC_STREAMS', kind: { type: 'int', min: 0, max: 64 }, default: 2,
+    doc: 'Long-lived gRPC streams (im.logic.LogicStream) to each logic node carrying Connect, Disconnect and Heartbeat as requests with ids, each with its own deadline; a stream that breaks fails its requests over to the next node and is opened again with backoff. A logic node that answers them UNIMPLEMENTED (goim\'s logic) is called unary. 0: unary calls only.',
+  },
+  {
+    path: 'logic.streamReprobeMs', env: 'IM_CLOUD_LOGIC_STREAM_REPROBE_MS', kind: { type: 'int', min: 1000 }, default: 60_000,
+    doc: 'How long a logic node that answered the streams UNIMPLEMENTED is called unary before they are tried again (once per interval; logged at info and counted in im_logic_streams_total{event="unary_only"}).',
+  },
   { path: 'logic.heartbeatMinMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MIN_MS', kind: { type: 'int', min: 0 }, default: 5 * 60 * 1000, doc: 'Least time between two logic Heartbeat calls for one connection.' },
   { path: 'logic.heartbeatMaxMs', env: 'IM_CLOUD_LOGIC_HEARTBEAT_MAX_MS', kind: { type: 'int', min: 0 }, default: 10 * 60 * 1000, doc: 'Most time between two logic Heartbeat calls; each connection picks its interval at random in [min, max].' },
   { path: 'actors.buckets', env: 'IM_CLOUD_BUCKETS', kind: { type: 'int', min: 1, max: 4096 }, default: 32, doc: 'Bucket actors; connections are sharded over them by key hash.' },

@@ -133,8 +133,9 @@ export class CloudNode {
 
     const credentials = channelCredentials(config.grpc.tls);
     const peerAuth = new PeerAuth(config.security.token, this.metrics, this.log);
+    const streams = { count: config.logic.streams, reprobeMs: config.logic.streamReprobeMs, log: this.log };
     this.logicPool = new LogicClientPool(
-      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials, peerAuth), () => Math.max(logicAnswerBoundMs(config, this.logicPool.size), config.logic.renewOnlineIntervalMs),
+      (address) => new GrpcLogicClient(address, config.logic.maxReplyBytes, this.metrics, credentials, peerAuth, streams), () => Math.max(logicAnswerBoundMs(config, this.logicPool.size), config.logic.renewOnlineIntervalMs),
     );
 
     const root = this.runtime.spawnRoot(groupActor, rootName, 'cloud node');

@@ -1,7 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ConnectReply__Output } from '../proto/generated/im/logic/ConnectReply';
 import type { ConnectReq } from '../proto/generated/im/logic/ConnectReq';
-import type { DisconnectReply__Output } from '../proto/generated/im/logic/DisconnectReply';
 import type { DisconnectReq } from '../proto/generated/im/logic/DisconnectReq';
 import type { Empty__Output } from '../proto/generated/im/logic/Empty';
 import type { HeartbeatReq } from '../proto/generated/im/logic/HeartbeatReq';
@@ -9,10 +7,13 @@ import type { LogicClient } from '../proto/generated/im/logic/Logic';
 import type { OnlineReply__Output } from '../proto/generated/im/logic/OnlineReply';
 import type { OnlineReq } from '../proto/generated/im/logic/OnlineReq';
 import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
+import type { StreamReply__Output } from '../proto/generated/im/logic/StreamReply';
+import type { StreamRequest } from '../proto/generated/im/logic/StreamRequest';
 import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
 import type { Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
+import { LogicStreamOptions, LogicStreams, UnaryOnlyPeer } from './logic-streams';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
@@ -30,9 +31,12 @@ export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 /**
  * One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError.
  * With `metrics`, each call's time is observed in im_logic_call_seconds by rpc and outcome (ok, or its gRPC status).
+ * With `streams`, Connect, Disconnect and Heartbeat go on long-lived streams (logic-streams.ts) while the node
+ * serves them, else unary; RenewOnline and Receive are always unary.
  */
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
+  private readonly streams: LogicStreams | null;
 
   /**
    * `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms).
@@ -42,15 +46,23 @@ export class GrpcLogicClient implements LogicNodeClient {
   constructor(
     readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null,
     credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
+    streams: LogicStreamOptions | null = null,
   ) {
     const { im } = loadWireProtos();
+    const interceptors = auth?.interceptors ?? [];
     this.client = new im.logic.Logic(address, credentials, {
-      ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes, interceptors: auth?.interceptors ?? [],
+      ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes, interceptors,
     });
+    // The streams share the unary client's channel: one connection (TLS and token included) per logic node.
+    this.streams = streams === null || streams.count === 0 ? null : new LogicStreams(
+      address, new im.logic.LogicStream(address, credentials, { channelOverride: this.client.getChannel(), interceptors }),
+      streams, (rpc, outcome, started) => this.observe(rpc, outcome, started), metrics, auth,
+    );
   }
 
   async connect(server: string, cookie: string, token: Buffer, connId: string, timeoutMs: number): Promise<ConnectResult> {
-    const reply = await this.call<ConnectReq, ConnectReply__Output>('Connect', this.client.Connect, { server, cookie, token, connId }, timeoutMs);
+    const req: ConnectReq = { server, cookie, token, connId };
+    const reply = await this.exchange('Connect', this.client.Connect, req, { connect: req }, (r) => r.connect, timeoutMs);
     return {
       mid: reply.mid,
       key: reply.key,
@@ -61,12 +73,14 @@ export class GrpcLogicClient implements LogicNodeClient {
   }
 
   async disconnect(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<boolean> {
-    const reply = await this.call<DisconnectReq, DisconnectReply__Output>('Disconnect', this.client.Disconnect, { mid, key, server, connId }, timeoutMs);
+    const req: DisconnectReq = { mid, key, server, connId };
+    const reply = await this.exchange('Disconnect', this.client.Disconnect, req, { disconnect: req }, (r) => r.disconnect, timeoutMs);
     return reply.has;
   }
 
   async heartbeat(mid: string, key: string, server: string, connId: string, timeoutMs: number): Promise<void> {
-    await this.call<HeartbeatReq, Empty__Output>('Heartbeat', this.client.Heartbeat, { mid, key, server, connId }, timeoutMs);
+    const req: HeartbeatReq = { mid, key, server, connId };
+    await this.exchange('Heartbeat', this.client.Heartbeat, req, { heartbeat: req }, (r) => r.heartbeat, timeoutMs);
   }
 
   async renewOnline(server: string, roomCount: Readonly<Record<string, number>>, stats: NodeStats, timeoutMs: number): Promise<Record<string, number>> {
@@ -83,7 +97,27 @@ export class GrpcLogicClient implements LogicNodeClient {
   }
 
   close(): void {
+    this.streams?.close();
     closeClientChannel(this.client);
+  }
+
+  /** On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary. */
+  private async exchange<Req, Res>(
+    rpc: string, method: Unary<Req, Res>, req: Req, streamed: StreamRequest, pick: (reply: StreamReply__Output) => Res | null | undefined, timeoutMs: number,
+  ): Promise<Res> {
+    const sent = this.streams?.send(rpc, streamed, timeoutMs) ?? null;
+    if (sent === null) return this.call(rpc, method, req, timeoutMs);
+    const started = Date.now();
+    let reply: StreamReply__Output;
+    try {
+      reply = await sent;
+    } catch (err) {
+      if (!(err instanceof UnaryOnlyPeer)) throw err;
+      return this.call(rpc, method, req, Math.max(1, timeoutMs - (Date.now() - started)));
+    }
+    const res = pick(reply);
+    if (res === null || res === undefined) throw new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address);
+    return res;
   }
 
   private observe(rpc: string, outcome: string, started: number): void {

@@ -134,6 +134,10 @@ export const CATALOGUE = {
     type: 'histogram', node: 'cloud', labels: ['rpc', 'outcome'], buckets: CALL_SECONDS,
     help: 'One attempt of a call to a logic node, by rpc and outcome (ok, or the gRPC status).',
   },
+  im_logic_streams_total: {
+    type: 'counter', node: 'cloud', labels: ['event'],
+    help: 'Streams to logic nodes (logic.streams) by event: opened, broken (in-flight requests failed over), unary_only (the node serves no streams: called unary for logic.streamReprobeMs).',
+  },
   im_logic_call_failures_total: { type: 'counter', node: 'cloud', labels: ['rpc', 'status'], help: 'Attempts of calls to logic that failed, by gRPC status.' },
   im_logic_calls_rejected_total: {
     type: 'counter', node: 'cloud', labels: ['rpc', 'cause'], help: 'Calls to logic never sent (queue_full, expired while queued, caller_gone).',

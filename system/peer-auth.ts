@@ -34,7 +34,7 @@ export class PeerAuth {
    * Whether a failed call was refused for this node's token (not, say, a client's token logic refused:
    * those carry their own codes); such a refusal is counted and logged.
    */
-  refused(err: grpc.ServiceError, rpc: string, address: string): boolean {
+  refused(err: { readonly code: number; readonly details?: string }, rpc: string, address: string): boolean {
     if (err.code !== grpc.status.UNAUTHENTICATED || !(err.details ?? '').startsWith(REFUSAL)) return false;
     this.metrics?.inc('im_peer_auth_refused_total', { rpc });
     const now = this.now();

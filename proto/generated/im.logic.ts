@@ -9,6 +9,7 @@ import type { DisconnectReq as _im_logic_DisconnectReq, DisconnectReq__Output as
 import type { Empty as _im_logic_Empty, Empty__Output as _im_logic_Empty__Output } from './im/logic/Empty';
 import type { HeartbeatReq as _im_logic_HeartbeatReq, HeartbeatReq__Output as _im_logic_HeartbeatReq__Output } from './im/logic/HeartbeatReq';
 import type { LogicClient as _im_logic_LogicClient, LogicDefinition as _im_logic_LogicDefinition } from './im/logic/Logic';
+import type { LogicStreamClient as _im_logic_LogicStreamClient, LogicStreamDefinition as _im_logic_LogicStreamDefinition } from './im/logic/LogicStream';
 import type { NodesReply as _im_logic_NodesReply, NodesReply__Output as _im_logic_NodesReply__Output } from './im/logic/NodesReply';
 import type { NodesReq as _im_logic_NodesReq, NodesReq__Output as _im_logic_NodesReq__Output } from './im/logic/NodesReq';
 import type { OnlineReply as _im_logic_OnlineReply, OnlineReply__Output as _im_logic_OnlineReply__Output } from './im/logic/OnlineReply';
@@ -19,6 +20,8 @@ import type { PushMidsReq as _im_logic_PushMidsReq, PushMidsReq__Output as _im_l
 import type { PushReply as _im_logic_PushReply, PushReply__Output as _im_logic_PushReply__Output } from './im/logic/PushReply';
 import type { PushRoomReq as _im_logic_PushRoomReq, PushRoomReq__Output as _im_logic_PushRoomReq__Output } from './im/logic/PushRoomReq';
 import type { ReceiveReq as _im_logic_ReceiveReq, ReceiveReq__Output as _im_logic_ReceiveReq__Output } from './im/logic/ReceiveReq';
+import type { StreamReply as _im_logic_StreamReply, StreamReply__Output as _im_logic_StreamReply__Output } from './im/logic/StreamReply';
+import type { StreamRequest as _im_logic_StreamRequest, StreamRequest__Output as _im_logic_StreamRequest__Output } from './im/logic/StreamRequest';
 import type { Proto as _im_protocol_Proto, Proto__Output as _im_protocol_Proto__Output } from './im/protocol/Proto';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -36,6 +39,7 @@ export interface ProtoGrpcType {
       Empty: MessageTypeDefinition<_im_logic_Empty, _im_logic_Empty__Output>
       HeartbeatReq: MessageTypeDefinition<_im_logic_HeartbeatReq, _im_logic_HeartbeatReq__Output>
       Logic: SubtypeConstructor<typeof grpc.Client, _im_logic_LogicClient> & { service: _im_logic_LogicDefinition }
+      LogicStream: SubtypeConstructor<typeof grpc.Client, _im_logic_LogicStreamClient> & { service: _im_logic_LogicStreamDefinition }
       NodesReply: MessageTypeDefinition<_im_logic_NodesReply, _im_logic_NodesReply__Output>
       NodesReq: MessageTypeDefinition<_im_logic_NodesReq, _im_logic_NodesReq__Output>
       OnlineReply: MessageTypeDefinition<_im_logic_OnlineReply, _im_logic_OnlineReply__Output>
@@ -46,6 +50,8 @@ export interface ProtoGrpcType {
       PushReply: MessageTypeDefinition<_im_logic_PushReply, _im_logic_PushReply__Output>
       PushRoomReq: MessageTypeDefinition<_im_logic_PushRoomReq, _im_logic_PushRoomReq__Output>
       ReceiveReq: MessageTypeDefinition<_im_logic_ReceiveReq, _im_logic_ReceiveReq__Output>
+      StreamReply: MessageTypeDefinition<_im_logic_StreamReply, _im_logic_StreamReply__Output>
+      StreamRequest: MessageTypeDefinition<_im_logic_StreamRequest, _im_logic_StreamRequest__Output>
     }
     protocol: {
       Proto: MessageTypeDefinition<_im_protocol_Proto, _im_protocol_Proto__Output>

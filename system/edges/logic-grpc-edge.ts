@@ -1,4 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
+import type { ConnectReply } from '../../proto/generated/im/logic/ConnectReply';
+import type { ConnectReq__Output } from '../../proto/generated/im/logic/ConnectReq';
+import type { DisconnectReply } from '../../proto/generated/im/logic/DisconnectReply';
+import type { DisconnectReq__Output } from '../../proto/generated/im/logic/DisconnectReq';
+import type { Empty } from '../../proto/generated/im/logic/Empty';
+import type { HeartbeatReq__Output } from '../../proto/generated/im/logic/HeartbeatReq';
 import type { LogicHandlers } from '../../proto/generated/im/logic/Logic';
 import { asImError, ErrorName, ImError } from '../errors';
 import type { Logger } from '../logger';
@@ -9,6 +15,7 @@ import { GrpcHealth } from './grpc-health';
 import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 import { logThrottled, LogThrottle } from '../log-throttle';
+import { LogicStreamService, Runner } from './logic-stream-service';
 
 const MID = /^\d{1,19}$/;
 
@@ -66,7 +73,9 @@ function checkOperation(operation: number): void {
 /**
  * Serves im.logic.Logic: cloud nodes call Connect, Disconnect, Heartbeat,
  * RenewOnline and Receive; applications may call the Push rpcs instead of
- * the HTTP API. Failures carry a catalogued code in their details.
+ * the HTTP API. Failures carry a catalogued code in their details. Serves
+ * im.logic.LogicStream too: our cloud nodes' Connect, Disconnect and
+ * Heartbeat on long-lived streams, run by the same handlers.
  */
 export class LogicGrpcEdge {
   /** Per-request failures: one line per route (or rpc) and code every 10 s at their level, the rest at debug; counters keep the numbers. */
@@ -74,6 +83,7 @@ export class LogicGrpcEdge {
   readonly server: grpc.Server;
   /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
   readonly health = new GrpcHealth(['im.logic.Logic']);
+  private readonly streams: LogicStreamService;
 
   constructor(
     private readonly services: LogicServices,
@@ -90,12 +100,28 @@ export class LogicGrpcEdge {
       // Above push.maxBatchBytes, so a message too large to send reaches checkMessage and gets a catalogued answer.
       'grpc.max_receive_message_length': limits.maxReceiveBytes,
       // grpc.health.v1 is left open: Consul's gRPC check sends no token.
-      interceptors: [access.auth.grpcInterceptor(['im.logic.Logic'])],
+      interceptors: [access.auth.grpcInterceptor(['im.logic.Logic', 'im.logic.LogicStream'])],
     });
     const checkMessage = (msg: Buffer): void => {
       if (msg.length > limits.maxMessageBytes) throw new ImError('GRPC_MESSAGE_TOO_LARGE', `${msg.length} > ${limits.maxMessageBytes}`);
     };
     const s = this.services;
+    const connect = async (req: ConnectReq__Output): Promise<ConnectReply> => {
+      if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
+      s.requireKnownServer(req.server, 'connect');
+      const a = await s.connect(req.server, req.token, req.connId);
+      return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
+    };
+    // Not checked against the known nodes: it only removes entries that name its own server.
+    const disconnect = async (req: DisconnectReq__Output): Promise<DisconnectReply> => ({ has: await s.disconnect(req.mid, req.key, req.server, req.connId) });
+    const heartbeat = async (req: HeartbeatReq__Output): Promise<Empty> => {
+      s.requireKnownServer(req.server, 'heartbeat');
+      await s.heartbeat(req.mid, req.key, req.server, req.connId);
+      return {};
+    };
+    this.streams = new LogicStreamService({
+      connect: this.runner('Connect', connect), disconnect: this.runner('Disconnect', disconnect), heartbeat: this.runner('Heartbeat', heartbeat),
+    });
     const handlers: LogicHandlers = {
       Ping: this.unary('Ping', async () => ({})),
       Close: this.unary('Close', async () => {
@@ -103,19 +129,9 @@ export class LogicGrpcEdge {
         setImmediate(onClose);
         return {};
       }),
-      Connect: this.unary('Connect', async (req) => {
-        if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
-        s.requireKnownServer(req.server, 'connect');
-        const a = await s.connect(req.server, req.token, req.connId);
-        return { mid: a.mid, key: a.key, roomID: a.roomId, accepts: a.accepts, heartbeat: a.heartbeatNanos };
-      }),
-      // Not checked against the known nodes: it only removes entries that name its own server.
-      Disconnect: this.unary('Disconnect', async (req) => ({ has: await s.disconnect(req.mid, req.key, req.server, req.connId) })),
-      Heartbeat: this.unary('Heartbeat', async (req) => {
-        s.requireKnownServer(req.server, 'heartbeat');
-        await s.heartbeat(req.mid, req.key, req.server, req.connId);
-        return {};
-      }),
+      Connect: this.unary('Connect', connect),
+      Disconnect: this.unary('Disconnect', disconnect),
+      Heartbeat: this.unary('Heartbeat', heartbeat),
       RenewOnline: this.unary('RenewOnline', async (req) => {
         if (req.server === '') throw new ImError('GRPC_BAD_SERVER');
         s.requireKnownServer(req.server, 'renew_online');
@@ -156,7 +172,9 @@ export class LogicGrpcEdge {
         return {};
       }),
     };
-    this.server.addService(loadWireProtos().im.logic.Logic.service, handlers);
+    const { im } = loadWireProtos();
+    this.server.addService(im.logic.Logic.service, handlers);
+    this.server.addService(im.logic.LogicStream.service, this.streams.handlers);
     this.health.addTo(this.server);
   }
 
@@ -168,18 +186,26 @@ export class LogicGrpcEdge {
   /** Waits for in-flight calls up to the grace period (or `graceMs`, what a stop's deadline leaves), then cuts them. */
   shutdown(graceMs = this.shutdownGraceMs): Promise<void> {
     this.health.endWatches();
+    // Open streams would hold the shutdown for its whole grace: each ends once its requests are answered.
+    this.streams.drain();
     return shutdownGrpcServer(this.server, graceMs);
   }
 
   private unary<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    const run = this.runner(rpc, handle);
+    return (call, callback) => run(call.request, (failure, res) => (failure ? callback(failure) : callback(null, res)));
+  }
+
+  /** One request of `rpc`, unary or on a stream: counted, timed, its failure logged and mapped to a status with a catalogued code. */
+  private runner<Req, Res>(rpc: string, handle: (req: Req) => Promise<Res>): Runner<Req, Res> {
     const push = PUSH_KINDS.get(rpc);
     const observe = (outcome: string, started: number): void => {
       if (push !== undefined) this.metrics.observe('im_logic_push_seconds', { edge: 'grpc', kind: push, outcome }, (performance.now() - started) / 1000);
     };
-    return (call, callback) => {
+    return (request, callback) => {
       const started = performance.now();
       this.metrics.inc('im_logic_grpc_requests_total', { rpc });
-      handle(call.request).then(
+      handle(request).then(
         (res) => {
           observe('ok', started);
           callback(null, res);
