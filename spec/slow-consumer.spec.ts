@@ -40,6 +40,12 @@ describe('slow consumers', () => {
     return max;
   }
 
+  /** The bytes the node holds for `key`'s client (what its socket has not taken), as the admin endpoint shows them. */
+  async function queued(key: string): Promise<number> {
+    const row = (await adminJson<ConnectionsAnswer>(h.node.adminPort, `/connections?key=${key}`)).connections[0];
+    return typeof row?.queuedBytes === 'number' ? row.queuedBytes : 0;
+  }
+
   for (const transport of ['tcp', 'ws'] as const) {
     it(`${transport}: over slowConsumer.softBytes a stalled client loses room pushes, still gets key pushes, and stays open; a reader loses nothing`, async () => {
       h = await CloudHarness.start({ slowConsumer: { softBytes: 16 * 1024, hardBytes: 64 * 1024 * 1024 } });
@@ -85,12 +91,7 @@ describe('slow consumers', () => {
     h = await CloudHarness.start({ slowConsumer: { softBytes: 256 * 1024 * 1024, hardBytes: 512 * 1024 * 1024, ms: 300, hardMs: 60_000 } });
     const stalled = await online('tcp', 'stalled');
     stalled.goSilent();
-    // The admin endpoint shows the bytes the node holds for the client (what its socket has not taken).
-    const queued = async (): Promise<number> => {
-      const row = (await adminJson<ConnectionsAnswer>(h.node.adminPort, '/connections?key=stalled')).connections[0];
-      return typeof row?.queuedBytes === 'number' ? row.queuedBytes : 0;
-    };
-    await fill((i) => h.pushMsg(['stalled'], BIZ, { op: BIZ, body: `key-${i}-${BIG}` }), async () => (await queued()) > 0, 'bytes queued at the node');
+    await fill((i) => h.pushMsg(['stalled'], BIZ, { op: BIZ, body: `key-${i}-${BIG}` }), async () => (await queued('stalled')) > 0, 'bytes queued at the node');
     await new Promise((r) => setTimeout(r, 400));
     await h.broadcastRoom(ROOM, { op: BIZ, body: 'room-after' });
     await eventually(() => h.node.metrics.get('im_slow_consumer_drops_total', { transport: 'tcp' }) === 1, 'the room push dropped');
@@ -104,11 +105,7 @@ describe('slow consumers', () => {
     h = await CloudHarness.start({ slowConsumer: { softBytes: 256 * 1024 * 1024, hardBytes: 512 * 1024 * 1024, ms: 100, hardMs: 300 } });
     const stalled = await online('tcp', 'stalled');
     stalled.goSilent();
-    const queued = async (): Promise<number> => {
-      const row = (await adminJson<ConnectionsAnswer>(h.node.adminPort, '/connections?key=stalled')).connections[0];
-      return typeof row?.queuedBytes === 'number' ? row.queuedBytes : 0;
-    };
-    await fill((i) => h.pushMsg(['stalled'], BIZ, { op: BIZ, body: `key-${i}-${BIG}` }), async () => (await queued()) > 0, 'bytes queued at the node');
+    await fill((i) => h.pushMsg(['stalled'], BIZ, { op: BIZ, body: `key-${i}-${BIG}` }), async () => (await queued('stalled')) > 0, 'bytes queued at the node');
     expect(h.node.metrics.get('im_connections_closed_total', { reason: 'slow_consumer' })).to.equal(0);
     await new Promise((r) => setTimeout(r, 400));
     await h.pushMsg(['stalled'], BIZ, { op: BIZ, body: 'too-late' });

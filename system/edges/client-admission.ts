@@ -1,6 +1,8 @@
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Transport } from '../../actors/ports';
 import { ImError } from '../errors';
+import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { CounterHandle, Metrics } from '../metrics';
 import { TokenBucket } from './token-bucket';
@@ -52,12 +54,6 @@ export interface AdmissionLimits {
   readonly maxRefusing: number;
 }
 
-interface ReasonLog {
-  readonly counter: CounterHandle;
-  lastLoggedAt: number;
-  sinceLogged: number;
-}
-
 /**
  * Whether a new client socket becomes a connection, decided on its TCP
  * connection before a byte is read: refused while the node drains, when it
@@ -75,9 +71,16 @@ export class ClientAdmission {
   private readonly perIp = new Map<string, number>();
   private readonly rate: TokenBucket | null;
   private readonly refusals: Readonly<Record<RefusalReason, Refusal>>;
-  private readonly logs: Readonly<Record<RefusalReason, ReasonLog>>;
+  private readonly counters: Readonly<Record<RefusalReason, CounterHandle>>;
+  private readonly logs: LogThrottle;
   /** Where every edge closes the sockets it refuses: bounded, since no connection limit counts them. */
   readonly linger: RefusalLinger;
+  /**
+   * The close listener of every admitted socket. The address is read again
+   * at close: Node keeps the peer's address once read (at admission), after
+   * the handle is gone.
+   */
+  private readonly admittedClosed: (this: Socket) => void;
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -85,12 +88,17 @@ export class ClientAdmission {
     private readonly accepting: () => boolean,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly now: () => number = () => performance.now(),
+    now: () => number = () => performance.now(),
   ) {
     this.linger = new RefusalLinger(limits.maxRefusing, metrics);
+    const admission = this;
+    this.admittedClosed = function admittedClosed(this: Socket): void {
+      admission.closed(this.remoteAddress);
+    };
     this.rate = limits.newPerSec > 0 ? new TokenBucket(limits.newPerSec, limits.newPerSec, now) : null;
     this.refusals = perReason(refusalOf);
-    this.logs = perReason((reason) => ({ counter: metrics.counterOf('im_connections_refused_total', { reason }), lastLoggedAt: -Infinity, sinceLogged: 0 }));
+    this.counters = perReason((reason) => metrics.counterOf('im_connections_refused_total', { reason }));
+    this.logs = new LogThrottle(LOG_EVERY_MS, now);
   }
 
   get openConnections(): number {
@@ -126,6 +134,17 @@ export class ClientAdmission {
     return null;
   }
 
+  /**
+   * admit() for a socket the edge accepted: an admitted one gets the one
+   * close listener every admitted socket shares (a closure each would cost
+   * bytes per connection), which releases its count whichever way it closes.
+   */
+  admitSocket(socket: Socket, transport: Transport): Refusal | null {
+    const refusal = this.admit(socket.remoteAddress, transport);
+    if (!refusal) socket.on('close', this.admittedClosed);
+    return refusal;
+  }
+
   /** An admitted socket closed (whichever way). */
   closed(address: string | undefined): void {
     const ip = address ?? '?';
@@ -147,18 +166,14 @@ export class ClientAdmission {
    * flood the log). Draining refusals are expected, so they log at info.
    */
   refused(reason: RefusalReason, transport: Transport, address: string | undefined): void {
-    const entry = this.logs[reason];
-    entry.counter.inc();
-    entry.sinceLogged++;
-    const now = this.now();
-    if (now - entry.lastLoggedAt < LOG_EVERY_MS) return;
+    this.counters[reason].inc();
+    const left = this.logs.admit(reason);
+    if (left === null) return;
     const error = this.refusals[reason].error;
     this.log.log(reason === 'draining' ? 'info' : 'warn', 'client sockets refused', {
-      component: 'client-admission', code: error.code, reason, refused: entry.sinceLogged, transport, address,
+      component: 'client-admission', code: error.code, reason, refused: left + 1, transport, address,
       openConnections: this.open, ...this.limitOf(reason),
     });
-    entry.lastLoggedAt = now;
-    entry.sinceLogged = 0;
   }
 
   private limitOf(reason: RefusalReason): Record<string, number> {

@@ -95,15 +95,9 @@ export class TcpEdge {
     this.server = made.server;
     // Admitted first, before the accept guard's own 'connection' listener (added by listen) looks at the descriptor.
     const plain = made.ready === 'connection';
-    // One listener for every admitted socket, not a closure each. The address is read again at close:
-    // Node keeps the peer's address once read (here, at admission), after the handle is gone.
-    const admittedClosed = function admittedClosed(this: net.Socket): void {
-      admission.closed(this.remoteAddress);
-    };
     this.server.on('connection', (socket: net.Socket) => {
-      const refusal = this.admission.admit(socket.remoteAddress, this.transport);
+      const refusal = this.admission.admitSocket(socket, this.transport);
       if (!refusal) {
-        socket.on('close', admittedClosed);
         if (plain) this.accept(socket);
       } else if (plain) {
         this.refuse(socket, refusal);

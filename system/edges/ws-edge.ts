@@ -14,10 +14,11 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { AcceptGuard } from './accept-guard';
 import { ClientAdmission, PendingRefusals, Refusal } from './client-admission';
+import { endAndLinger } from './refusal-linger';
 import { HttpServerKind, plainHttpServer, upgradeTimeouts, watchHandshakes } from './client-servers';
 import type { Coalescer, PacketSequence } from './coalescer';
 import type { ConnectionOpener } from './connection-opener';
-import { ClientLimits, CLOSE_LINGER_MS, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
+import { ClientLimits, disconnectPacket, SocketClient, writeCounters, WriteCounters } from './socket-client';
 
 /** The seed's check: 16 random bytes, base64 (RFC 6455 §4.1). */
 const WS_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
@@ -154,18 +155,6 @@ function httpRefusal(status: number, error: ImError, retryAfterMs?: number): str
 }
 
 /**
- * Sends the last bytes, then makes sure the descriptor goes even if the peer
- * never closes its side. A peer that reset meanwhile fails the write: that
- * error is its own (Node stops listening for a socket's errors once it
- * emits 'upgrade'; unheard, one would end the process).
- */
-function endAndLinger(socket: Duplex, bytes: string): void {
-  socket.on('error', () => undefined);
-  socket.end(bytes);
-  setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
-}
-
-/**
  * WebSocket clients on one path (`/sub`). A socket is admitted or refused on
  * its TCP connection (ClientAdmission: draining, node full, per-IP, rate); a
  * refused one gets its status (503, 429) at once (wss: once its TLS
@@ -214,15 +203,10 @@ export class WsEdge {
     this.server = kind.create((req, res) => this.plainRequest(req, res), upgradeTimeouts(options.upgradeTimeoutMs));
     // After the server's own listener, which attached the HTTP parser: a request that still arrives finds the socket ended.
     const plain = this.transport === 'ws';
-    // One listener for every admitted socket, not a closure each. The address is read again at close:
-    // Node keeps the peer's address once read (here, at admission), after the handle is gone.
-    const admittedClosed = function admittedClosed(this: Socket): void {
-      admission.closed(this.remoteAddress);
-    };
     this.server.on('connection', (socket: Socket) => {
-      const refusal = this.admission.admit(socket.remoteAddress, this.transport);
-      if (!refusal) socket.on('close', admittedClosed);
-      else if (plain) this.refuse(socket, refusal);
+      const refusal = this.admission.admitSocket(socket, this.transport);
+      if (!refusal) return;
+      if (plain) this.refuse(socket, refusal);
       else this.pending.hold(socket, refusal);
     });
     // wss: a refused socket is answered once its TLS handshake is done, as TLS tcp is.
