@@ -5,6 +5,7 @@
  * connection actor decides what a refusal does.
  */
 import { ImError } from '../system/errors';
+import { takeToken, TokenCount } from '../system/token-bucket';
 
 /** The limits every connection of a node shares (limits.*). */
 export interface ConnectionLimits {
@@ -17,12 +18,8 @@ export interface ConnectionLimits {
 /** How many seconds of upstream messages a connection may send at once after a quiet spell. */
 export const UPSTREAM_BURST_SECONDS = 2;
 
-/** A token bucket for one connection's upstream messages. */
-export interface UpstreamBucket {
-  tokens: number;
-  /** When `tokens` was last brought up to date. */
-  at: number;
-}
+/** A token bucket for one connection's upstream messages (its rate and burst are the node's: ConnectionLimits). */
+export type UpstreamBucket = TokenCount;
 
 export function fullBucket(limits: ConnectionLimits, now: number): UpstreamBucket {
   return { tokens: limits.upstreamPerSec * UPSTREAM_BURST_SECONDS, at: now };
@@ -30,12 +27,7 @@ export function fullBucket(limits: ConnectionLimits, now: number): UpstreamBucke
 
 /** Takes one token if there is one; false when the message is over the rate. */
 export function takeUpstream(bucket: UpstreamBucket, limits: ConnectionLimits, now: number): boolean {
-  const burst = limits.upstreamPerSec * UPSTREAM_BURST_SECONDS;
-  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * limits.upstreamPerSec) / 1000);
-  bucket.at = now;
-  if (bucket.tokens < 1) return false;
-  bucket.tokens -= 1;
-  return true;
+  return takeToken(bucket, limits.upstreamPerSec, limits.upstreamPerSec * UPSTREAM_BURST_SECONDS, now);
 }
 
 /** The error for a room id over the limit, or null. */

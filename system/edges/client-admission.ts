@@ -5,7 +5,7 @@ import { ImError } from '../errors';
 import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { CounterHandle, Metrics } from '../metrics';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../token-bucket';
 import { RefusalLinger } from './refusal-linger';
 
 export type RefusalReason = 'draining' | 'node_full' | 'ip_limit' | 'connect_rate' | 'origin' | 'upgrade_timeout';
