@@ -7,6 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCodes } from './errors';
+import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 
@@ -16,10 +17,10 @@ const REFUSAL = `${ErrorCodes.UNAUTHENTICATED.code}:`;
 export class PeerAuth {
   /** Client interceptors adding the token to each call's metadata (none without a token). */
   readonly interceptors: grpc.Interceptor[];
-  private lastErrorAt = Number.NEGATIVE_INFINITY;
-  private unlogged = 0;
+  private readonly logs: LogThrottle;
 
-  constructor(token: string, private readonly metrics: Metrics | null, private readonly log: Logger | null, private readonly now: () => number = Date.now) {
+  constructor(token: string, private readonly metrics: Metrics | null, private readonly log: Logger | null, now: () => number = Date.now) {
+    this.logs = new LogThrottle(ERROR_EVERY_MS, now);
     const value = `Bearer ${token}`;
     const addToken: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
@@ -37,16 +38,11 @@ export class PeerAuth {
   refused(err: { readonly code: number; readonly details?: string }, rpc: string, address: string): boolean {
     if (err.code !== grpc.status.UNAUTHENTICATED || !(err.details ?? '').startsWith(REFUSAL)) return false;
     this.metrics?.inc('im_peer_auth_refused_total', { rpc });
-    const now = this.now();
-    if (now - this.lastErrorAt < ERROR_EVERY_MS) {
-      this.unlogged++;
-      return true;
-    }
+    const left = this.logs.admit('refused');
+    if (left === null) return true;
     this.log?.error('a peer node refused this node\'s token: security.token differs between the nodes (or this node has none)', {
-      component: 'peer-auth', code: ErrorCodes.UNAUTHENTICATED.code, peer: address, rpc, refusedSinceLastLine: this.unlogged,
+      component: 'peer-auth', code: ErrorCodes.UNAUTHENTICATED.code, peer: address, rpc, refusedSinceLastLine: left,
     });
-    this.lastErrorAt = now;
-    this.unlogged = 0;
     return true;
   }
 }

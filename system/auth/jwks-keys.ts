@@ -8,6 +8,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { ImError } from '../errors';
+import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 
@@ -34,8 +35,7 @@ export function jwksKeys(options: JwksKeysOptions): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(options.url), { timeoutDuration: options.timeoutMs, cooldownDuration: options.cooldownMs });
   let failedAt = Number.NEGATIVE_INFINITY;
   let lastFailure = '';
-  let loggedAt = Number.NEGATIVE_INFINITY;
-  let unlogged = 0;
+  const logs = new LogThrottle(FAILURE_LOG_INTERVAL_MS, now);
   // While fetches are held back, a fresh set already fetched still answers (without fetching for an unknown kid).
   let held: { jwks: JSONWebKeySet; keys: JWTVerifyGetKey } | null = null;
 
@@ -45,14 +45,11 @@ export function jwksKeys(options: JwksKeysOptions): JWTVerifyGetKey {
     failedAt = at;
     lastFailure = `${cause}: ${err instanceof Error ? err.message : String(err)}`;
     options.metrics?.inc('im_logic_jwks_fetch_failures_total', { cause });
-    if (at - loggedAt >= FAILURE_LOG_INTERVAL_MS) {
+    const left = logs.admit('fetch');
+    if (left !== null) {
       options.log?.warn('JWKS fetch failed; Connects that need it fail as unavailable', {
-        component: 'auth', code: 'E_JWKS_UNAVAILABLE', url: options.url, cause, error: lastFailure, notLogged: unlogged,
+        component: 'auth', code: 'E_JWKS_UNAVAILABLE', url: options.url, cause, error: lastFailure, notLogged: left,
       });
-      loggedAt = at;
-      unlogged = 0;
-    } else {
-      unlogged++;
     }
     return new ImError('JWKS_UNAVAILABLE', lastFailure);
   };

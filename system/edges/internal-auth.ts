@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ImError } from '../errors';
+import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 
@@ -28,10 +29,10 @@ export function bearer(token: string): string {
 
 export class InternalAuth {
   private readonly expected: Buffer | null;
-  private lastWarnAt = Number.NEGATIVE_INFINITY;
-  private unwarned = 0;
+  private readonly logs: LogThrottle;
 
-  constructor(token: string, private readonly metrics: Metrics, private readonly log: Logger, private readonly now: () => number = Date.now) {
+  constructor(token: string, private readonly metrics: Metrics, private readonly log: Logger, now: () => number = Date.now) {
+    this.logs = new LogThrottle(WARN_EVERY_MS, now);
     this.expected = token === '' ? null : digest(token);
   }
 
@@ -79,15 +80,10 @@ export class InternalAuth {
 
   private refused(surface: InternalSurface, what: string, peer: string, token: 'missing' | 'wrong'): void {
     this.metrics.inc('im_internal_auth_failures_total', { surface });
-    const now = this.now();
-    if (now - this.lastWarnAt < WARN_EVERY_MS) {
-      this.unwarned++;
-      return;
-    }
+    const left = this.logs.admit('refused');
+    if (left === null) return;
     this.log.warn('internal call refused: missing or wrong security.token', {
-      component: 'internal-auth', code: 'E_UNAUTHENTICATED', surface, call: what, peer, token, refusedSinceLastLine: this.unwarned,
+      component: 'internal-auth', code: 'E_UNAUTHENTICATED', surface, call: what, peer, token, refusedSinceLastLine: left,
     });
-    this.lastWarnAt = now;
-    this.unwarned = 0;
   }
 }
