@@ -4,8 +4,8 @@
  * it carries `authorization: Bearer <token>` (gRPC metadata or the HTTP
  * header). grpc.health.v1 stays open: Consul's gRPC check sends no token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { BearerToken } from '../bearer-token';
 import { ImError } from '../errors';
 import { LogThrottle } from '../log-throttle';
 import type { Logger } from '../logger';
@@ -16,28 +16,22 @@ export type InternalSurface = 'grpc' | 'http';
 /** One warn line per this many milliseconds at most, however many calls are refused (the counter has them all). */
 const WARN_EVERY_MS = 10_000;
 
-const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /** The value a node sends as `authorization` on its calls to the other side. */
 export function bearer(token: string): string {
   return `Bearer ${token}`;
 }
 
 export class InternalAuth {
-  private readonly expected: Buffer | null;
+  private readonly token: BearerToken;
   private readonly logs: LogThrottle;
 
   constructor(token: string, private readonly metrics: Metrics, private readonly log: Logger, now: () => number = Date.now) {
     this.logs = new LogThrottle(WARN_EVERY_MS, now);
-    this.expected = token === '' ? null : digest(token);
+    this.token = new BearerToken(token);
   }
 
   get required(): boolean {
-    return this.expected !== null;
+    return this.token.required;
   }
 
   /**
@@ -45,11 +39,9 @@ export class InternalAuth {
    * A refusal is counted, and logged at warn at most once per WARN_EVERY_MS.
    */
   admits(authorization: string | undefined, surface: InternalSurface, what: string, peer: string): boolean {
-    if (this.expected === null) return true;
-    const match = BEARER.exec(authorization ?? '');
-    // Digests of equal length, compared in constant time: neither the token's length nor its prefix leaks.
-    if (match !== null && timingSafeEqual(digest(match[1]), this.expected)) return true;
-    this.refused(surface, what, peer, match === null ? 'missing' : 'wrong');
+    const verdict = this.token.check(authorization);
+    if (verdict === 'ok') return true;
+    this.refused(surface, what, peer, verdict);
     return false;
   }
 
@@ -64,7 +56,7 @@ export class InternalAuth {
     const details = `${refusal.code}: ${refusal.message}`;
     return (method, call) => {
       const service = method.path.split('/')[1] ?? '';
-      if (this.expected === null || !guarded.has(service)) return new grpc.ServerInterceptingCall(call);
+      if (!this.token.required || !guarded.has(service)) return new grpc.ServerInterceptingCall(call);
       const listener = new grpc.ServerListenerBuilder()
         .withOnReceiveMetadata((metadata, next) => {
           const values = metadata.get('authorization');
