@@ -2,7 +2,7 @@
  * Child process of push-gc: PushMsg over real gRPC to keys idle-0 .. idle-(n-1)
  * at a steady rate, on request; answers with the calls' latency percentiles.
  *
- *   argv: <cloud gRPC host:port> <n> <rate per second>
+ *   argv: <cloud gRPC host:port> <n> <rate per second> [streams: 0 calls PushMsg unary (as goim's job does); default 2, as our logic node]
  */
 import { GrpcCloudClient } from '../system/cloud-client';
 import { paced } from './suite/pacing';
@@ -23,10 +23,11 @@ export interface PusherResult {
   readonly maxMs: number;
 }
 
-const [address, nArg, rateArg] = process.argv.slice(2);
+const [address, nArg, rateArg, streamsArg] = process.argv.slice(2);
 const n = Number(nArg);
 const rate = Number(rateArg);
-const client = new GrpcCloudClient(address, 5000);
+const streams = Number(streamsArg ?? '2');
+const client = new GrpcCloudClient(address, 5000, null, undefined, null, streams > 0 ? { count: streams, reprobeMs: 60_000, log: console } : null);
 const body = Buffer.from('{"test":1}');
 
 async function run(seconds: number): Promise<PusherResult> {

@@ -7,7 +7,14 @@
  * push, and who allocates them (V8's sampling heap profiler, counting
  * objects the GC has already collected). Prints markdown tables.
  *
- *   node dist/bench/push-gc.js [--n 2000] [--rate 1000] [--seconds 8] [--top 15]
+ *   node dist/bench/push-gc.js [--n 2000] [--rate 1000] [--seconds 8] [--top 15] [--streams 2] [--survivors]
+ *
+ * --streams: the pusher's im.cloud.CloudStream streams, as a logic node's
+ * cloud.streams (default 2); 0 calls PushMsg unary, as goim's job does.
+ *
+ * --survivors: count only what outlived the scavenges (promoted to old
+ * space, where only a full GC frees it): the bytes that make scavenges slow
+ * and the old space grow.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import inspector from 'node:inspector';
@@ -88,9 +95,11 @@ async function main(): Promise<void> {
   const rate = Number(argValue('rate', '1000'));
   const seconds = Number(argValue('seconds', '8'));
   const top = Number(argValue('top', '15'));
+  const survivors = process.argv.includes('--survivors');
+  const streams = Number(argValue('streams', '2'));
   const { node, stop } = await startCloudUnderTest();
   const clients = await openIdleClients(node, n, 'tcp');
-  const pusher = fork(path.join(__dirname, 'key-pusher.js'), [`127.0.0.1:${node.ports.grpc}`, String(n), String(rate)]);
+  const pusher = fork(path.join(__dirname, 'key-pusher.js'), [`127.0.0.1:${node.ports.grpc}`, String(n), String(rate), String(streams)]);
   await new Promise((resolve) => pusher.once('message', resolve));
   await pusherRun(pusher, 1);
 
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
   const session = new inspector.Session();
   session.connect();
   await inspectorCall(session, 'HeapProfiler.startSampling', {
-    samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+    samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivors,
   });
   delay.enable();
   const result = await pusherRun(pusher, seconds);
@@ -123,7 +132,7 @@ async function main(): Promise<void> {
   const worst = (xs: GcPause[]): number => xs.reduce((m, p) => Math.max(m, p.ms), 0);
   const alloc = allocations(profile.head);
   const out = [
-    `${n} idle tcp clients; PushMsg to one key at ${rate}/s for ${seconds} s (after 1 s unmeasured), from another process`,
+    `${n} idle tcp clients; PushMsg to one key at ${rate}/s for ${seconds} s (after 1 s unmeasured), from another process, ${streams > 0 ? `on ${streams} im.cloud.CloudStream streams` : 'unary'}`,
     '',
     table(['figure', 'value'], [
       ['pushes sent / failed / skipped', `${result.sent} / ${result.failed} / ${result.skipped}`],
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
       ['node event-loop delay p50 / p99 / max', `${ms(delay.percentile(50) / 1e6)} / ${ms(delay.percentile(99) / 1e6)} / ${ms(delay.max / 1e6)}`],
       ['scavenges: count / mean / max pause', `${minor.length} / ${ms(sum(minor) / Math.max(1, minor.length))} / ${ms(worst(minor))}`],
       ['full GCs: count / max pause', `${major.length} / ${ms(worst(major))}`],
-      ['node allocated per push (sampled)', kb(alloc.total / pushes)],
+      [survivors ? 'node allocated per push that outlived the scavenges (sampled)' : 'node allocated per push (sampled)', kb(alloc.total / pushes)],
     ]),
     '',
     table(['allocated by', 'per push', 'share'], [...alloc.byOrigin].sort((a, b) => b[1] - a[1])

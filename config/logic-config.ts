@@ -24,6 +24,8 @@ export interface LogicConfig {
     readonly maxQueued: number;
     readonly maxLinkBytes: number;
     readonly leavingGraceMs: number;
+    readonly streams: number;
+    readonly streamReprobeMs: number;
   };
   readonly session: { readonly store: 'memory' | 'redis'; readonly redisUrl: string; readonly ttlSeconds: number };
   readonly online: { readonly maxAgeMs: number };
@@ -67,6 +69,7 @@ export function loadLogicConfig(sources: LoadSources = {}): LogicConfig {
     cloud: {
       nodes: r.list('cloud.nodes'), callTimeoutMs: r.num('cloud.callTimeoutMs'), maxInFlight: r.num('cloud.maxInFlight'),
       maxQueued: r.num('cloud.maxQueued'), maxLinkBytes: r.num('cloud.maxLinkBytes'), leavingGraceMs: r.num('cloud.leavingGraceMs'),
+      streams: r.num('cloud.streams'), streamReprobeMs: r.num('cloud.streamReprobeMs'),
     },
     session: { store: r.str('session.store') as 'memory' | 'redis', redisUrl: r.str('session.redisUrl'), ttlSeconds: r.num('session.ttlSeconds') },
     online: { maxAgeMs: r.num('online.maxAgeMs') },

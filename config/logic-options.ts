@@ -34,6 +34,14 @@ export const logicOptions: readonly OptionSpec[] = [
     doc: 'How long a cloud node that left discovery\'s list still gets pushes (it may be draining: it deregisters first and holds its clients until it has told them all to go; a node that died answers them with a failure). No Connect, Heartbeat or RenewOnline may name it meanwhile. Keep it above the cloud nodes\' shutdown.deadlineMs.',
   },
   { path: 'cloud.maxInFlight', env: 'IM_LOGIC_CLOUD_MAX_IN_FLIGHT', kind: { type: 'int', min: 1 }, default: 256, doc: 'Pushes in flight to one cloud node; more wait in its link actor. 1 keeps strict order per node; more is faster but, as in goim, lets pushes overtake each other.' },
+  {
+    path: 'cloud.streams', env: 'IM_LOGIC_CLOUD_STREAMS', kind: { type: 'int', min: 0, max: 64 }, default: 2,
+    doc: 'Long-lived gRPC streams (im.cloud.CloudStream) to each cloud node carrying PushMsg, BroadcastRoom and Broadcast as requests with ids, each with its own deadline (cloud.callTimeoutMs); a stream that breaks fails its pushes in flight (reported like a failed call) and is opened again with backoff. A cloud node that answers them UNIMPLEMENTED (goim\'s comet) is called unary. 0: unary calls only.',
+  },
+  {
+    path: 'cloud.streamReprobeMs', env: 'IM_LOGIC_CLOUD_STREAM_REPROBE_MS', kind: { type: 'int', min: 1000 }, default: 60_000,
+    doc: 'How long a cloud node that answered the streams UNIMPLEMENTED is called unary before they are tried again (once per interval; logged at info and counted in im_cloud_streams_total{event="unary_only"}).',
+  },
   { path: 'cloud.maxQueued', env: 'IM_LOGIC_CLOUD_MAX_QUEUED', kind: { type: 'int', min: 1 }, default: 100_000, doc: 'Pushes waiting for one cloud node (beyond cloud.maxInFlight); a push past it is dropped and counted (im_cloud_push_dropped_total), and a key or mid push dropped so fails with 503 E_CLOUD_QUEUE_FULL.' },
   { path: 'cloud.maxLinkBytes', env: 'IM_LOGIC_CLOUD_MAX_LINK_BYTES', kind: { type: 'int', min: 1024 }, default: 64 * 1024 * 1024, doc: 'Bytes (messages and keys) held for one cloud node, in flight and waiting: what a hung node can cost, however large cloud.maxInFlight is. A push that would pass it is dropped like one past cloud.maxQueued. At least push.maxBatchBytes + 32768 (the keys one PushMsg may carry).' },
   { path: 'session.store', env: 'IM_LOGIC_SESSION_STORE', kind: { type: 'enum', values: ['memory', 'redis'] }, default: 'memory', doc: 'Where sessions live: memory (one logic node) or redis (several logic nodes sharing sessions).' },

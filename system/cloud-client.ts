@@ -6,9 +6,12 @@ import type { BroadcastRoomReq } from '../proto/generated/im/cloud/BroadcastRoom
 import type { CloudClient } from '../proto/generated/im/cloud/Cloud';
 import type { Empty__Output } from '../proto/generated/im/cloud/Empty';
 import type { PushMsgReq } from '../proto/generated/im/cloud/PushMsgReq';
+import type { PushReply__Output } from '../proto/generated/im/cloud/PushReply';
+import type { PushRequest } from '../proto/generated/im/cloud/PushRequest';
 import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
+import { RequestStreamOptions, RequestStreams, UnaryOnlyPeer } from './request-streams';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
 type Rpc = 'PushMsg' | 'BroadcastRoom' | 'Broadcast';
@@ -16,11 +19,14 @@ type Rpc = 'PushMsg' | 'BroadcastRoom' | 'Broadcast';
 /**
  * One cloud node over real gRPC (im.cloud.Cloud); every call has a deadline. With `metrics`, each call's
  * time is observed in im_cloud_call_seconds by rpc and outcome (ok, or its gRPC status).
+ * With `streams`, the pushes go on long-lived streams (im.cloud.CloudStream, request-streams.ts) while the
+ * node serves them, else unary (goim's comet serves only the unary rpcs).
  */
 export class GrpcCloudClient implements CloudNodeClient {
   private readonly client: CloudClient;
   /** im_cloud_call_seconds of each rpc's successful calls, resolved once (failures resolve theirs per call). */
-  private readonly okSeries: Readonly<Record<Rpc, HistogramHandle>> | null;
+  private readonly okSeries: ReadonlyMap<string, HistogramHandle>;
+  private readonly streams: RequestStreams<PushRequest, PushReply__Output> | null;
 
   /**
    * `credentials`: plain text by default, TLS when the node has a gRPC certificate.
@@ -29,39 +35,79 @@ export class GrpcCloudClient implements CloudNodeClient {
   constructor(
     readonly address: string, private readonly timeoutMs: number, private readonly metrics: Metrics | null = null,
     credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
+    streams: RequestStreamOptions | null = null,
   ) {
-    this.client = new (loadWireProtos().im.cloud.Cloud)(address, credentials, { ...NODE_CHANNEL_OPTIONS, interceptors: auth?.interceptors ?? [] });
-    this.okSeries = metrics && {
-      PushMsg: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'ok' }),
-      BroadcastRoom: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'BroadcastRoom', outcome: 'ok' }),
-      Broadcast: metrics.histogramOf('im_cloud_call_seconds', { rpc: 'Broadcast', outcome: 'ok' }),
-    };
+    const { im } = loadWireProtos();
+    const interceptors = auth?.interceptors ?? [];
+    this.client = new im.cloud.Cloud(address, credentials, { ...NODE_CHANNEL_OPTIONS, interceptors });
+    const rpcs: readonly Rpc[] = ['PushMsg', 'BroadcastRoom', 'Broadcast'];
+    this.okSeries = new Map(metrics ? rpcs.map((rpc) => [rpc, metrics.histogramOf('im_cloud_call_seconds', { rpc, outcome: 'ok' })]) : []);
+    if (streams === null || streams.count === 0) {
+      this.streams = null;
+    } else {
+      // The streams share the unary client's channel: one connection (TLS and token included) per cloud node.
+      const streamClient = new im.cloud.CloudStream(address, credentials, { channelOverride: this.client.getChannel(), interceptors });
+      this.streams = new RequestStreams<PushRequest, PushReply__Output>({
+        address,
+        open: () => streamClient.Pushes(),
+        failure: (rpc, detail, _retryable, status) => new Error(`${rpc} on ${address}: ${status}: ${detail}`),
+        observe: (rpc, outcome, started) => this.observe(rpc, outcome, started),
+        counters: metrics && {
+          opened: metrics.counterOf('im_cloud_streams_total', { event: 'opened' }),
+          broken: metrics.counterOf('im_cloud_streams_total', { event: 'broken' }),
+          unaryOnly: metrics.counterOf('im_cloud_streams_total', { event: 'unary_only' }),
+        },
+        auth, component: 'cloud-streams', kind: 'cloud node',
+      }, streams);
+    }
   }
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {
-    return this.call<PushMsgReq>('PushMsg', this.client.PushMsg, { keys: [...keys], protoOp, proto });
+    const req: PushMsgReq = { keys: [...keys], protoOp, proto };
+    return this.send('PushMsg', this.client.PushMsg, req, { pushMsg: req });
   }
 
   broadcastRoom(roomID: string, proto: ProtoMessage): Promise<void> {
-    return this.call<BroadcastRoomReq>('BroadcastRoom', this.client.BroadcastRoom, { roomID, proto });
+    const req: BroadcastRoomReq = { roomID, proto };
+    return this.send('BroadcastRoom', this.client.BroadcastRoom, req, { broadcastRoom: req });
   }
 
   broadcast(protoOp: number, proto: ProtoMessage, speed: number): Promise<void> {
-    return this.call<BroadcastReq>('Broadcast', this.client.Broadcast, { protoOp, proto, speed });
+    const req: BroadcastReq = { protoOp, proto, speed };
+    return this.send('Broadcast', this.client.Broadcast, req, { broadcast: req });
   }
 
   close(): void {
+    this.streams?.close();
     closeClientChannel(this.client);
   }
 
-  private call<Req>(rpc: Rpc, method: Unary<Req>, req: Req): Promise<void> {
+  /** On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary. */
+  private async send<Req>(rpc: Rpc, method: Unary<Req>, req: Req, streamed: PushRequest): Promise<void> {
+    const sent = this.streams?.send(rpc, streamed, this.timeoutMs) ?? null;
+    if (sent === null) return this.call(rpc, method, req, this.timeoutMs);
+    const started = Date.now();
+    try {
+      await sent;
+    } catch (err) {
+      if (!(err instanceof UnaryOnlyPeer)) throw err;
+      await this.call(rpc, method, req, Math.max(1, this.timeoutMs - (Date.now() - started)));
+    }
+  }
+
+  private observe(rpc: string, outcome: string, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    const ok = outcome === 'ok' ? this.okSeries.get(rpc) : undefined;
+    if (ok !== undefined) ok.observe(seconds);
+    else this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome }, seconds);
+  }
+
+  private call<Req>(rpc: Rpc, method: Unary<Req>, req: Req, timeoutMs: number): Promise<void> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      method.call(this.client, req, { deadline: Date.now() + this.timeoutMs }, (err) => {
+      method.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err) => {
         const status = err ? grpc.status[err.code] ?? String(err.code) : 'ok';
-        const seconds = (performance.now() - started) / 1000;
-        if (err) this.metrics?.observe('im_cloud_call_seconds', { rpc, outcome: status }, seconds);
-        else this.okSeries?.[rpc].observe(seconds);
+        this.observe(rpc, status, started);
         if (err) {
           this.auth?.refused(err, rpc, this.address);
           reject(new Error(`${rpc} on ${this.address}: ${status}: ${err.details || err.message}`));

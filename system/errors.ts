@@ -64,7 +64,7 @@ export const ErrorCodes = {
   GRPC_BAD_ROOM_TYPE: { code: 'E_GRPC_BAD_ROOM_TYPE', message: 'unknown room type' },
   GRPC_BAD_SERVER: { code: 'E_GRPC_BAD_SERVER', message: 'server (the cloud node id) is required' },
   GRPC_MESSAGE_TOO_LARGE: { code: 'E_GRPC_MESSAGE_TOO_LARGE', message: 'push message exceeds push.maxBatchBytes' },
-  GRPC_BAD_STREAM_REQUEST: { code: 'E_GRPC_BAD_STREAM_REQUEST', message: 'a LogicStream request must carry one call' },
+  GRPC_BAD_STREAM_REQUEST: { code: 'E_GRPC_BAD_STREAM_REQUEST', message: 'a stream request (LogicStream, CloudStream) must carry one call' },
 
   // internal surfaces (cloud gRPC, logic gRPC and HTTP push API)
   UNAUTHENTICATED: { code: 'E_UNAUTHENTICATED', message: 'a valid security.token is required (authorization: Bearer <token>)' },

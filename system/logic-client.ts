@@ -13,7 +13,7 @@ import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage
 import type { Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
-import { LogicStreamOptions, LogicStreams, UnaryOnlyPeer } from './logic-streams';
+import { RequestStreamOptions, RequestStreams, UnaryOnlyPeer } from './request-streams';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
@@ -31,12 +31,12 @@ export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 /**
  * One logic node over real gRPC; every call carries the deadline it is given, failures become LogicCallError.
  * With `metrics`, each call's time is observed in im_logic_call_seconds by rpc and outcome (ok, or its gRPC status).
- * With `streams`, Connect, Disconnect and Heartbeat go on long-lived streams (logic-streams.ts) while the node
+ * With `streams`, Connect, Disconnect and Heartbeat go on long-lived streams (im.logic.LogicStream, request-streams.ts) while the node
  * serves them, else unary; RenewOnline and Receive are always unary.
  */
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
-  private readonly streams: LogicStreams | null;
+  private readonly streams: RequestStreams<StreamRequest, StreamReply__Output> | null;
 
   /**
    * `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms).
@@ -46,7 +46,7 @@ export class GrpcLogicClient implements LogicNodeClient {
   constructor(
     readonly address: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, private readonly metrics: Metrics | null = null,
     credentials = grpc.credentials.createInsecure(), private readonly auth: PeerAuth | null = null,
-    streams: LogicStreamOptions | null = null,
+    streams: RequestStreamOptions | null = null,
   ) {
     const { im } = loadWireProtos();
     const interceptors = auth?.interceptors ?? [];
@@ -54,10 +54,23 @@ export class GrpcLogicClient implements LogicNodeClient {
       ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes, interceptors,
     });
     // The streams share the unary client's channel: one connection (TLS and token included) per logic node.
-    this.streams = streams === null || streams.count === 0 ? null : new LogicStreams(
-      address, new im.logic.LogicStream(address, credentials, { channelOverride: this.client.getChannel(), interceptors }),
-      streams, (rpc, outcome, started) => this.observe(rpc, outcome, started), metrics, auth,
-    );
+    if (streams === null || streams.count === 0) {
+      this.streams = null;
+    } else {
+      const streamClient = new im.logic.LogicStream(address, credentials, { channelOverride: this.client.getChannel(), interceptors });
+      this.streams = new RequestStreams<StreamRequest, StreamReply__Output>({
+        address,
+        open: () => streamClient.Calls(),
+        failure: (rpc, detail, retryable, status) => new LogicCallError(`${rpc} on ${address}: ${detail}`, retryable, status, address),
+        observe: (rpc, outcome, started) => this.observe(rpc, outcome, started),
+        counters: metrics && {
+          opened: metrics.counterOf('im_logic_streams_total', { event: 'opened' }),
+          broken: metrics.counterOf('im_logic_streams_total', { event: 'broken' }),
+          unaryOnly: metrics.counterOf('im_logic_streams_total', { event: 'unary_only' }),
+        },
+        auth, component: 'logic-streams', kind: 'logic node',
+      }, streams);
+    }
   }
 
   async connect(server: string, cookie: string, token: Buffer, connId: string, timeoutMs: number): Promise<ConnectResult> {

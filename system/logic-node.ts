@@ -108,7 +108,8 @@ export class LogicNode {
     this.sink = options.sink ?? createReceiveSink(config.receive, this.log);
     const credentials = channelCredentials(config.grpc.tls);
     const peerAuth = new PeerAuth(config.security.token, this.metrics, this.log);
-    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials, peerAuth));
+    const streams = { count: config.cloud.streams, reprobeMs: config.cloud.streamReprobeMs, log: this.log };
+    const connect = options.cloudClient ?? ((address: string) => new GrpcCloudClient(address, config.cloud.callTimeoutMs, this.metrics, credentials, peerAuth, streams));
 
     // Read by the services on every Connect, Heartbeat and RenewOnline; replaced by the router's setNodes.
     // With Consul there is no cloud node until discovery's first answer.

@@ -123,7 +123,8 @@ export const CATALOGUE = {
   },
 
   // ── cloud: pushes from logic ──────────────────────────────────────────────
-  im_grpc_requests_total: { type: 'counter', node: 'cloud', labels: ['rpc'], help: 'gRPC requests served.' },
+  im_grpc_requests_total: { type: 'counter', node: 'cloud', labels: ['rpc'], help: 'gRPC requests served (unary, and on the push streams).' },
+  im_grpc_push_streams: { type: 'gauge', node: 'cloud', labels: [], help: 'Push streams (im.cloud.CloudStream) open from logic nodes (cloud.streams per logic node).' },
   im_grpc_invalid_total: { type: 'counter', node: 'cloud', labels: ['rpc', 'code'], help: 'gRPC requests refused as invalid.' },
   im_pushes_total: { type: 'counter', node: 'cloud', labels: ['rpc'], help: 'Pushes accepted and handed to the actors (PushMsg, Broadcast, BroadcastRoom).' },
   im_pushes_refused_total: { type: 'counter', node: 'cloud', labels: ['rpc', 'code'], help: 'Pushes refused for back-pressure (RESOURCE_EXHAUSTED).' },
@@ -176,6 +177,10 @@ export const CATALOGUE = {
   // ── logic: pushes to cloud nodes ──────────────────────────────────────────
   im_logic_pushes_total: { type: 'counter', node: 'logic', labels: ['kind'], help: 'Pushes routed, by kind (keys, mids, room, all).' },
   im_logic_pushes_unroutable_total: { type: 'counter', node: 'logic', labels: ['kind'], help: 'Key or mid pushes none of whose targets had a session.' },
+  im_cloud_streams_total: {
+    type: 'counter', node: 'logic', labels: ['event'],
+    help: 'Streams to cloud nodes (cloud.streams) by event: opened, broken (in-flight pushes failed), unary_only (the node serves no streams: called unary for cloud.streamReprobeMs).',
+  },
   im_cloud_call_seconds: {
     type: 'histogram', node: 'logic', labels: ['rpc', 'outcome'], buckets: CALL_SECONDS,
     help: 'Calls to a cloud node, by rpc and outcome (ok, or the gRPC status).',

@@ -15,9 +15,15 @@ import { GrpcHealth } from './grpc-health';
 import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 import { logThrottled, LogThrottle } from '../log-throttle';
-import { LogicStreamService, Runner } from './logic-stream-service';
+import type { StreamReply } from '../../proto/generated/im/logic/StreamReply';
+import type { StreamRequest__Output } from '../../proto/generated/im/logic/StreamRequest';
+import { RequestFailure, RequestStreamService, Runner } from './request-stream-service';
 
 const MID = /^\d{1,19}$/;
+
+const BAD_STREAM = new ImError('GRPC_BAD_STREAM_REQUEST');
+/** A stream request carrying none of the calls this node serves. */
+const BAD_STREAM_REQUEST: RequestFailure = { code: grpc.status.INVALID_ARGUMENT, details: `${BAD_STREAM.code}: ${BAD_STREAM.message}` };
 
 /** gRPC status for each failure a logic rpc can report; anything not listed is INTERNAL. */
 const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {
@@ -83,7 +89,7 @@ export class LogicGrpcEdge {
   readonly server: grpc.Server;
   /** grpc.health.v1 on this port: NOT_SERVING until the node serves, and again from when it drains. */
   readonly health = new GrpcHealth(['im.logic.Logic']);
-  private readonly streams: LogicStreamService;
+  private readonly streams: RequestStreamService<StreamRequest__Output, StreamReply>;
 
   constructor(
     private readonly services: LogicServices,
@@ -119,8 +125,16 @@ export class LogicGrpcEdge {
       await s.heartbeat(req.mid, req.key, req.server, req.connId);
       return {};
     };
-    this.streams = new LogicStreamService({
-      connect: this.runner('Connect', connect), disconnect: this.runner('Disconnect', disconnect), heartbeat: this.runner('Heartbeat', heartbeat),
+    const streamed = { connect: this.runner('Connect', connect), disconnect: this.runner('Disconnect', disconnect), heartbeat: this.runner('Heartbeat', heartbeat) };
+    this.streams = new RequestStreamService<StreamRequest__Output, StreamReply>({
+      dispatch: (req, done) => {
+        const reply = <Res>(pick: (res: Res) => StreamReply) => (failure: RequestFailure | null, res?: Res): void => done(failure, res === undefined ? undefined : pick(res));
+        if (req.call === 'connect' && req.connect) streamed.connect(req.connect, reply((connect) => ({ connect })));
+        else if (req.call === 'disconnect' && req.disconnect) streamed.disconnect(req.disconnect, reply((disconnect) => ({ disconnect })));
+        else if (req.call === 'heartbeat' && req.heartbeat) streamed.heartbeat(req.heartbeat, reply((heartbeat) => ({ heartbeat })));
+        else done(BAD_STREAM_REQUEST);
+      },
+      failed: ({ code, details }) => ({ code, details }),
     });
     const handlers: LogicHandlers = {
       Ping: this.unary('Ping', async () => ({})),
@@ -174,7 +188,7 @@ export class LogicGrpcEdge {
     };
     const { im } = loadWireProtos();
     this.server.addService(im.logic.Logic.service, handlers);
-    this.server.addService(im.logic.LogicStream.service, this.streams.handlers);
+    this.server.addService(im.logic.LogicStream.service, { Calls: this.streams.serve });
     this.health.addTo(this.server);
   }
 
