@@ -23,6 +23,9 @@ const MAX_KEY_P99_MS = 10;
 /** Push to key p99, ours against Socket.IO's over HTTP in the same run (issue 12). */
 const MAX_KEY_P99_VS_SOCKET_IO = 1.5;
 const MIN_CONNECTS_PER_SECOND = 6000;
+/** Connect + auth through a real logic node against Socket.IO's and the floor's (no auth) in the same run (issue 12). */
+const MIN_CONNECTS_VS_SOCKET_IO = 1.5;
+const MIN_CONNECTS_VS_FLOOR = 0.7;
 /** Many rooms against one: connect rate and idle memory within this share of each other. */
 const MAX_MANY_ROOMS_GAP = 0.1;
 
@@ -82,6 +85,7 @@ function measuredGoals(plan: Plan, results: readonly TargetResult[]): GoalLine[]
     line(`connect + auth ≥ ${num(MIN_CONNECTS_PER_SECOND)}/s`, connect
       ? [`${num(connect.perSecond)}/s (the floor, no auth: ${floor?.connect ? `${num(floor.connect.perSecond)}/s` : 'not measured'})`, connect.perSecond >= MIN_CONNECTS_PER_SECOND]
       : null),
+    connectVsPeers(connect, floor?.connect, sio?.connect),
     roomPerClientGoal(ours),
     line('broadcast-all with speed: no 1-s window above the limit', speed ? [`peak ${num(speed.peakPerSecond)}/s at speed ${num(speed.speed)}/s`, speed.holds] : null),
   ];
@@ -93,6 +97,14 @@ function rssVsSocketIo(plan: Plan, ours: Idle | undefined, sio: TargetResult | u
   if (!ours || !theirs) return line(goal, null);
   const ratio = ours.rssPerConnKB / theirs.rssPerConnKB;
   return line(goal, [`×${num(ratio, 2)} (${num(ours.rssPerConnKB, 2)} against ${num(theirs.rssPerConnKB, 2)} KB at ${num(theirs.n)})`, ratio <= MAX_RSS_VS_SOCKET_IO]);
+}
+
+function connectVsPeers(ours: { perSecond: number } | undefined, floor: { perSecond: number } | undefined, sio: { perSecond: number } | undefined): GoalLine {
+  const goal = `connect + auth ≥ ${MIN_CONNECTS_VS_SOCKET_IO}× Socket.IO's and ≥ ${MIN_CONNECTS_VS_FLOOR}× the floor's (no auth)`;
+  if (!ours || !floor || !sio) return line(goal, null);
+  const vsSio = ours.perSecond / sio.perSecond;
+  const vsFloor = ours.perSecond / floor.perSecond;
+  return line(goal, [`×${num(vsSio, 2)} Socket.IO, ×${num(vsFloor, 2)} the floor`, vsSio >= MIN_CONNECTS_VS_SOCKET_IO && vsFloor >= MIN_CONNECTS_VS_FLOOR]);
 }
 
 function roomPerClientGoal(ours: TargetResult | undefined): GoalLine {

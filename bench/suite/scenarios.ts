@@ -32,6 +32,8 @@ export interface TargetResult {
   connect?: ConnectRate;
   keysHttp?: KeyLatency;
   keysGrpc?: KeyLatency;
+  /** Ours only: PushMsg unary (goim's contract) at `plan.latencyRate`. */
+  keysGrpcUnary?: KeyLatency;
   /** Key pushes at `plan.fastRate`. */
   keysHttpFast?: KeyLatency;
   keysGrpcFast?: KeyLatency;
@@ -192,9 +194,11 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
 
     result.keysHttp = await attempt(result, 'key pushes over HTTP', log, () => keyLatency(main, plan, target.pushKeyHttp));
     const grpc = target.pushKeyGrpc;
-    if (grpc) result.keysGrpc = await attempt(result, 'key pushes over gRPC', log, () => keyLatency(main, plan, grpc));
+    if (grpc) result.keysGrpc = await attempt(result, 'key pushes over gRPC streams', log, () => keyLatency(main, plan, grpc));
+    const grpcUnary = target.pushKeyGrpcUnary;
+    if (grpcUnary) result.keysGrpcUnary = await attempt(result, 'key pushes over gRPC unary', log, () => keyLatency(main, plan, grpcUnary));
     result.keysHttpFast = await attempt(result, `key pushes over HTTP at ${plan.fastRate}/s`, log, () => keyLatency(main, plan, target.pushKeyHttp, plan.fastRate));
-    if (grpc) result.keysGrpcFast = await attempt(result, `key pushes over gRPC at ${plan.fastRate}/s`, log, () => keyLatency(main, plan, grpc, plan.fastRate));
+    if (grpc) result.keysGrpcFast = await attempt(result, `key pushes over gRPC streams at ${plan.fastRate}/s`, log, () => keyLatency(main, plan, grpc, plan.fastRate));
     result.roomSingle = await attempt(result, 'room, un-batched', log, () => roomRate(main, target, c1.opened, plan.roomPushes, false));
     result.roomBatched = await attempt(result, 'room, batched', log, () => roomRate(main, target, c1.opened, plan.roomBatches, true));
     const all = target.broadcastAll;

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CloudClient } from '../../proto/generated/im/cloud/Cloud';
+import { GrpcCloudClient } from '../../system/cloud-client';
 import { encodePacket } from '../../system/codec';
 import { closeClientChannel, loadWireProtos } from '../../system/proto-loader';
 import type {
@@ -39,11 +40,13 @@ export interface Target {
   status(): Promise<ServerStatus>;
   /** One message to one key over HTTP (ours: the logic node's /im/push/keys). */
   pushKeyHttp(key: string, body: Buffer): Promise<void>;
-  /** Ours only: PushMsg straight to the cloud node over gRPC. */
+  /** Ours only: PushMsg straight to the cloud node over gRPC, on im.cloud.CloudStream as our logic node sends it. */
   readonly pushKeyGrpc?: (key: string, body: Buffer) => Promise<void>;
+  /** Ours only: PushMsg as a unary call, as goim's job (or any other caller of the contract) sends it. */
+  readonly pushKeyGrpcUnary?: (key: string, body: Buffer) => Promise<void>;
   /** One room push: one message, or one frame of BATCH_SIZE. */
   room(batched: boolean): Promise<void>;
-  /** One message to room `bench-r${n}` (clients connected with a roomSize; ours: `live://bench-r${n}` over the cloud's gRPC BroadcastRoom). */
+  /** One message to room `bench-r${n}` (clients connected with a roomSize; ours: `live://bench-r${n}` over the cloud's gRPC BroadcastRoom, on a stream). */
   smallRoom(n: number): Promise<void>;
   /** Ours only: /im/push/all with `speed`. */
   readonly broadcastAll?: (speed: number) => Promise<void>;
@@ -68,6 +71,8 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
   const cloudPorts = await cloud.ready();
   const { im } = loadWireProtos();
   const rpc: CloudClient = new im.cloud.Cloud(`127.0.0.1:${cloudGrpcPort}`, grpc.credentials.createInsecure());
+  // What our logic node does with its cloud.streams default: the pushes as requests on two long-lived streams.
+  const streamed = new GrpcCloudClient(`127.0.0.1:${cloudGrpcPort}`, 10_000, null, undefined, null, { count: 2, reprobeMs: 60_000, log: console });
   const http = logicPorts.http ?? 0;
   return {
     name: 'ours',
@@ -77,9 +82,10 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     memory: () => cloud.ask('memory', null),
     status: () => cloud.ask('status', null),
     pushKeyHttp: (key, body) => post(http, `/im/push/keys?operation=1000&keys=${key}`, body),
-    pushKeyGrpc: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
-    room: (batched) => unary((cb) => rpc.BroadcastRoom({ roomID: 'live://bench', proto: batched ? BATCH_PROTO : ROOM_PROTO }, cb)),
-    smallRoom: (n) => unary((cb) => rpc.BroadcastRoom({ roomID: `live://bench-r${n}`, proto: ROOM_PROTO }, cb)),
+    pushKeyGrpc: (key, body) => streamed.pushMsg([key], 1000, { ver: 1, op: 1000, seq: 0, body }),
+    pushKeyGrpcUnary: (key, body) => unary((cb) => rpc.PushMsg({ keys: [key], protoOp: 1000, proto: { ver: 1, op: 1000, seq: 0, body } }, cb)),
+    room: (batched) => streamed.broadcastRoom('live://bench', batched ? BATCH_PROTO : ROOM_PROTO),
+    smallRoom: (n) => streamed.broadcastRoom(`live://bench-r${n}`, ROOM_PROTO),
     broadcastAll: (speed) => post(http, `/im/push/all?operation=1000&speed=${speed}`, TEST_BODY),
     admin: {
       port: cloudPorts.admin ?? 0,
@@ -93,6 +99,7 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
     },
     stop: async () => {
       closeClientChannel(rpc);
+      streamed.close();
       await Promise.all([stopChild(cloud.child, 3000), stopChild(logic.child, 3000)]);
     },
   };
