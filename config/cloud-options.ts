@@ -45,7 +45,7 @@ export const cloudOptions: readonly OptionSpec[] = [
     path: 'grpc.bindHost', env: 'IM_CLOUD_GRPC_BIND_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' }, default: '127.0.0.1',
     doc: 'Address the gRPC listener (an internal surface: logic\'s pushes) binds to. Anywhere but loopback it requires security.token or security.insecure.',
   },
-  { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud and goim.comet.Comet (0 picks a free port).' },
+  { path: 'grpc.port', env: 'IM_CLOUD_GRPC_PORT', kind: { type: 'port' }, default: 3109, doc: 'gRPC port serving im.cloud.Cloud, goim.comet.Comet and im.cloud.CloudStream (0 picks a free port).' },
   {
     path: 'grpc.serverId', env: 'IM_CLOUD_SERVER_ID', kind: { type: 'string' },
     default: '', defaultDoc: 'advertiseHost:grpc port',
@@ -184,7 +184,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   ...discoveryOptions('IM_CLOUD'),
   ...workerOptions,
-  ...securityOptions('IM_CLOUD', 'gRPC: im.cloud.Cloud, goim.comet.Comet', 'Close and CClose rpcs'),
+  ...securityOptions('IM_CLOUD', 'gRPC: im.cloud.Cloud, goim.comet.Comet, im.cloud.CloudStream', 'Close and CClose rpcs'),
   ...adminOptions('IM_CLOUD', 3190),
   { path: 'log.level', env: 'IM_CLOUD_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

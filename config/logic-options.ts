@@ -64,7 +64,7 @@ export const logicOptions: readonly OptionSpec[] = [
   { path: 'push.answerTimeoutMs', env: 'IM_LOGIC_PUSH_ANSWER_TIMEOUT_MS', kind: { type: 'int', min: 1 }, default: 10_000, doc: 'Longest a key or mid push waits for the cloud nodes holding its targets to take or fail it; past it the caller gets 503 E_CLOUD_UNAVAILABLE without per-node data (what is still queued may yet arrive). Above cloud.callTimeoutMs, so a push that is sent at once is answered by its node or its deadline first.' },
   { path: 'push.batchFlushMs', env: 'IM_LOGIC_BATCH_FLUSH_MS', kind: { type: 'int', min: 0, max: 1000 }, default: 2, doc: 'Longest a room message waits for company before its batch leaves (0: no batching).' },
   ...discoveryOptions('IM_LOGIC'),
-  ...securityOptions('IM_LOGIC', 'gRPC: im.logic.Logic; the HTTP push API but its node list, /im/nodes and /goim/nodes', 'Close rpc'),
+  ...securityOptions('IM_LOGIC', 'gRPC: im.logic.Logic, im.logic.LogicStream; the HTTP push API but its node list, /im/nodes and /goim/nodes', 'Close rpc'),
   ...adminOptions('IM_LOGIC', 3191),
   { path: 'log.level', env: 'IM_LOGIC_LOG_LEVEL', kind: { type: 'enum', values: ['error', 'warn', 'info', 'debug'] }, default: 'info', doc: 'Log level (JSON lines on stdout).' },
 ];

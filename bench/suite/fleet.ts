@@ -44,6 +44,11 @@ export class Fleet {
     return new Fleet(slices);
   }
 
+  /** The worker processes' pids (for their CPU time). */
+  get pids(): number[] {
+    return this.slices.flatMap((s) => (s.peer.child.pid === undefined ? [] : [s.peer.child.pid]));
+  }
+
   get size(): number {
     return this.slices.reduce((n, s) => n + s.count, 0);
   }

@@ -76,6 +76,16 @@ function lostOf(w: PollingWindow): string {
   return w.keys.delivered < w.keys.drive.sent ? ` (${pct(w.keys.delivered, w.keys.drive.sent)} delivered)` : '';
 }
 
+/** " (CPU per client: cloud 210 + logic 120 µs; clients 150 µs)": the server's processes, then the load generator's. */
+function cpuText(cpu: ReadonlyMap<string, number> | undefined): string {
+  if (!cpu) return '';
+  const server = [...cpu].filter(([name, us]) => name !== 'clients' && Number.isFinite(us));
+  const clients = cpu.get('clients');
+  if (server.length === 0) return '';
+  const parts = server.map(([name, us]) => `${name === 'server' ? '' : `${name} `}${fmt(us)}`).join(' + ');
+  return ` (CPU per client: ${parts} µs${clients !== undefined && Number.isFinite(clients) ? `; clients ${fmt(clients)} µs` : ''})`;
+}
+
 export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
   const idleRow = (i: number, n: number): Row => row(`idle memory per authenticated connection at ${fmt(n)}: RSS / heapUsed`, 'lower', results, (r) => {
     const m = r.idle[i];
@@ -92,8 +102,8 @@ export function buildRows(plan: Plan, results: readonly TargetResult[]): Row[] {
   return [
     idleRow(0, plan.n1),
     idleRow(1, plan.n2),
-    row(`connect + auth rate, ${fmt(plan.n1)} clients (ours: through a real logic node)`, 'higher', results, (r) => r.connect
-      ? { text: `${fmt(r.connect.perSecond)} conn/s${r.connect.failed ? ` (${fmt(r.connect.failed)} failed)` : ''}`, values: [r.connect.perSecond] }
+    row(`connect + auth rate, ${fmt(plan.n1)} clients (ours: through a real logic node), and the CPU each process spent per client`, 'higher', results, (r) => r.connect
+      ? { text: `${fmt(r.connect.perSecond)} conn/s${r.connect.failed ? ` (${fmt(r.connect.failed)} failed)` : ''}${cpuText(r.connect.cpuUs)}`, values: [r.connect.perSecond] }
       : null),
     row(`push to keys at ${fmt(plan.n1)} connections, ${fmt(plan.latencyRate)}/s: p50 / p99 / max (ours: logic HTTP API)`, 'lower', results,
       (r) => latencyCell(r.keysHttp)),
@@ -229,7 +239,7 @@ export function benchmarksMarkdown(
     '- The floor is a bare `ws` server (noServer + handleUpgrade, perMessageDeflate off) that answers op 7 with op 8 and op 2 with op 3, and sends one pre-built Buffer per socket with `ws.send` (the batched row: one pre-built op-9 frame of 20 packets). The peer is Socket.IO 4 (websocket transport only, no compression) emitting to a room (`m` = `{test:1}`; batched: one `b` event carrying 20 of them).',
     '- Clients run in separate worker processes (at most 9,000 each, each with its own 127.0.0.x source address) on raw sockets with a hand-written upgrade, masked client frames and an in-place frame parser (op-9 batches walked by packLen; Socket.IO batches counted by object). Clients heartbeat (op 2) every 30 s, answer engine.io pings, and are closed with a TCP reset.',
     `- Message: 26-byte packet (16-byte header + \`{"test":1}\`). Latency runs carry the send time as a 10-digit body instead (same size), stamped on CLOCK_MONOTONIC right before the push request; latency is measured at the client when the read arrives.`,
-    '- Idle memory: server RSS and heapUsed after two forced full GCs and a 1-s wait (V8 returns freed pages to the OS from a background task), minus the same before any client connected, divided by the connections. Connect rate: clients opened and authenticated (op 8 received) per second, 100 handshakes in flight per worker.',
+    '- Idle memory: server RSS and heapUsed after two forced full GCs and a 1-s wait (V8 returns freed pages to the OS from a background task), minus the same before any client connected, divided by the connections. Connect rate: clients opened and authenticated (op 8 received) per second, 100 handshakes in flight per worker; the CPU each process spent in that phase (user + system, from `/proc/<pid>/stat`, so the processes are not asked anything) divided by the clients opened: on 2 shared cores the rate is bounded by the sum of the servers\' and the clients\' CPU per client.',
     '- Push to keys: a steady rate of pushes, each to one key, over HTTP (ours: the logic node\'s `/im/push/keys`; baselines: a `POST /push?key=` on the server itself) and over the cloud node\'s gRPC `PushMsg`, sent as our logic node sends it (requests on two long-lived `im.cloud.CloudStream` streams, `cloud.streams`) and, at the first rate, also as a unary call (as goim\'s job, or any caller of the contract, sends it), each after one unmeasured second at the same rate (the first pushes run cold code and open connections).',
     '- Every scenario after the connect phases starts once the server holds the expected clients and owes no other node an answer (ours: when the second connect phase\'s clients leave, the cloud\'s Disconnect calls to logic take a few seconds to drain).',
     `- Room pushes to many rooms: the first phase's clients are closed and as many connect again, client i in room \`bench-r⌊i/${ROOM_OF}⌋\` (ours: \`live://bench-r…\` from the token's room_id; the floor: the token's room_id, one Set per room; Socket.IO: \`socket.join\` of the auth object's room); push i goes to room i mod the rooms, one message each, 8 in flight, ours via the cloud's gRPC \`BroadcastRoom\` (on a stream, as above), the baselines via \`POST /room?room=\`.`,

@@ -12,10 +12,15 @@ import { KeyLatency, keyLatency } from './key-pushes';
 import { DriveResult, windowed } from './pacing';
 import { Plan, ROOM_OF } from './plan';
 import { firstUsOf, lastUsOf, peakPerWindow, receivedOf } from './stats';
+import { cpuPerUnitUs, cpuSecondsOf, cpuSnapshot } from '../lib/proc-cpu';
 import { Target, TargetName, startTarget } from './targets';
 
 export interface Idle { readonly n: number; readonly rssPerConnKB: number; readonly heapPerConnKB: number; readonly serverRssMB: number; readonly failed: number }
-export interface ConnectRate { readonly perSecond: number; readonly opened: number; readonly failed: number; readonly firstError: string }
+export interface ConnectRate {
+  readonly perSecond: number; readonly opened: number; readonly failed: number; readonly firstError: string;
+  /** CPU microseconds per client opened, by process (the server's roles, and `clients` for the load generator); absent where not measured. */
+  readonly cpuUs?: ReadonlyMap<string, number>;
+}
 export type { KeyLatency } from './key-pushes';
 export interface RoomRate { readonly perSecond: number; readonly delivered: number; readonly expected: number; readonly seconds: number; readonly drive: DriveResult }
 export interface SpeedCheck {
@@ -124,8 +129,20 @@ async function speedCheck(fleet: Fleet, broadcastAll: (speed: number) => Promise
   };
 }
 
-function connectRate(c: { opened: number; ms: number; failed: number; firstError: string }): ConnectRate {
-  return { perSecond: c.opened / (c.ms / 1000), opened: c.opened, failed: c.failed, firstError: c.firstError };
+function connectRate(c: { opened: number; ms: number; failed: number; firstError: string }, cpuUs?: ReadonlyMap<string, number>): ConnectRate {
+  return { perSecond: c.opened / (c.ms / 1000), opened: c.opened, failed: c.failed, firstError: c.firstError, cpuUs };
+}
+
+/** Connects the fleet, and the CPU each process of the target and the fleet spent per client opened. */
+async function connectMeasured(fleet: Fleet, target: Target, roomSize = 0): Promise<ConnectRate> {
+  const pids = new Map(target.pids);
+  const clientCpu = (): number => fleet.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  const before = cpuSnapshot(pids);
+  const clientsBefore = clientCpu();
+  const c = await fleet.connect(target.client, roomSize);
+  const cpu = cpuPerUnitUs(before, cpuSnapshot(pids), c.opened);
+  cpu.set('clients', ((clientCpu() - clientsBefore) * 1e6) / Math.max(1, c.opened));
+  return connectRate(c, cpu);
 }
 
 /**
@@ -140,9 +157,9 @@ async function roomPerClient(name: TargetName, plan: Plan, log: Log): Promise<Ma
     await sleep(500);
     const base = await target.memory();
     fleet = await Fleet.start(`${name}-rooms`, 0, plan.n1, 2);
-    const c = await fleet.connect(target.client, 1);
-    log(`  ${name}: ${c.opened} clients in ${c.opened} rooms up in ${(c.ms / 1000).toFixed(1)} s${c.failed ? `, ${c.failed} failed (${c.firstError})` : ''}`);
-    return { connect: connectRate(c), idle: await idleAt(target, base, c.opened, c.failed) };
+    const c = await connectMeasured(fleet, target, 1);
+    log(`  ${name}: ${c.opened} clients in ${c.opened} rooms up at ${c.perSecond.toFixed(0)}/s${c.failed ? `, ${c.failed} failed (${c.firstError})` : ''}`);
+    return { connect: c, idle: await idleAt(target, base, c.opened, c.failed) };
   } finally {
     await fleet?.close().catch(() => undefined);
     await target.stop().catch(() => undefined);
@@ -173,9 +190,9 @@ export async function measureTarget(name: TargetName, plan: Plan, log: Log): Pro
     const base = await target.memory();
     const main = await Fleet.start(`${name}-clients`, 0, plan.n1, 2);
     fleets.push(main);
-    const c1 = await main.connect(target.client);
-    result.connect = connectRate(c1);
-    log(`  ${name}: ${c1.opened} clients up in ${(c1.ms / 1000).toFixed(1)} s${c1.failed ? `, ${c1.failed} failed (${c1.firstError})` : ''}`);
+    const c1 = await connectMeasured(main, target);
+    result.connect = c1;
+    log(`  ${name}: ${c1.opened} clients up at ${c1.perSecond.toFixed(0)}/s${c1.failed ? `, ${c1.failed} failed (${c1.firstError})` : ''}`);
     result.idle.push(await idleAt(target, base, c1.opened, c1.failed));
 
     const extra = await Fleet.start(`${name}-extra`, plan.n1, plan.n2 - plan.n1, 1);

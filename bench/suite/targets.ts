@@ -33,6 +33,8 @@ export interface AdminAccess {
 
 export interface Target {
   readonly name: TargetName;
+  /** The server's processes by role (ours: cloud and logic), for their CPU time. */
+  readonly pids: ReadonlyMap<string, number | undefined>;
   readonly client: ClientTarget;
   /** Memory of the process holding the client connections, after a forced GC. */
   memory(): Promise<MemoryReport>;
@@ -76,6 +78,7 @@ async function startOurs(protocol: Protocol, profile: boolean): Promise<Target> 
   const http = logicPorts.http ?? 0;
   return {
     name: 'ours',
+    pids: new Map([['cloud', cloud.child.pid], ['logic', logic.child.pid]]),
     client: protocol === 'goim-tcp'
       ? { protocol, port: cloudPorts.tcp ?? 0, path: '' }
       : { protocol: 'goim-ws', port: cloudPorts.ws ?? 0, path: '/sub' },
@@ -111,6 +114,7 @@ async function startBaseline(name: TargetName, script: string, protocol: Protoco
   const http = ports.http ?? 0;
   return {
     name,
+    pids: new Map([['server', server.child.pid]]),
     client: { protocol, port: ports.ws ?? 0, path },
     memory: () => server.ask('memory', null),
     status: () => server.ask('status', null),
