@@ -132,6 +132,26 @@ describe('cloud streams (the push rpcs on long-lived gRPC streams)', function ()
       return c;
     }
 
+    it('a stream request carrying no call is answered INVALID_ARGUMENT E_GRPC_BAD_STREAM_REQUEST; the stream stays usable', async () => {
+      harness = await CloudHarness.start();
+      const { im } = loadWireProtos();
+      const raw = new im.cloud.CloudStream(`127.0.0.1:${harness.ports.grpc}`, grpc.credentials.createInsecure());
+      closing.push(raw);
+      const call = raw.Pushes();
+      const replies: Array<{ id: number; code: number; details: string }> = [];
+      call.on('data', (r: { id: number; code: number; details: string }) => replies.push(r));
+      call.on('error', () => undefined);
+      call.write({ id: 7 });
+      call.write({ id: 8, pushMsg: { keys: ['nobody'], protoOp: 1000, proto: PROTO } });
+      await eventually(() => replies.length === 2, 'both replies');
+      expect(replies[0].id).to.equal(7);
+      expect(replies[0].code).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(replies[0].details).to.match(/^E_GRPC_BAD_STREAM_REQUEST: /);
+      expect(replies[1]).to.deep.include({ id: 8, code: 0 });
+      expect(harness.node.metrics.get('im_grpc_requests_total', { rpc: 'PushMsg' })).to.equal(1);
+      call.end();
+    });
+
     it('a push the cloud node refuses on the stream fails as the unary call does: status and catalogued code', async () => {
       harness = await CloudHarness.start({ grpc: { maxPushBytes: 64 } });
       const address = `127.0.0.1:${harness.ports.grpc}`;
