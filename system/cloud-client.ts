@@ -11,7 +11,7 @@ import type { PushRequest } from '../proto/generated/im/cloud/PushRequest';
 import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
-import { RequestStreamOptions, RequestStreams, UnaryOnlyPeer } from './request-streams';
+import { RequestStreamOptions, RequestStreams } from './request-streams';
 
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
 type Rpc = 'PushMsg' | 'BroadcastRoom' | 'Broadcast';
@@ -83,16 +83,9 @@ export class GrpcCloudClient implements CloudNodeClient {
   }
 
   /** On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary. */
-  private async send<Req>(rpc: Rpc, method: Unary<Req>, req: Req, streamed: PushRequest): Promise<void> {
-    const sent = this.streams?.send(rpc, streamed, this.timeoutMs) ?? null;
-    if (sent === null) return this.call(rpc, method, req, this.timeoutMs);
-    const started = Date.now();
-    try {
-      await sent;
-    } catch (err) {
-      if (!(err instanceof UnaryOnlyPeer)) throw err;
-      await this.call(rpc, method, req, Math.max(1, this.timeoutMs - (Date.now() - started)));
-    }
+  private send<Req>(rpc: Rpc, method: Unary<Req>, req: Req, streamed: PushRequest): Promise<void> {
+    const unary = (timeoutMs: number): Promise<void> => this.call(rpc, method, req, timeoutMs);
+    return this.streams === null ? unary(this.timeoutMs) : this.streams.exchange(rpc, streamed, this.timeoutMs, () => undefined, unary);
   }
 
   private observe(rpc: string, outcome: string, started: number): void {

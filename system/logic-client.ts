@@ -13,7 +13,7 @@ import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage
 import type { Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
-import { RequestStreamOptions, RequestStreams, UnaryOnlyPeer } from './request-streams';
+import { RequestStreamOptions, RequestStreams } from './request-streams';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
@@ -115,22 +115,16 @@ export class GrpcLogicClient implements LogicNodeClient {
   }
 
   /** On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary. */
-  private async exchange<Req, Res>(
+  private exchange<Req, Res>(
     rpc: string, method: Unary<Req, Res>, req: Req, streamed: StreamRequest, pick: (reply: StreamReply__Output) => Res | null | undefined, timeoutMs: number,
   ): Promise<Res> {
-    const sent = this.streams?.send(rpc, streamed, timeoutMs) ?? null;
-    if (sent === null) return this.call(rpc, method, req, timeoutMs);
-    const started = Date.now();
-    let reply: StreamReply__Output;
-    try {
-      reply = await sent;
-    } catch (err) {
-      if (!(err instanceof UnaryOnlyPeer)) throw err;
-      return this.call(rpc, method, req, Math.max(1, timeoutMs - (Date.now() - started)));
-    }
-    const res = pick(reply);
-    if (res === null || res === undefined) throw new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address);
-    return res;
+    const unary = (leftMs: number): Promise<Res> => this.call(rpc, method, req, leftMs);
+    if (this.streams === null) return unary(timeoutMs);
+    return this.streams.exchange(rpc, streamed, timeoutMs, (reply) => {
+      const res = pick(reply);
+      if (res === null || res === undefined) throw new LogicCallError(`${rpc} on ${this.address}: empty reply`, false, 'INTERNAL', this.address);
+      return res;
+    }, unary);
   }
 
   private observe(rpc: string, outcome: string, started: number): void {

@@ -121,6 +121,24 @@ export class RequestStreams<Req extends { id?: number }, Reply extends StreamRep
     });
   }
 
+  /**
+   * The request on a stream when one is usable, its reply read by `pick`; else, or when the node turns out to
+   * serve no streams, `unary` with what is left of the deadline.
+   */
+  async exchange<Res>(rpc: string, request: Req, timeoutMs: number, pick: (reply: Reply) => Res, unary: (timeoutMs: number) => Promise<Res>): Promise<Res> {
+    const sent = this.send(rpc, request, timeoutMs);
+    if (sent === null) return unary(timeoutMs);
+    const started = Date.now();
+    let reply: Reply;
+    try {
+      reply = await sent;
+    } catch (err) {
+      if (!(err instanceof UnaryOnlyPeer)) throw err;
+      return unary(Math.max(1, timeoutMs - (Date.now() - started)));
+    }
+    return pick(reply);
+  }
+
   /** Ends the streams; their requests in flight fail as UNAVAILABLE, and later ones go unary (to a closed channel). */
   close(): void {
     this.closed = true;
