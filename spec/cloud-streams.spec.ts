@@ -20,8 +20,10 @@ import { PeerAuth } from '../system/peer-auth';
 import { loadWireProtos } from '../system/proto-loader';
 import type { RequestStreamOptions } from '../system/request-streams';
 import { CloudHarness, eventually } from './support/cloud-harness';
+import { ChildNode } from './support/child-node';
 import { SystemHarness, until } from './support/system-harness';
 import { TestClient } from './support/test-client';
+import { TestLogicNode } from './support/test-logic-node';
 
 const TOKEN = 'cloud-stream-spec-token';
 const STREAMS: RequestStreamOptions = { count: 2, reprobeMs: 60_000, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } };
@@ -31,6 +33,8 @@ const PROTO = { ver: 1, op: 1000, seq: 0, body: Buffer.from('streamed') };
 class FakeCloud {
   readonly pushes: PushMsgReq__Output[] = [];
   streamRequests = 0;
+  streamsOpened = 0;
+  streamsCancelled = 0;
   private constructor(readonly server: grpc.Server, readonly address: string) {}
 
   static async start(kind: 'goim-comet' | 'silent-stream'): Promise<FakeCloud> {
@@ -50,7 +54,9 @@ class FakeCloud {
     } else {
       const handlers: CloudStreamHandlers = {
         Pushes: (call: grpc.ServerDuplexStream<PushRequest__Output, PushReply>) => {
+          if (fake) fake.streamsOpened++;
           call.on('data', () => { if (fake) fake.streamRequests++; });
+          call.on('cancelled', () => { if (fake) fake.streamsCancelled++; });
           call.on('error', () => undefined);
         },
       };
@@ -108,10 +114,62 @@ describe('cloud streams (the push rpcs on long-lived gRPC streams)', function ()
       expect(logic.get('im_cloud_streams_total', { event: 'unary_only' })).to.equal(0);
       expect(cloud.get('im_grpc_push_streams')).to.equal(2);
       for (const rpc of ['PushMsg', 'BroadcastRoom', 'Broadcast']) {
-        expect(logic.get('im_cloud_call_seconds', { rpc, outcome: 'ok' }), rpc).to.equal(1);
+        // Room and all pushes are answered before the cloud node's reply reaches logic: wait for it.
+        await until(async () => logic.get('im_cloud_call_seconds', { rpc, outcome: 'ok' }), (n) => n === 1, `${rpc} answered`);
         expect(cloud.get('im_grpc_requests_total', { rpc }), rpc).to.equal(1);
       }
       expect(cloud.get('im_internal_auth_failures_total', { surface: 'grpc' })).to.equal(0);
+    });
+  });
+
+  describe('a cloud node process that stalls (SIGSTOP), then resumes', () => {
+    let child: ChildNode | null = null;
+    let logic: TestLogicNode | null = null;
+    const closing: Array<{ close(): void }> = [];
+    afterEach(async () => {
+      if (child?.process.pid !== undefined && child.alive) process.kill(child.process.pid, 'SIGCONT');
+      for (const c of closing.splice(0)) c.close();
+      await ChildNode.killAll();
+      await logic?.stop();
+      child = null;
+      logic = null;
+    });
+
+    it('delivers, once resumed, none of the pushes reported failed at their deadline but what had reached its socket; the next push goes on a new stream', async () => {
+      logic = await new TestLogicNode().start();
+      child = ChildNode.spawn({
+        args: ['cloud'],
+        env: {
+          IM_CLOUD_BIND_HOST: '127.0.0.1', IM_CLOUD_TCP_PORT: '0', IM_CLOUD_WS_PORT: '0', IM_CLOUD_GRPC_PORT: '0', IM_CLOUD_ADMIN_PORT: '0',
+          IM_CLOUD_LOGIC_NODES: logic.address, IM_CLOUD_LOG_LEVEL: 'info',
+        },
+      });
+      const ports = await child.started();
+      const ws = await TestClient.tcp(ports.tcp);
+      closing.push({ close: () => ws.destroy() });
+      await ws.auth({ mid: 4, key: 'stalled-key', accepts: [1000] });
+      const metrics = new Metrics('logic');
+      const c = new GrpcCloudClient(`127.0.0.1:${ports.grpc}`, 300, metrics, undefined, null, STREAMS);
+      closing.push(c);
+      // 40 KiB: one push fills most of a stream's HTTP/2 window, so a stalled node holds at most one per stream in its socket.
+      const proto = (body: string): typeof PROTO => ({ ...PROTO, body: Buffer.from(body.padEnd(40 * 1024, '.')) });
+      await c.pushMsg(['stalled-key'], 1000, proto('before'));
+      await ws.waitFor((p) => p.body.toString().startsWith('before'), 5000, 'the push before the stall');
+
+      const pid = child.process.pid ?? 0;
+      process.kill(pid, 'SIGSTOP');
+      const during = await Promise.all(Array.from({ length: 8 }, (_, i) => failureOf(c.pushMsg(['stalled-key'], 1000, proto(`during-${i}`)))));
+      for (const failure of during) expect(failure).to.match(/DEADLINE_EXCEEDED|UNAVAILABLE: the stream was cancelled/);
+      expect(metrics.get('im_cloud_streams_total', { event: 'deadline' })).to.be.greaterThan(0);
+      process.kill(pid, 'SIGCONT');
+
+      await c.pushMsg(['stalled-key'], 1000, proto('after'));
+      await ws.waitFor((p) => p.body.toString().startsWith('after'), 5000, 'the push after the stall');
+      // Anything the node still took from before would have arrived ahead of 'after', on the client's one socket.
+      await new Promise((r) => setTimeout(r, 200));
+      const late = ws.received(1000).map((p) => p.body.toString().slice(0, 12)).filter((b) => b.startsWith('during'));
+      // Cancelled with their streams, the pushes queued behind are gone; kept open, the streams would deliver all 8.
+      expect(late.length, `pushes reported failed, delivered after all: ${late.join(', ')}`).to.be.at.most(STREAMS.count);
     });
   });
 
@@ -149,6 +207,7 @@ describe('cloud streams (the push rpcs on long-lived gRPC streams)', function ()
       expect(replies[0].details).to.match(/^E_GRPC_BAD_STREAM_REQUEST: /);
       expect(replies[1]).to.deep.include({ id: 8, code: 0 });
       expect(harness.node.metrics.get('im_grpc_requests_total', { rpc: 'PushMsg' })).to.equal(1);
+      expect(harness.node.metrics.get('im_grpc_invalid_total', { rpc: 'Pushes', code: 'E_GRPC_BAD_STREAM_REQUEST' })).to.equal(1);
       call.end();
     });
 
@@ -220,16 +279,44 @@ describe('cloud streams (the push rpcs on long-lived gRPC streams)', function ()
       expect(metrics.get('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'UNAVAILABLE' })).to.equal(1);
     });
 
-    it('a push on the stream gets its deadline: DEADLINE_EXCEEDED, and the stream is kept', async () => {
+    it('a push past its deadline fails DEADLINE_EXCEEDED and cancels its stream, as a unary call is; the others on it fail, the next push opens a new one', async () => {
       const silent = await FakeCloud.start('silent-stream');
       fakes.push(silent);
       const metrics = new Metrics('logic');
-      const c = client(silent.address, 300, metrics);
-      expect(await failureOf(c.pushMsg(['late'], 1000, PROTO))).to.match(/DEADLINE_EXCEEDED: no answer on the stream within 300 ms/);
-      expect(await failureOf(c.pushMsg(['late-2'], 1000, PROTO))).to.match(/DEADLINE_EXCEEDED/);
-      expect(metrics.get('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'DEADLINE_EXCEEDED' })).to.equal(2);
+      const c = client(silent.address, 300, metrics, null, { ...STREAMS, count: 1 });
+      const first = failureOf(c.pushMsg(['late'], 1000, PROTO));
+      await new Promise((r) => setTimeout(r, 100));
+      const second = failureOf(c.pushMsg(['late-2'], 1000, PROTO));
+      expect(await first).to.match(/DEADLINE_EXCEEDED: no answer on the stream within 300 ms/);
+      // Its deadline was 100 ms away: it failed with the first, as the stream went, retryable.
+      expect(await second).to.match(/UNAVAILABLE: the stream was cancelled: another request on it got no answer within 300 ms/);
+      await eventually(() => silent.streamsCancelled === 1, 'the node seeing the stream cancelled');
+      expect(metrics.get('im_cloud_streams_total', { event: 'deadline' })).to.equal(1);
       expect(metrics.get('im_cloud_streams_total', { event: 'broken' })).to.equal(0);
-      expect(silent.streamRequests).to.equal(2);
+      expect(metrics.get('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'DEADLINE_EXCEEDED' })).to.equal(1);
+      expect(metrics.get('im_cloud_call_seconds', { rpc: 'PushMsg', outcome: 'UNAVAILABLE' })).to.equal(1);
+      expect(await failureOf(c.pushMsg(['late-3'], 1000, PROTO))).to.match(/DEADLINE_EXCEEDED/);
+      expect(silent.streamsOpened).to.equal(2);
+      expect(silent.streamRequests).to.equal(3);
+    });
+
+    it('a push whose request may not fit the node\'s receive limit goes unary: refused alone, the stream and its pushes untouched', async () => {
+      harness = await CloudHarness.start({ grpc: { maxPushBytes: 64 } });
+      const address = `127.0.0.1:${harness.ports.grpc}`;
+      const metrics = new Metrics('logic');
+      const c = client(address, 2000, metrics);
+      // Over the node's receive limit (64 + 64 KiB): on a stream grpc-js would end the whole call.
+      const huge = { ...PROTO, body: Buffer.alloc(70 * 1024) };
+      const results = await Promise.all([
+        c.pushMsg(['a'], 1000, PROTO).then(() => 'ok', (e: Error) => e.message),
+        c.pushMsg(['b'], 1000, huge).then(() => 'ok', (e: Error) => e.message),
+        c.pushMsg(['c'], 1000, PROTO).then(() => 'ok', (e: Error) => e.message),
+      ]);
+      expect(results[0]).to.equal('ok');
+      expect(results[1]).to.match(/RESOURCE_EXHAUSTED/);
+      expect(results[2]).to.equal('ok');
+      expect(metrics.get('im_cloud_streams_total', { event: 'broken' })).to.equal(0);
+      expect(harness.node.metrics.get('im_grpc_push_streams')).to.equal(2);
     });
 
     it('a cloud node stopping ends its push streams instead of waiting out the grace; the next push finds it gone', async () => {

@@ -121,7 +121,7 @@ describe('logic streams (Connect, Disconnect, Heartbeat on long-lived gRPC strea
       expect(spare.streamsOpened).to.be.greaterThan(0);
     });
 
-    it('a request on the stream gets its deadline: DEADLINE_EXCEEDED, the client told, the stream kept', async () => {
+    it('a request on the stream gets its deadline: DEADLINE_EXCEEDED, the client told, the stream cancelled and the next request on a new one', async () => {
       const slow = await new TestLogicNode({ streams: true }).start();
       slow.delayMs = 10_000;
       harness = await CloudHarness.start({ logic: { callTimeoutMs: 300, streams: 1 } }, [slow]);
@@ -133,11 +133,12 @@ describe('logic streams (Connect, Disconnect, Heartbeat on long-lived gRPC strea
       const m = harness.node.metrics;
       expect(m.get('im_logic_call_failures_total', { rpc: 'Connect', status: 'DEADLINE_EXCEEDED' })).to.equal(1);
       expect(m.get('im_logic_streams_total', { event: 'broken' })).to.equal(0);
+      expect(m.get('im_logic_streams_total', { event: 'deadline' })).to.equal(1);
       expect(slow.streamsOpened).to.equal(1);
-      // The late answer arrives on the same stream and is dropped; the next request still goes there.
+      // As a unary call is at its deadline, the stream was cancelled: the late answer has nowhere to arrive, and the next request opens a new stream.
       slow.delayMs = 0;
       await online('after-late');
-      expect(slow.streamsOpened).to.equal(1);
+      expect(slow.streamsOpened).to.equal(2);
       await eventually(() => m.get('im_logic_call_seconds', { rpc: 'Connect', outcome: 'ok' }) === 1, 'the second Connect answered');
     });
   });

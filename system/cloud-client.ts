@@ -13,6 +13,17 @@ import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 import { RequestStreamOptions, RequestStreams } from './request-streams';
 
+/**
+ * Pushes whose request may be larger go unary. A cloud node's gRPC receive limit is its grpc.maxPushBytes plus
+ * 64 KiB (so at least 64 KiB), and grpc-js ends the whole call that carries a message over it: on a stream,
+ * every push in flight on it would fail with the one too large. Below this size a request always fits; a body
+ * over the node's grpc.maxPushBytes is still refused on its own (E_GRPC_BODY_TOO_LARGE).
+ */
+export const STREAM_MAX_REQUEST_BYTES = 60 * 1024;
+/** Generous protobuf framing per key, and per request besides the body and the keys. */
+const KEY_OVERHEAD_BYTES = 8;
+const REQUEST_OVERHEAD_BYTES = 256;
+
 type Unary<Req> = (req: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Empty__Output>) => grpc.ClientUnaryCall;
 type Rpc = 'PushMsg' | 'BroadcastRoom' | 'Broadcast';
 
@@ -55,6 +66,7 @@ export class GrpcCloudClient implements CloudNodeClient {
         counters: metrics && {
           opened: metrics.counterOf('im_cloud_streams_total', { event: 'opened' }),
           broken: metrics.counterOf('im_cloud_streams_total', { event: 'broken' }),
+          deadline: metrics.counterOf('im_cloud_streams_total', { event: 'deadline' }),
           unaryOnly: metrics.counterOf('im_cloud_streams_total', { event: 'unary_only' }),
         },
         auth, component: 'cloud-streams', kind: 'cloud node',
@@ -64,17 +76,19 @@ export class GrpcCloudClient implements CloudNodeClient {
 
   pushMsg(keys: readonly string[], protoOp: number, proto: ProtoMessage): Promise<void> {
     const req: PushMsgReq = { keys: [...keys], protoOp, proto };
-    return this.send('PushMsg', this.client.PushMsg, req, { pushMsg: req });
+    let bytes = proto.body.length;
+    for (const key of keys) bytes += Buffer.byteLength(key) + KEY_OVERHEAD_BYTES;
+    return this.send('PushMsg', this.client.PushMsg, req, { pushMsg: req }, bytes);
   }
 
   broadcastRoom(roomID: string, proto: ProtoMessage): Promise<void> {
     const req: BroadcastRoomReq = { roomID, proto };
-    return this.send('BroadcastRoom', this.client.BroadcastRoom, req, { broadcastRoom: req });
+    return this.send('BroadcastRoom', this.client.BroadcastRoom, req, { broadcastRoom: req }, proto.body.length + Buffer.byteLength(roomID));
   }
 
   broadcast(protoOp: number, proto: ProtoMessage, speed: number): Promise<void> {
     const req: BroadcastReq = { protoOp, proto, speed };
-    return this.send('Broadcast', this.client.Broadcast, req, { broadcast: req });
+    return this.send('Broadcast', this.client.Broadcast, req, { broadcast: req }, proto.body.length);
   }
 
   close(): void {
@@ -82,10 +96,14 @@ export class GrpcCloudClient implements CloudNodeClient {
     closeClientChannel(this.client);
   }
 
-  /** On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary. */
-  private send<Req>(rpc: Rpc, method: Unary<Req>, req: Req, streamed: PushRequest): Promise<void> {
+  /**
+   * On a stream when one is usable (falling back to unary when the node turns out to serve none), else unary;
+   * `bytes` (body and keys or room) over STREAM_MAX_REQUEST_BYTES: unary.
+   */
+  private send<Req>(rpc: Rpc, method: Unary<Req>, req: Req, streamed: PushRequest, bytes: number): Promise<void> {
     const unary = (timeoutMs: number): Promise<void> => this.call(rpc, method, req, timeoutMs);
-    return this.streams === null ? unary(this.timeoutMs) : this.streams.exchange(rpc, streamed, this.timeoutMs, () => undefined, unary);
+    if (this.streams === null || bytes + REQUEST_OVERHEAD_BYTES > STREAM_MAX_REQUEST_BYTES) return unary(this.timeoutMs);
+    return this.streams.exchange(rpc, streamed, this.timeoutMs, () => undefined, unary);
   }
 
   private observe(rpc: string, outcome: string, started: number): void {

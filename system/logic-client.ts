@@ -66,6 +66,7 @@ export class GrpcLogicClient implements LogicNodeClient {
         counters: metrics && {
           opened: metrics.counterOf('im_logic_streams_total', { event: 'opened' }),
           broken: metrics.counterOf('im_logic_streams_total', { event: 'broken' }),
+          deadline: metrics.counterOf('im_logic_streams_total', { event: 'deadline' }),
           unaryOnly: metrics.counterOf('im_logic_streams_total', { event: 'unary_only' }),
         },
         auth, component: 'logic-streams', kind: 'logic node',

@@ -137,7 +137,7 @@ export const CATALOGUE = {
   },
   im_logic_streams_total: {
     type: 'counter', node: 'cloud', labels: ['event'],
-    help: 'Streams to logic nodes (logic.streams) by event: opened, broken (in-flight requests failed over), unary_only (the node serves no streams: called unary for logic.streamReprobeMs).',
+    help: 'Streams to logic nodes (logic.streams) by event: opened, broken (ended by the node or a failure; requests in flight on it fail over), deadline (cancelled by this node: a request on it passed its deadline), unary_only (a stream answered UNIMPLEMENTED: the node is called unary for logic.streamReprobeMs).',
   },
   im_logic_call_failures_total: { type: 'counter', node: 'cloud', labels: ['rpc', 'status'], help: 'Attempts of calls to logic that failed, by gRPC status.' },
   im_logic_calls_rejected_total: {
@@ -179,7 +179,7 @@ export const CATALOGUE = {
   im_logic_pushes_unroutable_total: { type: 'counter', node: 'logic', labels: ['kind'], help: 'Key or mid pushes none of whose targets had a session.' },
   im_cloud_streams_total: {
     type: 'counter', node: 'logic', labels: ['event'],
-    help: 'Streams to cloud nodes (cloud.streams) by event: opened, broken (in-flight pushes failed), unary_only (the node serves no streams: called unary for cloud.streamReprobeMs).',
+    help: 'Streams to cloud nodes (cloud.streams) by event: opened, broken (ended by the node or a failure; pushes in flight on it fail), deadline (cancelled by this node: a push on it passed its deadline), unary_only (a stream answered UNIMPLEMENTED: the node is called unary for cloud.streamReprobeMs).',
   },
   im_cloud_call_seconds: {
     type: 'histogram', node: 'logic', labels: ['rpc', 'outcome'], buckets: CALL_SECONDS,

@@ -8,7 +8,12 @@
  * (im.cloud.CloudStream: PushMsg, BroadcastRoom, Broadcast).
  *
  * - Each request has its own deadline (a timer): past it the request fails
- *   with DEADLINE_EXCEEDED, retryable, and a late answer is dropped.
+ *   with DEADLINE_EXCEEDED, retryable, and its stream is cancelled, as a
+ *   unary call is at its deadline: what is still buffered on it is thrown
+ *   away, so a node that was only stalled acts later on none of the
+ *   requests reported failed but what had reached its socket, and a hung
+ *   node holds no more than the requests in flight to it. The other requests on that stream fail as UNAVAILABLE
+ *   (retryable); the next request opens a new stream.
  * - A stream that ends or breaks fails its requests in flight as UNAVAILABLE
  *   (retryable); it is opened again on a later request, after a backoff that
  *   doubles while it keeps failing.
@@ -49,6 +54,8 @@ export interface RequestStreamOptions {
 export interface StreamEventCounters {
   readonly opened: CounterHandle;
   readonly broken: CounterHandle;
+  /** Cancelled by this node: a request on it passed its deadline. */
+  readonly deadline: CounterHandle;
   readonly unaryOnly: CounterHandle;
 }
 
@@ -115,6 +122,7 @@ export class RequestStreams<Req extends { id?: number }, Reply extends StreamRep
         if (!link.pending.delete(id)) return;
         this.peer.observe(rpc, 'DEADLINE_EXCEEDED', started);
         reject(this.peer.failure(rpc, `no answer on the stream within ${timeoutMs} ms`, true, 'DEADLINE_EXCEEDED'));
+        this.cancelPastDeadline(link, call, rpc, timeoutMs);
       }, timeoutMs);
       link.pending.set(id, { rpc, started, resolve, reject, timer });
       call.write(request);
@@ -191,6 +199,28 @@ export class RequestStreams<Req extends { id?: number }, Reply extends StreamRep
     const retryable = reply.code === grpc.status.UNAVAILABLE || reply.code === grpc.status.DEADLINE_EXCEEDED
       || this.peer.auth?.refused(reply, pending.rpc, this.peer.address) === true;
     pending.reject(this.peer.failure(pending.rpc, reply.details, retryable, status));
+  }
+
+  /**
+   * A request on `call` passed its deadline: the stream is cancelled (what is buffered on it goes), its other
+   * requests fail as UNAVAILABLE, and the next request opens a new one at once (the node may only be slow).
+   */
+  private cancelPastDeadline(link: Link<Req, Reply>, call: grpc.ClientDuplexStream<Req, Reply>, rpc: string, timeoutMs: number): void {
+    if (link.call !== call) return;
+    link.call = null;
+    const pending = [...link.pending.values()];
+    link.pending.clear();
+    this.peer.counters?.deadline.inc();
+    const { address, component, kind } = this.peer;
+    logThrottled(this.options.log, this.warnings, 'warn', `${address} deadline`, `${kind} stream cancelled: a request on it got no answer within its deadline`, {
+      component, node: address, rpc, timeoutMs, failedInFlight: pending.length,
+    });
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      this.peer.observe(p.rpc, 'UNAVAILABLE', p.started);
+      p.reject(this.peer.failure(p.rpc, `the stream was cancelled: another request on it got no answer within ${timeoutMs} ms`, true, 'UNAVAILABLE'));
+    }
+    call.cancel();
   }
 
   private ended(link: Link<Req, Reply>, call: grpc.ClientDuplexStream<Req, Reply>, status: grpc.StatusObject): void {

@@ -112,7 +112,13 @@ export class GrpcEdge {
         if (req.call === 'pushMsg' && req.pushMsg) pushMsg(req.pushMsg, peer, done);
         else if (req.call === 'broadcastRoom' && req.broadcastRoom) broadcastRoom(req.broadcastRoom, peer, done);
         else if (req.call === 'broadcast' && req.broadcast) broadcast(req.broadcast, peer, done);
-        else done(BAD_STREAM_REQUEST);
+        else {
+          this.metrics.inc('im_grpc_invalid_total', { rpc: 'Pushes', code: BAD_STREAM.code });
+          logThrottled(this.log, this.logs, 'warn', `Pushes ${BAD_STREAM.code}`, 'grpc request rejected', {
+            component: 'grpc-edge', rpc: 'Pushes', code: BAD_STREAM.code, error: BAD_STREAM.message, peer: peer(),
+          });
+          done(BAD_STREAM_REQUEST);
+        }
       },
       failed: ({ code, details }) => ({ code, details }),
     }, metrics.gaugeOf('im_grpc_push_streams'));

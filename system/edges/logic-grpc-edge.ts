@@ -132,7 +132,11 @@ export class LogicGrpcEdge {
         if (req.call === 'connect' && req.connect) streamed.connect(req.connect, reply((connect) => ({ connect })));
         else if (req.call === 'disconnect' && req.disconnect) streamed.disconnect(req.disconnect, reply((disconnect) => ({ disconnect })));
         else if (req.call === 'heartbeat' && req.heartbeat) streamed.heartbeat(req.heartbeat, reply((heartbeat) => ({ heartbeat })));
-        else done(BAD_STREAM_REQUEST);
+        else {
+          this.metrics.inc('im_logic_grpc_errors_total', { rpc: 'Calls', code: BAD_STREAM.code });
+          logThrottled(this.log, this.logs, 'warn', `Calls ${BAD_STREAM.code}`, 'logic rpc failed', { component: 'logic-grpc', rpc: 'Calls', code: BAD_STREAM.code, error: BAD_STREAM.message });
+          done(BAD_STREAM_REQUEST);
+        }
       },
       failed: ({ code, details }) => ({ code, details }),
     });
