@@ -10,7 +10,7 @@ import type { ReceiveReq } from '../proto/generated/im/logic/ReceiveReq';
 import type { StreamReply__Output } from '../proto/generated/im/logic/StreamReply';
 import type { StreamRequest } from '../proto/generated/im/logic/StreamRequest';
 import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage } from '../actors/ports';
-import type { Metrics } from './metrics';
+import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
 import { RequestStreamOptions, RequestStreams } from './request-streams';
@@ -37,6 +37,8 @@ export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 export class GrpcLogicClient implements LogicNodeClient {
   private readonly client: LogicClient;
   private readonly streams: RequestStreams<StreamRequest, StreamReply__Output> | null;
+  /** im_logic_call_seconds of each rpc's successful calls, resolved once: one per Connect, Heartbeat and Disconnect of every client. */
+  private readonly okSeries: ReadonlyMap<string, HistogramHandle>;
 
   /**
    * `maxReplyBytes`: largest reply taken (RenewOnline's cluster counts grow with the node's rooms).
@@ -50,6 +52,8 @@ export class GrpcLogicClient implements LogicNodeClient {
   ) {
     const { im } = loadWireProtos();
     const interceptors = auth?.interceptors ?? [];
+    const rpcs = ['Connect', 'Disconnect', 'Heartbeat', 'RenewOnline', 'Receive'];
+    this.okSeries = new Map(metrics ? rpcs.map((rpc) => [rpc, metrics.histogramOf('im_logic_call_seconds', { rpc, outcome: 'ok' })]) : []);
     this.client = new im.logic.Logic(address, credentials, {
       ...NODE_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes, interceptors,
     });
@@ -129,7 +133,10 @@ export class GrpcLogicClient implements LogicNodeClient {
   }
 
   private observe(rpc: string, outcome: string, started: number): void {
-    this.metrics?.observe('im_logic_call_seconds', { rpc, outcome }, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    const ok = outcome === 'ok' ? this.okSeries.get(rpc) : undefined;
+    if (ok !== undefined) ok.observe(seconds);
+    else this.metrics?.observe('im_logic_call_seconds', { rpc, outcome }, seconds);
   }
 
   private call<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
