@@ -156,6 +156,40 @@ describe('discovery through Consul (a double of its HTTP API)', function () {
     expect(nodes.lines.some((x) => x.node === 'cloud' && x.message === 'discovery answers again')).to.equal(true);
   });
 
+  it('a node whose discovery actor stops for good (it gave up) while renewing a TTL check answers /ready 503 unlisted, as its registration lapses; one on a GRPC check stays ready', async () => {
+    const l = await nodes.startLogic();
+    const c = await nodes.startCloud();
+    await settles(async () => {
+      expect((await ready(l.adminPort)).status).to.equal(200);
+      expect((await ready(c.adminPort)).status).to.equal(200);
+    }, 5000);
+    const stopDiscovery = (runtime: CloudNode['runtime']): void => {
+      const [actor] = runtime.list({ kind: 'discovery' });
+      const ref = actor ? runtime.refAt(actor.path) : undefined;
+      if (!ref) throw new Error('no discovery actor');
+      // Whatever ends it (its supervision budget spent, here a stop), nothing renews the TTL check any more.
+      runtime.stop(ref);
+    };
+
+    // The logic node reports its TTL check itself (the helper's check: 'ttl').
+    stopDiscovery(l.runtime);
+    const r = await ready(l.adminPort);
+    expect([r.status, r.json.status]).to.deep.equal([503, 'unlisted']);
+    expect(r.json.discovery).to.deep.include({ state: 'stopped', registration: 'lapsing: nothing renews its TTL check' });
+    // As the readiness said: the check lapses and the registry stops listing the node as passing.
+    await settles(() => {
+      const passing = consul.services('grpc-im-logic-node').filter((e) => e.checks.every((k) => k.status === 'passing'));
+      expect(passing).to.deep.equal([]);
+    }, 5000);
+
+    // The cloud node's GRPC check is Consul's to run, against a node that still serves: it stays registered and ready.
+    stopDiscovery(c.runtime);
+    const rc = await ready(c.adminPort);
+    expect([rc.status, rc.json.status]).to.deep.equal([200, 'ready']);
+    expect(rc.json.discovery).to.deep.include({ state: 'stopped', registration: 'unchanged' });
+    expect(consul.services('grpc-im-cloud-node')).to.have.length(1);
+  });
+
   it('a logic node that turns critical stops getting calls within one watch cycle; a new cloud node gets room pushes without a restart', async () => {
     const l1 = await nodes.startLogic();
     const l2 = await nodes.startLogic();

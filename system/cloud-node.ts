@@ -213,7 +213,7 @@ export class CloudNode {
       connectionPath: (id) => `${this.supervisors[id % this.supervisors.length].path}/${connectionName(id)}`,
     });
     this.admin = new AdminServer(config.admin, {
-      node: 'cloud', id: () => this.serverId, readiness: () => (this.readiness === 'ready' && !this.discovery.discoverable() ? 'starting' : this.readiness), runtime: this.runtime, connections,
+      node: 'cloud', id: () => this.serverId, readiness: () => this.discovery.gate(this.readiness), runtime: this.runtime, connections,
       openConnections: () => this.admission.openConnections,
       discovery: () => this.discovery.view(),
     }, this.metrics, this.log);

@@ -152,7 +152,7 @@ export class LogicNode {
       this.services, this.metrics, this.log,
     );
     this.admin = new AdminServer(config.admin, {
-      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => (this.readiness === 'ready' && !this.discovery.discoverable() ? 'starting' : this.readiness), runtime: this.runtime,
+      node: 'logic', id: () => `${nodeHost(config.node.bindHost)}:${this.ports.grpc}`, readiness: () => this.discovery.gate(this.readiness), runtime: this.runtime,
       connections: null, openConnections: () => null,
       discovery: () => this.discovery.view(),
     }, this.metrics, this.log);

@@ -12,8 +12,12 @@ import { ActorInspector, InspectedRuntime, TOP_BY, TopBy } from './actor-inspect
 import { AdminAuth, originProblem } from './admin-auth';
 import { adminPage, ADMIN_PAGE_SCRIPT_HASH } from './admin-page';
 
-/** Whether the node takes work: `/ready` answers 200 only when `ready`. */
-export type Readiness = 'starting' | 'ready' | 'draining';
+/**
+ * Whether the node takes work: `/ready` answers 200 only when `ready`.
+ * `unlisted`: started, but its discovery actor stopped for good while it renewed the node's TTL check, so the
+ * registration lapses and the other side no longer knows the node (a logic node refuses Connects naming it).
+ */
+export type Readiness = 'starting' | 'ready' | 'draining' | 'unlisted';
 
 /** What a node shows its operator through the admin endpoint. */
 export interface AdminSurface {

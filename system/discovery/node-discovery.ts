@@ -12,6 +12,7 @@ import type { DiscoveryConfig } from '../../config/discovery-options';
 import type { ActorRef } from '../actor-kind';
 import type { ActorRuntime } from '../actor-runtime';
 import { ImError } from '../errors';
+import type { Readiness } from '../admin/admin-server';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { discoveryParts, isLoopbackHost, joinHostPort, selfRegistration } from './discovery-setup';
@@ -35,6 +36,10 @@ export interface DiscoveryStart {
 
 export class NodeDiscovery {
   private ref: ActorRef<DiscoveryMsg> | null = null;
+  /** Whether the actor renews this node's registration (a TTL check, which lapses without it; a GRPC check is the registry's to run). */
+  private renews = false;
+  /** Whether the actor registers this node with a registry at all. */
+  private registers = false;
 
   constructor(
     private readonly config: DiscoveryConfig,
@@ -57,11 +62,14 @@ export class NodeDiscovery {
         component: this.component, address: joinHostPort(address.host, address.port), option: start.addressOption,
       });
     }
+    const self = parts.registry && address ? selfRegistration(config, address, start.meta, start.grpcTls) : null;
+    this.renews = self?.check.kind === 'ttl';
+    this.registers = self !== null;
     this.ref = this.runtime.spawnChild(parent, discoveryActor, 'discovery', {
       sourceKind: parts.sourceKind,
       source: parts.source,
       watchService: config.watchService,
-      registry: parts.registry && address ? { api: parts.registry, self: selfRegistration(config, address, start.meta, start.grpcTls) } : null,
+      registry: parts.registry && self ? { api: parts.registry, self } : null,
       onNodes: start.onNodes,
       reassertMs: config.reassertMs,
       waitMs: config.waitMs,
@@ -77,24 +85,43 @@ export class NodeDiscovery {
   }
 
   /**
-   * Whether the other side can know this node: always with a static list;
-   * with a registry, once it holds the registration (a logic node refuses a
-   * Connect naming an unknown cloud node, so a load balancer should wait).
+   * The node's readiness as the other side sees it. A node `ready` on its
+   * own is `starting` until the registry holds its registration (a logic node
+   * refuses a Connect naming an unknown cloud node, so a load balancer should
+   * wait), and `unlisted` once its discovery actor stopped for good (it gave
+   * up after its supervision budget) while it renewed a TTL check: nothing
+   * renews it now, and the registration lapses. A node on a static list, or
+   * whose registry runs a GRPC check against it, stays known (on its last
+   * list of the other side).
    */
-  discoverable(): boolean {
-    const state = this.ref ? this.runtime.stateOf(this.ref, discoveryActor) : undefined;
-    return state === undefined || isDiscoverable(state);
+  gate(readiness: Readiness): Readiness {
+    if (readiness !== 'ready' || this.ref === null) return readiness;
+    if (this.stopped()) return this.renews ? 'unlisted' : readiness;
+    const state = this.runtime.stateOf(this.ref, discoveryActor);
+    return state === undefined || isDiscoverable(state) ? readiness : 'starting';
   }
 
-  /** The actor's view; null before it runs. */
+  /** The actor's view; null before it runs, and what is left of it once it stopped. */
   view(): Record<string, unknown> | null {
-    const state = this.ref ? this.runtime.stateOf(this.ref, discoveryActor) : undefined;
+    if (this.ref === null) return null;
+    if (this.stopped()) return { state: 'stopped', registration: this.renews ? 'lapsing: nothing renews its TTL check' : 'unchanged', nodes: 'the last list, kept' };
+    const state = this.runtime.stateOf(this.ref, discoveryActor);
     return state ? inspectDiscovery(state) : null;
+  }
+
+  /** The actor was started and is gone (stopped with the node, or gave up). */
+  private stopped(): boolean {
+    return this.ref !== null && !this.runtime.isAlive(this.ref);
   }
 
   /** Deregisters, waiting at most a quarter of what is left before `deadlineAt` (the stop's own steps need the rest). */
   async leave(deadlineAt: number): Promise<void> {
     if (!this.ref) return;
+    if (this.stopped()) {
+      // Nobody to ask: the registry drops the registration when its check fails or lapses.
+      if (this.registers) this.log.warn('stop goes on without deregistering: the discovery actor had stopped', { component: this.component });
+      return;
+    }
     const waitMs = Math.max(1, Math.min(LEAVE_TIMEOUT_MS, (deadlineAt - Date.now()) / 4));
     const left = await this.runtime.ask<DiscoveryMsg, boolean>(this.ref, (reply) => ({ type: 'leave', reply }), waitMs).catch(() => false);
     if (!left) this.log.warn('stop goes on without a confirmed deregistration', { component: this.component, waitedAtMostMs: waitMs });
