@@ -20,7 +20,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   {
     path: 'node.clientHost', env: 'IM_CLOUD_CLIENT_HOST', kind: { type: 'string', pattern: /^[A-Za-z0-9.:[\]-]+$/, hint: 'a host name or IP' },
     default: (r) => String(r.get('node.advertiseHost')), defaultDoc: 'node.advertiseHost',
-    doc: 'Host clients reach this node at: published with discovery (Consul Meta tcp, ws) so logic\'s Nodes and /im/nodes list this node.',
+    doc: 'Host clients reach this node at: published with discovery (Consul Meta tcp, ws) so logic\'s Nodes and /im/nodes list this node. A loopback host here, on a node registered at a reachable address, is warned about at start.',
   },
   { path: 'tcp.port', env: 'IM_CLOUD_TCP_PORT', kind: { type: 'port' }, default: 3101, doc: 'TCP client port (0 picks a free port).' },
   { path: 'ws.port', env: 'IM_CLOUD_WS_PORT', kind: { type: 'port' }, default: 3102, doc: 'WebSocket client port (0 picks a free port).' },

@@ -1,8 +1,8 @@
 /**
  * A node's registration in Consul (the double, spec/support/consul-double.ts)
  * around its edges: a stop while the register is still in flight, the
- * periodic re-assertion (discovery.reassertMs), and the warning about a
- * loopback address. Real nodes in this process, as in discovery-consul.spec.ts.
+ * periodic re-assertion (discovery.reassertMs), and the warnings about a
+ * loopback address (registered, or published for clients). Real nodes in this process, as in discovery-consul.spec.ts.
  */
 import { expect } from 'chai';
 import { isLoopbackHost } from '../system/discovery/discovery-setup';
@@ -12,6 +12,7 @@ import { settles } from './support/settles';
 
 const REGISTER = '/v1/agent/service/register';
 const LOOPBACK_WARNING = 'discovery registers a loopback address: nodes on other hosts cannot reach this node';
+const CLIENT_LOOPBACK_WARNING = 'discovery publishes a loopback client address: clients on other hosts would be sent to themselves';
 
 function isRegister(r: RecordedRequest): boolean {
   return r.method === 'PUT' && r.path === REGISTER;
@@ -102,6 +103,19 @@ describe('discovery: registration edges (Consul double)', function () {
     await nodes.startLogic({ node: { bindHost: '127.0.0.1', advertiseHost: '192.0.2.10' } });
     await nodes.startCloud({ discovery: { kind: 'static' }, logic: { nodes: ['127.0.0.1:1'], callTimeoutMs: 1000 } });
     await settles(() => { expect(consul.services('grpc-im-logic-node').map((s) => s.address)).to.deep.equal(['192.0.2.10']); }, 5000);
+    expect(nodes.lines.filter((x) => x.message === LOOPBACK_WARNING)).to.deep.equal([]);
+  });
+
+  it('a cloud node reachable by other nodes that publishes a loopback client address warns once; a reachable one does not', async () => {
+    const check = consulDiscovery(consul, { check: 'ttl' });
+    const c = await nodes.startCloud({ node: { bindHost: '127.0.0.1', advertiseHost: '192.0.2.11', clientHost: '127.0.0.1' }, discovery: check });
+    await nodes.startCloud({ node: { bindHost: '127.0.0.1', advertiseHost: '192.0.2.12', clientHost: '192.0.2.12' }, discovery: check });
+    await settles(() => { expect(consul.services('grpc-im-cloud-node')).to.have.length(2); }, 5000);
+    const warnings = nodes.lines.filter((x) => x.message === CLIENT_LOOPBACK_WARNING);
+    expect(warnings.map((x) => [x.node, x.level, x.clientHost, x.address, x.option])).to.deep.equal([
+      ['cloud', 'warn', '127.0.0.1', c.serverId, 'node.clientHost'],
+    ]);
+    // The registration itself is not loopback: no warning of that kind.
     expect(nodes.lines.filter((x) => x.message === LOOPBACK_WARNING)).to.deep.equal([]);
   });
 

@@ -314,7 +314,7 @@ export class CloudNode {
     if (this.ports.tls > 0) meta.tls = joinHostPort(clientHost, this.ports.tls);
     this.discovery.start(this.root, {
       staticNodes: config.logic.nodes, address: splitHostPort(this.serverId), addressOption: config.grpc.serverId !== '' ? 'grpc.serverId' : 'node.advertiseHost',
-      meta, grpcTls: config.grpc.tls.pem !== null,
+      meta, clientHost, grpcTls: config.grpc.tls.pem !== null,
       onNodes: (nodes) => this.gateway.tell({ type: 'setNodes', nodes: this.logicPool.update(nodes.map((n) => n.address)) }),
     });
   }

@@ -29,6 +29,8 @@ export interface DiscoveryStart {
   readonly addressOption: string;
   /** What the node publishes with its registration. */
   readonly meta: Readonly<Record<string, string>>;
+  /** A cloud node's node.clientHost, published in `meta` for clients; absent on a logic node. */
+  readonly clientHost?: string;
   readonly grpcTls: boolean;
   /** Each changed list of the other side's nodes. */
   readonly onNodes: (nodes: readonly NodeInstance[]) => void;
@@ -65,6 +67,12 @@ export class NodeDiscovery {
     const self = parts.registry && address ? selfRegistration(config, address, start.meta, start.grpcTls) : null;
     this.renews = self?.check.kind === 'ttl';
     this.registers = self !== null;
+    // Reachable by other nodes, yet telling clients a loopback address: clients elsewhere would dial themselves.
+    if (parts.registry && address && !isLoopbackHost(address.host) && start.clientHost !== undefined && isLoopbackHost(start.clientHost)) {
+      this.log.warn('discovery publishes a loopback client address: clients on other hosts would be sent to themselves', {
+        component: this.component, clientHost: start.clientHost, address: joinHostPort(address.host, address.port), option: 'node.clientHost',
+      });
+    }
     this.ref = this.runtime.spawnChild(parent, discoveryActor, 'discovery', {
       sourceKind: parts.sourceKind,
       source: parts.source,
