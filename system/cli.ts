@@ -7,6 +7,7 @@ import { logicOptions } from '../config/logic-options';
 import { INSPECT_DEFAULT_DEPTH, INSPECT_DEFAULT_LIMIT, INSPECT_DEFAULT_URL, INSPECT_MAX_LIMIT, runInspect } from './admin/inspect-command';
 import { runClient } from './cli-client';
 import { CloudNode } from './cloud-node';
+import { logUncaughtFaults } from './crash-log';
 import { ErrorCodes, ImError } from './errors';
 import { LogicNode } from './logic-node';
 import { createLogger } from './logger';
@@ -152,16 +153,20 @@ async function runCloud(args: readonly string[]): Promise<number> {
   });
   if (cluster.isWorker) return runCloudWorker(config, process.env[WORKER_SLOT_ENV]);
   if (config.workers.count > 1) {
-    const primary = await CloudPrimary.start(config, __filename, ['cloud', ...args], createLogger(config.log.level, { node: 'cloud', role: 'primary' }));
+    const log = createLogger(config.log.level, { node: 'cloud', role: 'primary' });
+    logUncaughtFaults(log);
+    const primary = await CloudPrimary.start(config, __filename, ['cloud', ...args], log);
     return primary.done;
   }
   const node = await CloudNode.start(config);
+  logUncaughtFaults(node.log);
   return runUntilStopped([node], node.log);
 }
 
 async function runLogic(args: readonly string[]): Promise<number> {
   const config = loadLogicConfig({ file: flag(args, '--config') ?? process.env.IM_LOGIC_CONFIG, env: process.env });
   const node = await LogicNode.start(config);
+  logUncaughtFaults(node.log);
   return runUntilStopped([node], node.log);
 }
 
@@ -223,6 +228,7 @@ async function runStart(args: readonly string[]): Promise<number> {
   }
   const adminUrls = { cloud: adminUrl(cloud.admin.host, cloudNode.adminPort), logic: adminUrl(logic.admin.host, logicNode.adminPort) };
   process.stdout.write(startBanner(cloud, cloudNode.ports, logicNode.ports.http, logic.node.bindHost, adminUrls) + '\n');
+  logUncaughtFaults(cloudNode.log);
   return runUntilStopped([cloudNode, logicNode], cloudNode.log);
 }
 

@@ -128,6 +128,7 @@ export const ErrorCodes = {
 
   // stopping
   SHUTDOWN_DEADLINE: { code: 'E_SHUTDOWN_DEADLINE', message: 'the stop did not finish within shutdown.deadlineMs' },
+  UNCAUGHT_FAULT: { code: 'E_UNCAUGHT_FAULT', message: 'an exception or rejection nothing caught; the process exits 1' },
   WORKER_EXITED: { code: 'E_WORKER_EXITED', message: 'a cloud worker exited without being asked; the primary restarts it' },
   WORKER_START_FAILED: { code: 'E_WORKER_START_FAILED', message: 'a cloud worker failed to start; the primary stops every worker' },
   WORKER_RESTART_LIMIT: { code: 'E_WORKER_RESTART_LIMIT', message: 'cloud workers exited more often than workers.maxRestarts allows; the primary stops every worker' },

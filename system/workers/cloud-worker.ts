@@ -12,6 +12,7 @@
 import type { CloudConfig } from '../../config/cloud-config';
 import { CloudNode } from '../cloud-node';
 import { ImError } from '../errors';
+import { logUncaughtFaults } from '../crash-log';
 import { createLogger } from '../logger';
 import { isWorkerStop, parseSlot, slotConfig, WORKER_SLOT_ENV, WorkerStarted } from './worker-protocol';
 
@@ -19,6 +20,8 @@ export async function runCloudWorker(config: CloudConfig, slotText: string | und
   const slot = parseSlot(slotText);
   if (!slot) throw new ImError('CONFIG_INVALID', `${WORKER_SLOT_ENV} is not a worker slot: ${slotText ?? '(unset)'}`);
   const log = createLogger(config.log.level, { node: 'cloud', worker: slot.index });
+  // A worker that meets an uncaught fault says so in a JSON line and exits 1; the primary restarts it.
+  logUncaughtFaults(log);
   let node: CloudNode | null = null;
   let stopAsked = false;
   let signals = 0;
