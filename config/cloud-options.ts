@@ -147,7 +147,7 @@ export const cloudOptions: readonly OptionSpec[] = [
   },
   {
     path: 'limits.maxConnectionsPerIp', env: 'IM_CLOUD_MAX_CONNECTIONS_PER_IP', kind: { type: 'int', min: 0 }, default: 1000,
-    doc: 'Client sockets open at once from one peer IP (the socket\'s, on every listener together); one more is refused (429 or op 6 E_IP_LIMIT). Clients behind one carrier-grade NAT or proxy share an IP: raise it for them. 0 = no limit.',
+    doc: 'Client sockets open at once from one peer (the socket\'s IPv4 address, or its IPv6 /64: a host may use any address of its /64), on every listener together; one more is refused (429 or op 6 E_IP_LIMIT). Clients behind one carrier-grade NAT or proxy share an IP: raise it for them. 0 = no limit.',
   },
   {
     path: 'limits.maxRefusing', env: 'IM_CLOUD_MAX_REFUSING', kind: { type: 'int', min: 1 }, default: 1000,

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { peerKey } from './peer-key';
 import { performance } from 'node:perf_hooks';
 import type { Transport } from '../../actors/ports';
 import { ImError } from '../errors';
@@ -118,7 +119,7 @@ export class ClientAdmission {
   admit(address: string | undefined, transport: Transport): Refusal | null {
     const limits = this.limits;
     let refusal: Refusal | null = null;
-    const ip = address ?? '?';
+    const ip = peerKey(address);
     const fromIp = this.perIp.get(ip) ?? 0;
     if (!this.accepting()) refusal = this.refusals.draining;
     else if (limits.maxConnections > 0 && this.open >= limits.maxConnections) refusal = this.refusals.node_full;
@@ -147,7 +148,7 @@ export class ClientAdmission {
 
   /** An admitted socket closed (whichever way). */
   closed(address: string | undefined): void {
-    const ip = address ?? '?';
+    const ip = peerKey(address);
     const left = (this.perIp.get(ip) ?? 0) - 1;
     if (left > 0) this.perIp.set(ip, left);
     else this.perIp.delete(ip);
@@ -197,17 +198,17 @@ export class PendingRefusals {
   private readonly byPeer = new Map<string, Refusal>();
 
   hold(socket: { remoteAddress?: string; remotePort?: number; once(event: 'close', listener: () => void): unknown }, refusal: Refusal): void {
-    const key = peerKey(socket);
+    const key = socketKey(socket);
     this.byPeer.set(key, refusal);
     socket.once('close', () => this.byPeer.delete(key));
   }
 
   /** The refusal held for this socket's peer, if any. */
   of(socket: { remoteAddress?: string; remotePort?: number }): Refusal | undefined {
-    return this.byPeer.size === 0 ? undefined : this.byPeer.get(peerKey(socket));
+    return this.byPeer.size === 0 ? undefined : this.byPeer.get(socketKey(socket));
   }
 }
 
-function peerKey(socket: { remoteAddress?: string; remotePort?: number }): string {
+function socketKey(socket: { remoteAddress?: string; remotePort?: number }): string {
   return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
 }
