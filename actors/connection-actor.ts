@@ -81,6 +81,9 @@ export interface ConnectionState {
   nextLogicBeatAt: number;
   /** Upstream messages this connection may still send now (limits.upstreamPerSec). */
   readonly upstream: UpstreamBucket;
+  /** Control packets in the current second (limits.controlPerSec). */
+  controlSecond: number;
+  controlCount: number;
   /** Upstream messages at logic's Receive, not yet answered: each holds its packet unsettled. */
   atLogic: number;
   readonly openedAt: number;
@@ -277,7 +280,7 @@ function handleDeadline(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, 
 function initialState(deps: ConnectionDeps): ConnectionState {
   return {
     phase: 'awaitingAuth', session: null, logicConnId: `${deps.services.bootId}.${deps.handle.id}`, authDeadline: Infinity,
-    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, upstream: fullBucket(deps.services.limits, deps.services.now()), atLogic: 0,
+    early: null, lastBeatAt: 0, nextLogicBeatAt: 0, upstream: fullBucket(deps.services.limits, deps.services.now()), controlSecond: 0, controlCount: 0, atLogic: 0,
     openedAt: deps.services.now(), deps,
   };
 }

@@ -89,6 +89,7 @@ export function close(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, re
 
 /** A limit the client (or logic's answer for it) went over: counted, op 6 with the limit's code, closed. */
 export function overLimit(state: ConnectionState, deps: ConnectionDeps, ctx: Ctx, error: ImError): ConnectionState {
-  deps.services.metrics.inc('im_connection_limits_total', { limit: error.name === 'ROOM_ID_TOO_LONG' ? 'room_id' : 'accepts' });
+  const limit = error.name === 'ROOM_ID_TOO_LONG' ? 'room_id' : error.name === 'CONTROL_RATE' ? 'control_rate' : 'accepts';
+  deps.services.metrics.inc('im_connection_limits_total', { limit });
   return close(state, deps, ctx, 'limit_exceeded', error);
 }

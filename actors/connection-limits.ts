@@ -11,6 +11,8 @@ import { takeToken, TokenCount } from '../system/token-bucket';
 export interface ConnectionLimits {
   /** Upstream messages per second, with bursts of UPSTREAM_BURST_SECONDS worth. */
   readonly upstreamPerSec: number;
+  /** Control packets (op 2, 12, 14, 15) per whole second of the clock. */
+  readonly controlPerSec: number;
   readonly maxAccepts: number;
   readonly maxRoomIdBytes: number;
 }
@@ -28,6 +30,27 @@ export function fullBucket(limits: ConnectionLimits, now: number): UpstreamBucke
 /** Takes one token if there is one; false when the message is over the rate. */
 export function takeUpstream(bucket: UpstreamBucket, limits: ConnectionLimits, now: number): boolean {
   return takeToken(bucket, limits.upstreamPerSec, limits.upstreamPerSec * UPSTREAM_BURST_SECONDS, now);
+}
+
+/** A connection's control packets in the current second: two small integers, no object of their own. */
+export interface ControlCount {
+  /** The second (of the node's clock) being counted. */
+  controlSecond: number;
+  controlCount: number;
+}
+
+/**
+ * Counts one control packet; the error once the connection sent more than limits.controlPerSec in this
+ * second of the clock (a fixed window: up to twice that across a second's edge), else null.
+ */
+export function controlProblem(count: ControlCount, limits: ConnectionLimits, now: number): ImError | null {
+  const second = Math.floor(now / 1000);
+  if (second !== count.controlSecond) {
+    count.controlSecond = second;
+    count.controlCount = 0;
+  }
+  count.controlCount++;
+  return count.controlCount > limits.controlPerSec ? new ImError('CONTROL_RATE', `more than ${limits.controlPerSec} in one second`) : null;
 }
 
 /** The error for a room id over the limit, or null. */

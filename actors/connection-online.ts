@@ -7,7 +7,7 @@ import { errorAckBody } from '../system/codec/error-ack';
 import { parseOps } from '../system/codec/reply-bodies';
 import { ImError } from '../system/errors';
 import type { ConnectionDeps, ConnectionServices, ConnectionState, Ctx, Session } from './connection-actor';
-import { acceptsProblem, roomIdProblem, takeUpstream } from './connection-limits';
+import { acceptsProblem, controlProblem, roomIdProblem, takeUpstream } from './connection-limits';
 import { close, overLimit, reply } from './connection-lifecycle';
 import { acceptsSet } from './accepts-sets';
 
@@ -18,6 +18,11 @@ export function logicBeatDelay(s: ConnectionServices): number {
 export function handleOnlinePacket(state: ConnectionState, session: Session, deps: ConnectionDeps, ctx: Ctx, p: Packet): ConnectionState {
   const s = deps.services;
   const connId = deps.handle.id;
+  // Control packets answer at once and may touch rooms and buckets: a client sending them without pause is abusive.
+  if (p.op === Op.Heartbeat || p.op === Op.ChangeRoom || p.op === Op.Sub || p.op === Op.Unsub) {
+    const tooFast = controlProblem(state, s.limits, s.now());
+    if (tooFast) return overLimit(state, deps, ctx, tooFast);
+  }
   switch (p.op) {
     case Op.Heartbeat: {
       const now = s.now();

@@ -66,6 +66,7 @@ export interface CloudConfig {
     readonly maxMailboxDepth: number;
     readonly maxPacedBroadcasts: number;
     readonly upstreamPerSec: number;
+    readonly controlPerSec: number;
     readonly maxAccepts: number;
     readonly maxRoomIdBytes: number;
     readonly readPauseDepth: number;
@@ -143,6 +144,7 @@ export function loadCloudConfig(sources: LoadSources = {}): CloudConfig {
       maxMailboxDepth: r.num('limits.maxMailboxDepth'),
       maxPacedBroadcasts: r.num('limits.maxPacedBroadcasts'),
       upstreamPerSec: r.num('limits.upstreamPerSec'),
+      controlPerSec: r.num('limits.controlPerSec'),
       maxAccepts: r.num('limits.maxAccepts'),
       maxRoomIdBytes: r.num('limits.maxRoomIdBytes'),
       readPauseDepth: r.num('limits.readPauseDepth'),

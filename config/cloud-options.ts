@@ -171,6 +171,10 @@ export const cloudOptions: readonly OptionSpec[] = [
     doc: 'Upstream messages (op 4 and business ops, what goes to logic\'s Receive) one connection may send per second, with bursts of 2 s worth; one more gets an op 5 E_UPSTREAM_RATE and is not sent to logic. The connection stays open.',
   },
   {
+    path: 'limits.controlPerSec', env: 'IM_CLOUD_CONTROL_PER_SEC', kind: { type: 'int', min: 1 }, default: 20,
+    doc: 'Control packets (op 2 heartbeat, op 12 change room, op 14 and 15 sub and unsub) one connection may send in one second of the clock; one more closes it with op 6 E_CONTROL_RATE. Clients heartbeat every few seconds to minutes; a client sending these without pause makes the node answer, and spawn and stop room actors, as fast as it reads.',
+  },
+  {
     path: 'limits.maxAccepts', env: 'IM_CLOUD_MAX_ACCEPTS', kind: { type: 'int', min: 1 }, default: 256,
     doc: 'Operations one connection may accept (logic\'s Connect reply, plus op 14); more close it with op 6 E_TOO_MANY_ACCEPTS.',
   },

@@ -1,7 +1,8 @@
 /**
  * Per-connection limits through real sockets, a real cloud node and a real
  * (test) logic node: the upstream rate (op 5 E_UPSTREAM_RATE, open), the
- * accepted operations and the room id length (op 6, closed), and reading
+ * control rate, the accepted operations and the room id length (op 6,
+ * closed), and reading
  * that pauses while a connection's packets wait for logic.
  */
 import { expect } from 'chai';
@@ -55,6 +56,27 @@ describe('per-connection limits', () => {
       expect(client.closed).to.equal(false);
     });
   }
+
+  it('control packets (op 2, 12, 14, 15) over limits.controlPerSec in one second: op 6 E_CONTROL_RATE and close; up to it, each answered', async () => {
+    h = await CloudHarness.start({ limits: { controlPerSec: 6 } });
+    const calm = await online('tcp', { ...GOIM_TOKEN, mid: 41, key: 'calm' });
+    // At the limit (spread so no second holds more than six): all answered, still open.
+    for (let i = 0; i < 6; i++) calm.send(i % 2 === 0 ? Op.Heartbeat : Op.ChangeRoom, i % 2 === 0 ? '' : 'live://calm', 1, 100 + i);
+    await eventually(() => calm.received(Op.HeartbeatReply).length + calm.received(Op.ChangeRoomReply).length === 6, 'six answers to the calm client', 5000);
+    const flooding = await online('ws', { ...GOIM_TOKEN, mid: 42, key: 'flooding' });
+    const kinds = [Op.Heartbeat, Op.ChangeRoom, Op.Sub, Op.Unsub];
+    const body = (op: number, i: number): string => (op === Op.ChangeRoom ? `live://flood-${i}` : op === Op.Heartbeat ? '' : '1000');
+    flooding.writeTogether(Array.from({ length: 40 }, (_, i) => encodePacket(1, kinds[i % 4], i + 1, body(kinds[i % 4], i))));
+    await flooding.waitForClose();
+    expect(flooding.disconnectReason()?.code).to.equal('E_CONTROL_RATE');
+    const answered = flooding.received(Op.HeartbeatReply).length + flooding.received(Op.ChangeRoomReply).length
+      + flooding.received(Op.SubReply).length + flooding.received(Op.UnsubReply).length;
+    // At most six in the second the burst landed in (twelve should it straddle a second's edge), then the close
+    // (heartbeats answered through the room may not leave before it).
+    expect(answered).to.be.at.most(12);
+    expect(limitHits('control_rate')).to.equal(1);
+    expect(calm.closed).to.equal(false);
+  });
 
   it('logic\'s Connect with more accepts than limits.maxAccepts: op 6 E_TOO_MANY_ACCEPTS, and logic hears Disconnect', async () => {
     h = await CloudHarness.start({ limits: { maxAccepts: 4 } });

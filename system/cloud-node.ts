@@ -342,7 +342,7 @@ export class CloudNode {
       defaultHeartbeatMs: config.protocol.heartbeatTimeoutMs,
       logicHeartbeatMinMs: config.logic.heartbeatMinMs,
       logicHeartbeatMaxMs: config.logic.heartbeatMaxMs,
-      limits: { upstreamPerSec: config.limits.upstreamPerSec, maxAccepts: config.limits.maxAccepts, maxRoomIdBytes: config.limits.maxRoomIdBytes },
+      limits: { upstreamPerSec: config.limits.upstreamPerSec, controlPerSec: config.limits.controlPerSec, maxAccepts: config.limits.maxAccepts, maxRoomIdBytes: config.limits.maxRoomIdBytes },
       metrics: this.metrics,
       phases: phaseGauges(this.metrics),
       log: this.log,

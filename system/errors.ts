@@ -34,6 +34,7 @@ export const ErrorCodes = {
   KICKED: { code: 'E_KICKED', message: 'an operator closed this connection' },
   // per-connection limits (README, "Per-connection limits")
   UPSTREAM_RATE: { code: 'E_UPSTREAM_RATE', message: 'upstream messages over limits.upstreamPerSec; this one was not sent to logic' },
+  CONTROL_RATE: { code: 'E_CONTROL_RATE', message: 'control packets (op 2, 12, 14, 15) over limits.controlPerSec' },
   TOO_MANY_ACCEPTS: { code: 'E_TOO_MANY_ACCEPTS', message: 'accepted operations over limits.maxAccepts' },
   ROOM_ID_TOO_LONG: { code: 'E_ROOM_ID_TOO_LONG', message: 'room id longer than limits.maxRoomIdBytes' },
 

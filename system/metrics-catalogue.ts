@@ -115,7 +115,7 @@ export const CATALOGUE = {
   },
   im_connection_limits_total: {
     type: 'counter', node: 'cloud', labels: ['limit'],
-    help: 'Per-connection limits that bit: upstream_rate (an op 5 E_UPSTREAM_RATE), accepts and room_id (op 6 and close), read_pause (reading a socket paused).',
+    help: 'Per-connection limits that bit: upstream_rate (an op 5 E_UPSTREAM_RATE), accepts, room_id and control_rate (op 6 and close), read_pause (reading a socket paused).',
   },
   im_op9_batch_pushes: {
     type: 'histogram', node: 'cloud', labels: [], buckets: BATCH_PUSHES,
