@@ -65,7 +65,7 @@ describe('cloud node: replies are never merged into op 9', () => {
 
   it('ws: a client heartbeating every 10 ms in a room under a BroadcastRoom flood gets every op 3 as a top-level frame', async function () {
     this.timeout(20000);
-    const harness = await CloudHarness.start();
+    const harness = await CloudHarness.start({ limits: { controlPerSec: 1000 } }); // 100 heartbeats a second: over limits.controlPerSec's default
     h = harness;
     const { client: ws } = await TestClient.online('ws', harness.ports.ws, { ...GOIM_TOKEN, key: 'beater' });
     clients.push(ws);
