@@ -11,7 +11,7 @@ import type { PushRequest } from '../proto/generated/im/cloud/PushRequest';
 import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
-import { RequestStreamOptions, RequestStreams } from './request-streams';
+import { RequestStreamOptions, RequestStreams, streamEventCounters } from './request-streams';
 
 /**
  * Pushes whose request may be larger go unary. A cloud node's gRPC receive limit is its grpc.maxPushBytes plus
@@ -63,12 +63,7 @@ export class GrpcCloudClient implements CloudNodeClient {
         open: () => streamClient.Pushes(),
         failure: (rpc, detail, _retryable, status) => new Error(`${rpc} on ${address}: ${status}: ${detail}`),
         observe: (rpc, outcome, started) => this.observe(rpc, outcome, started),
-        counters: metrics && {
-          opened: metrics.counterOf('im_cloud_streams_total', { event: 'opened' }),
-          broken: metrics.counterOf('im_cloud_streams_total', { event: 'broken' }),
-          deadline: metrics.counterOf('im_cloud_streams_total', { event: 'deadline' }),
-          unaryOnly: metrics.counterOf('im_cloud_streams_total', { event: 'unary_only' }),
-        },
+        counters: metrics && streamEventCounters(metrics, 'im_cloud_streams_total'),
         auth, component: 'cloud-streams', kind: 'cloud node',
       }, streams);
     }

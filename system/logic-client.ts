@@ -13,7 +13,7 @@ import { ConnectResult, LogicCallError, LogicNodeClient, NodeStats, ProtoMessage
 import type { HistogramHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 import { closeClientChannel, loadWireProtos, NODE_CHANNEL_OPTIONS } from './proto-loader';
-import { RequestStreamOptions, RequestStreams } from './request-streams';
+import { RequestStreamOptions, RequestStreams, streamEventCounters } from './request-streams';
 
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
@@ -67,12 +67,7 @@ export class GrpcLogicClient implements LogicNodeClient {
         open: () => streamClient.Calls(),
         failure: (rpc, detail, retryable, status) => new LogicCallError(`${rpc} on ${address}: ${detail}`, retryable, status, address),
         observe: (rpc, outcome, started) => this.observe(rpc, outcome, started),
-        counters: metrics && {
-          opened: metrics.counterOf('im_logic_streams_total', { event: 'opened' }),
-          broken: metrics.counterOf('im_logic_streams_total', { event: 'broken' }),
-          deadline: metrics.counterOf('im_logic_streams_total', { event: 'deadline' }),
-          unaryOnly: metrics.counterOf('im_logic_streams_total', { event: 'unary_only' }),
-        },
+        counters: metrics && streamEventCounters(metrics, 'im_logic_streams_total'),
         auth, component: 'logic-streams', kind: 'logic node',
       }, streams);
     }

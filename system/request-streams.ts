@@ -25,7 +25,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Log } from '../actors/ports';
 import { logThrottled, LogThrottle } from './log-throttle';
-import type { CounterHandle } from './metrics';
+import type { CounterHandle, Metrics } from './metrics';
 import type { PeerAuth } from './peer-auth';
 
 const BACKOFF_MIN_MS = 100;
@@ -57,6 +57,16 @@ export interface StreamEventCounters {
   /** Cancelled by this node: a request on it passed its deadline. */
   readonly deadline: CounterHandle;
   readonly unaryOnly: CounterHandle;
+}
+
+/** The four event counters of one peer kind's streams, resolved once. */
+export function streamEventCounters(metrics: Metrics, name: 'im_logic_streams_total' | 'im_cloud_streams_total'): StreamEventCounters {
+  return {
+    opened: metrics.counterOf(name, { event: 'opened' }),
+    broken: metrics.counterOf(name, { event: 'broken' }),
+    deadline: metrics.counterOf(name, { event: 'deadline' }),
+    unaryOnly: metrics.counterOf(name, { event: 'unary_only' }),
+  };
 }
 
 /** One kind of peer: how to open a stream to it, how its failures look, where its events are counted and logged. */

@@ -18,7 +18,7 @@ import { GrpcHealth } from './grpc-health';
 import type { InternalAuth } from './internal-auth';
 import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 import { logThrottled, LogThrottle } from '../log-throttle';
-import { RequestFailure, RequestStreamService } from './request-stream-service';
+import { BAD_STREAM, BAD_STREAM_REQUEST, RequestFailure, RequestStreamService } from './request-stream-service';
 
 /**
  * What the gRPC edge asks of the node; the node turns each into actor
@@ -44,10 +44,6 @@ export interface GrpcEdgeOptions {
 
 /** The services the token guards (grpc.health.v1 stays open for Consul's check). */
 const GUARDED = ['im.cloud.Cloud', 'goim.comet.Comet', 'im.cloud.CloudStream'];
-
-const BAD_STREAM = new ImError('GRPC_BAD_STREAM_REQUEST');
-/** A stream request carrying none of the push rpcs. */
-const BAD_STREAM_REQUEST: RequestFailure = { code: grpc.status.INVALID_ARGUMENT, details: `${BAD_STREAM.code}: ${BAD_STREAM.message}` };
 
 /** One request of a synchronous rpc, unary or streamed: its failure, or null and its result. */
 type Run<Req, Res> = (request: Req, peer: () => string, callback: (failure: RequestFailure | null, res?: Res) => void) => void;

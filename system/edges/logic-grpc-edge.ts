@@ -17,13 +17,9 @@ import { bindGrpcServer, shutdownGrpcServer } from './grpc-server';
 import { logThrottled, LogThrottle } from '../log-throttle';
 import type { StreamReply } from '../../proto/generated/im/logic/StreamReply';
 import type { StreamRequest__Output } from '../../proto/generated/im/logic/StreamRequest';
-import { RequestFailure, RequestStreamService, Runner } from './request-stream-service';
+import { BAD_STREAM, BAD_STREAM_REQUEST, RequestFailure, RequestStreamService, Runner } from './request-stream-service';
 
 const MID = /^\d{1,19}$/;
-
-const BAD_STREAM = new ImError('GRPC_BAD_STREAM_REQUEST');
-/** A stream request carrying none of the calls this node serves. */
-const BAD_STREAM_REQUEST: RequestFailure = { code: grpc.status.INVALID_ARGUMENT, details: `${BAD_STREAM.code}: ${BAD_STREAM.message}` };
 
 /** gRPC status for each failure a logic rpc can report; anything not listed is INTERNAL. */
 const STATUS_OF: Partial<Record<ErrorName, grpc.status>> = {

@@ -12,6 +12,7 @@
  * those it took are answered.
  */
 import * as grpc from '@grpc/grpc-js';
+import { ImError } from '../errors';
 import type { GaugeHandle } from '../metrics';
 
 /** How a request failed: the gRPC status and its details ("E_CODE: message"). */
@@ -43,6 +44,10 @@ interface OpenStream<Req, Reply> {
   closing: boolean;
   done: boolean;
 }
+
+/** A stream request carrying none of the calls its service serves (each edge counts and logs it under its own names). */
+export const BAD_STREAM = new ImError('GRPC_BAD_STREAM_REQUEST');
+export const BAD_STREAM_REQUEST: RequestFailure = { code: grpc.status.INVALID_ARGUMENT, details: `${BAD_STREAM.code}: ${BAD_STREAM.message}` };
 
 const SHUTTING_DOWN: RequestFailure = { code: grpc.status.UNAVAILABLE, details: 'the node is shutting down' };
 
